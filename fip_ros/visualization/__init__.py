@@ -1,0 +1,1 @@
+"""Offline pictures of skeletons (matplotlib, no display needed)."""
