@@ -1,0 +1,147 @@
+"""Core FIP benchmark: streaming step latency per backend, batched throughput, peak RSS, model size.
+
+    python bench/bench_core.py [--config default paper] [--checkpoint PATH] [--frames 1000]
+
+Uses a randomly initialised network (saved to a temporary checkpoint) unless --checkpoint is given; speed
+does not depend on the weights. Everything runs single-threaded (torch and ONNX Runtime intra-op 1 thread).
+Targets (2-core machine, one thread): step p50 <= 0.5 ms on the fastest backend, 10 bodies <= 2 ms,
+weights <= 25 MB, RSS <= 500 MB.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from fip_ros.fip import FIP
+from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
+from fip_ros.fip.engine import StreamingEngine
+from fip_ros.fip.export import FILES, export_onnx, export_torchscript
+from fip_ros.fip.onnx_engine import OnnxStreamingEngine
+
+BODY = np.array([1.0, 1.78, 0.60, 0.90], np.float32)
+TARGETS = dict(step_ms=0.5, batch10_ms=2.0, weights_mb=25.0, rss_mb=500.0)
+
+# Run in a fresh interpreter: load weights through the public API, stream 300 frames, report peak RSS.
+RSS_CHILD = """
+import resource, sys, numpy as np
+from fip_ros.api import load_model
+model = load_model(sys.argv[1], backend=sys.argv[2])
+engine = model.stream(dict(sex='male', height=1.78, arm_length=0.6, leg_length=0.9))
+rng = np.random.default_rng(0)
+for _ in range(300):
+    engine.step(rng.normal(size=(1, 6, 3)).astype(np.float32), np.tile(np.eye(3, dtype=np.float32), (1, 6, 1, 1)))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def latency(engine, batch: int, frames: int):
+    """(p50, p99) ms of engine.step over ``frames`` frames after a warm-up."""
+    rng = np.random.default_rng(0)
+    acc = rng.normal(size=(frames, batch, 6, 3)).astype(np.float32)
+    ori = np.tile(np.eye(3, dtype=np.float32), (batch, 6, 1, 1))
+    engine.reset(np.tile(BODY, (batch, 1)))
+    for t in range(100):
+        engine.step(acc[t], ori)
+    times = np.empty(frames)
+    for t in range(frames):
+        start = time.perf_counter()
+        engine.step(acc[t], ori)
+        times[t] = time.perf_counter() - start
+    return np.percentile(times, 50) * 1e3, np.percentile(times, 99) * 1e3
+
+
+def peak_rss_mb(checkpoint: str, backend: str) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_CHILD, checkpoint, backend],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024.0  # ru_maxrss is in KiB on Linux
+
+
+def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
+    if checkpoint is None:
+        torch.manual_seed(0)
+        checkpoint = os.path.join(workdir, f"fip_{name}.pt")
+        save_checkpoint(checkpoint, FIP(name), {"note": "random weights for benchmarking"})
+    model, _ = load_checkpoint(checkpoint)
+    out_dir = os.path.join(workdir, name)
+    os.makedirs(out_dir, exist_ok=True)
+    export_torchscript(model, out_dir)
+    export_onnx(model, out_dir)
+    script = torch.jit.load(os.path.join(out_dir, FILES["step_ts"]))
+    engines = {
+        "torch eager": lambda b: StreamingEngine(model, b),
+        "TorchScript": lambda b: StreamingEngine(model, b, step_fn=script),
+        "ONNX Runtime": lambda b: OnnxStreamingEngine(
+            os.path.join(out_dir, FILES["step_onnx"]), os.path.join(out_dir, FILES["startup_onnx"]), b
+        ),
+    }
+    rows = []
+    for backend, make in engines.items():
+        p50, p99 = latency(make(1), 1, frames)
+        b50, b99 = latency(make(10), 10, max(frames // 2, 100))
+        rows.append((backend, p50, p99, b50, b99))
+    params = sum(p.numel() for p in model.parameters())
+    sizes = dict(
+        checkpoint=os.path.getsize(checkpoint),
+        onnx=os.path.getsize(os.path.join(out_dir, FILES["step_onnx"])),
+    )
+    rss = {b: peak_rss_mb(checkpoint, b) for b in ("torch", "onnx")}
+    return rows, params, sizes, rss
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", nargs="+", default=["default", "paper"])
+    p.add_argument("--checkpoint", default=None, help="benchmark this checkpoint (its own config) instead")
+    p.add_argument("--frames", type=int, default=1000)
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    print(
+        "command: OMP_NUM_THREADS=%s python %s"
+        % (os.environ.get("OMP_NUM_THREADS", "unset"), " ".join(sys.argv))
+    )
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, one thread"
+    )
+    names = ["checkpoint"] if a.checkpoint else a.config
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in names:
+            rows, params, sizes, rss = bench_config(name, a.checkpoint, a.frames, workdir)
+            print(f"\n== config {name}: {params:,} parameters ==")
+            print(
+                f"{'backend':<14}{'step p50 ms':>12}{'step p99 ms':>12}{'10 bodies p50':>15}{'10 bodies p99':>15}"
+                f"{'bodies-frames/s':>17}"
+            )
+            for backend, p50, p99, b50, b99 in rows:
+                print(f"{backend:<14}{p50:>12.3f}{p99:>12.3f}{b50:>15.3f}{b99:>15.3f}{10e3 / b50:>17.0f}")
+            print(
+                f"weights file {sizes['checkpoint'] / 1e6:.2f} MB (ONNX step graph {sizes['onnx'] / 1e6:.2f} MB); "
+                f"peak RSS of an inference process: torch {rss['torch']:.0f} MB, onnx {rss['onnx']:.0f} MB"
+            )
+            best = min(r[1] for r in rows)
+            best10 = min(r[3] for r in rows)
+            checks = [
+                ("step p50 (fastest backend)", best, TARGETS["step_ms"], "ms"),
+                ("10 bodies p50 (fastest backend)", best10, TARGETS["batch10_ms"], "ms"),
+                ("weights", sizes["checkpoint"] / 1e6, TARGETS["weights_mb"], "MB"),
+                ("peak RSS (best backend)", min(rss.values()), TARGETS["rss_mb"], "MB"),
+            ]
+            for label, value, target, unit in checks:
+                print(
+                    f"  target {label}: {value:.3f} {unit} <= {target} {unit}: {'MET' if value <= target else 'MISSED'}"
+                )
+
+
+if __name__ == "__main__":
+    main()

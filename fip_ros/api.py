@@ -1,0 +1,186 @@
+"""Stable offline API for FIP pose estimation.
+
+    from fip_ros.api import load_model
+    model = load_model()                       # shipped weights fip_ros/weights/fip_default.pt
+    out = model.predict(acc, ori, body)        # out['rotations'] (T,24,3,3), out['joints'] (T,24,3)
+
+Inputs (NumPy or anything array-like): acc (T, 6, 3) free acceleration in the global SMPL frame (y up),
+gravity removed, m/s^2, 60 Hz; ori (T, 6, 3, 3) calibrated sensor-to-world rotations (a bone in T-pose reads
+identity); sensor order [L forearm, R forearm, L lower leg, R lower leg, head, pelvis];
+body = dict(sex='male'|'female', height, arm_length, leg_length) in metres.
+
+Non-finite readings: hold-last-valid per value (a NaN/inf entry takes the previous frame's value of the same
+sensor entry; leading ones take the first finite value). A sensor with no finite frame at all is a ValueError.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
+from fip_ros.fip.checkpoint import WeightsError, load_checkpoint
+
+BACKENDS = ("torch", "onnx")
+
+
+def default_weights_path() -> Path:
+    return Path(__file__).resolve().parent / "weights" / "fip_default.pt"
+
+
+def _body_vectors(body) -> torch.Tensor:
+    """dict or list of dicts -> (B, 4), validated (ValueError on implausible bodies)."""
+    from fip_ros.core.body_model import body_vector
+
+    bodies = [body] if isinstance(body, dict) else list(body)
+    return torch.stack([body_vector(b) for b in bodies])
+
+
+def _hold_last_valid(x: np.ndarray, name: str) -> np.ndarray:
+    """Non-finite entries along time (axis 0) -> the last finite value (the first one for a leading run)."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x
+    flat = x.reshape(x.shape[0], -1).copy()
+    bad = bad.reshape(flat.shape)
+    if bad.all(axis=0).any():
+        raise ValueError(f"{name} has a sensor with no finite reading at all")
+    idx = np.where(bad, 0, np.arange(len(flat))[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    first = np.argmax(~bad, axis=0)
+    idx = np.where(bad & (np.arange(len(flat))[:, None] < first), first, idx)
+    return np.take_along_axis(flat, idx, axis=0).reshape(x.shape)
+
+
+def _as_frames(x, shape, name) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != len(shape) + 1 or x.shape[1:] != shape or x.shape[0] < 1:
+        raise ValueError(
+            f"{name} must have shape (T, {', '.join(map(str, shape))}) with T >= 1, got {x.shape}"
+        )
+    return _hold_last_valid(x, name)
+
+
+def init_pose_from(init_pose, pose: str = "tpose") -> torch.Tensor:
+    """(15, 3, 3) root-relative global rotations, or (24, 3, 3) SMPL local rotations, or None (calibration
+    pose ``pose``) -> (1, 15, 3, 3)."""
+    if init_pose is None:
+        from fip_ros.fip.engine import calibration_init_pose
+
+        return calibration_init_pose(pose, 1)
+    r = torch.as_tensor(np.asarray(init_pose, dtype=np.float32))
+    if r.shape == (24, 3, 3):
+        from fip_ros.core.kinematics import local_to_global
+
+        g = local_to_global(r)
+        r = g[0].T @ g[list(ESTIMATED_JOINTS)]
+    if r.shape != (15, 3, 3) or not torch.isfinite(r).all():
+        raise ValueError(f"init_pose must be finite (15, 3, 3) or (24, 3, 3), got {tuple(r.shape)}")
+    return r[None]
+
+
+class Model:
+    """A loaded FIP network. Use ``load_model`` to make one."""
+
+    def __init__(self, fip, metadata: dict, backend: str = "torch", threads: int = 1):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
+        self._onnx = None
+        if backend == "onnx":
+            self._onnx = self._export_onnx()
+
+    def _export_onnx(self):
+        """Export once to a temporary folder; sessions keep the graphs in memory."""
+        from fip_ros.fip.export import export_onnx
+        from fip_ros.fip.onnx_engine import make_session
+
+        with tempfile.TemporaryDirectory() as d:
+            startup, step = export_onnx(self.fip, d)
+            return make_session(step, self.threads), make_session(startup, self.threads)
+
+    def stream(self, body, backend: str | None = None, init_pose=None, pose: str = "tpose"):
+        """A reset streaming engine for one body dict or a list of them (batched):
+        ``engine.step(acc (B, 6, 3), ori (B, 6, 3, 3)) -> (local_rot (B, 24, 3, 3), joints (B, 24, 3))``.
+        ``init_pose`` as in ``predict``; None starts from the calibration pose ``pose``."""
+        vec = _body_vectors(body)
+        backend = backend or self.backend
+        if backend == "torch":
+            from fip_ros.fip.engine import StreamingEngine
+
+            engine = StreamingEngine(self.fip, batch=len(vec))
+        elif backend == "onnx":
+            from fip_ros.fip.onnx_engine import OnnxStreamingEngine
+
+            sessions = self._onnx or self._export_onnx()
+            engine = OnnxStreamingEngine.from_sessions(*sessions, batch=len(vec))
+        else:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        return engine.reset(vec, init_pose_from(init_pose, pose).expand(len(vec), 15, 3, 3))
+
+    def predict(self, acc, ori, body, init_pose=None, pose: str = "tpose") -> dict:
+        """Offline pose for one calibrated sequence.
+
+        init_pose: the pose at frame 0 as (15, 3, 3) root-relative global rotations of ESTIMATED_JOINTS or
+        (24, 3, 3) SMPL local rotations; None: the calibration pose ``pose`` ('tpose' | 'npose').
+        Returns dict(rotations (T, 24, 3, 3) local SMPL rotations, joint 0 = global pelvis orientation;
+        joints (T, 24, 3) metres, pelvis at the origin, global SMPL axes), float32 NumPy.
+        """
+        acc = _as_frames(acc, (6, 3), "acc")
+        ori = _as_frames(ori, (6, 3, 3), "ori")
+        if len(acc) != len(ori):
+            raise ValueError(
+                f"acc and ori must have the same number of frames, got {len(acc)} and {len(ori)}"
+            )
+        if self.backend == "onnx":
+            engine = self.stream(body, init_pose=init_pose, pose=pose)
+            rot, joints = zip(
+                *(engine.step(a[None], o[None]) for a, o in zip(acc, ori, strict=True)), strict=True
+            )
+            return dict(rotations=np.concatenate(rot), joints=np.concatenate(joints))
+        with torch.no_grad():
+            out = self.fip(
+                torch.from_numpy(acc)[None],
+                torch.from_numpy(ori)[None],
+                _body_vectors(body),
+                init_pose_from(init_pose, pose),
+            )
+        return dict(rotations=out["local_rot"][0].numpy(), joints=out["joints"][0].numpy())
+
+    def predict_raw(self, raw_acc, raw_ori, body, calib_slice=slice(0, 60), pose: str = "tpose") -> dict:
+        """Offline pose from uncalibrated data (REP 145): raw_acc (T, 6, 3) specific force in the sensor
+        frame, raw_ori (T, 6, 3, 3) sensor orientation in the device world. The frames ``calib_slice`` must
+        show the subject still in ``pose``, which is also taken as the pose at frame 0. Returns ``predict``'s
+        dict plus ``calibration`` (fip_ros.core.calibration.Calibration)."""
+        from fip_ros.core.calibration import apply_calibration, estimate_calibration
+
+        raw_acc = torch.from_numpy(_as_frames(raw_acc, (6, 3), "raw_acc"))
+        raw_ori = torch.from_numpy(_as_frames(raw_ori, (6, 3, 3), "raw_ori"))
+        if len(raw_acc) != len(raw_ori):
+            raise ValueError("raw_acc and raw_ori must have the same number of frames")
+        if len(raw_acc[calib_slice]) == 0:
+            raise ValueError(f"calibration slice {calib_slice} selects no frames")
+        cal = estimate_calibration(raw_ori[calib_slice], raw_acc[calib_slice], pose)
+        acc, ori = apply_calibration(cal, raw_ori, raw_acc)
+        out = self.predict(acc.numpy(), ori.numpy(), body, init_pose=None, pose=pose)
+        out["calibration"] = cal
+        return out
+
+
+def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
+    """Load FIP weights (default: the shipped ``fip_ros/weights/fip_default.pt``) -> Model.
+
+    backend: 'torch' (PyTorch eager) or 'onnx' (ONNX Runtime, exported at load time); threads: intra-op
+    threads for ONNX Runtime (PyTorch uses torch's own setting). Raises WeightsError on a bad file.
+    """
+    if path is None:
+        path = default_weights_path()
+        if not path.is_file():
+            raise WeightsError(
+                f"the shipped FIP weights {path} do not exist yet (they are produced by training, "
+                "fip-train); pass load_model(path) with a checkpoint of your own"
+            )
+    fip, metadata = load_checkpoint(os.fspath(path))
+    return Model(fip, metadata, backend=backend, threads=threads)

@@ -1,0 +1,182 @@
+"""Body parameters (sex, height, arm and leg length) and the licence-free parametric skeleton.
+
+Measurement definitions (used everywhere, including the dataset builder and the ROS service):
+- arm_length ("wrist to armpit"): shoulder->elbow + elbow->wrist bone lengths; the SMPL shoulder joint stands
+  in for the armpit. Mean of left and right.
+- leg_length ("ankle to hip"): hip->knee + knee->ankle bone lengths, mean of left and right.
+- height: the vertical head-joint-to-ankle-joint distance in T-pose, plus a head-top part above the head joint
+  and an ankle-height part below the ankle joint, both fixed fractions of height (those of the default table),
+  i.e. ``height = (y_head - y_ankle) / (1 - HEAD_TOP_FRACTION - ANKLE_HEIGHT_FRACTION)``.
+All functions are torch, batched over leading dimensions and differentiable.
+"""
+
+import math
+
+import torch
+
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.smpl_tree import PARENTS, SEX_CODES
+
+# Joint positions in fractions of height, A-pose, y up, x left, z forward (data-formats.md, CC0 MakeHuman).
+# Rows are SMPL joints; right-side joints mirror x.
+_A_POSE_FRACTIONS = (
+    (0.0, 0.526, 0.008), (0.061, 0.521, 0.003), (-0.061, 0.521, 0.003), (0.0, 0.574, -0.015),
+    (0.086, 0.286, 0.023), (-0.086, 0.286, 0.023), (0.0, 0.614, -0.006), (0.109, 0.042, 0.014),
+    (-0.109, 0.042, 0.014), (0.0, 0.659, -0.005), (0.112, 0.006, 0.084), (-0.112, 0.006, 0.084),
+    (0.0, 0.850, 0.003), (0.014, 0.808, 0.013), (-0.014, 0.808, 0.013), (0.0, 0.911, 0.027),
+    (0.102, 0.794, 0.012), (-0.102, 0.794, 0.012), (0.199, 0.685, 0.012), (-0.199, 0.685, 0.012),
+    (0.273, 0.611, 0.110), (-0.273, 0.611, 0.110), (0.299, 0.580, 0.156), (-0.299, 0.580, 0.156),
+)
+HEAD_TOP_FRACTION = 1.0 - 0.911  # head joint to top of the head
+ANKLE_HEIGHT_FRACTION = 0.042  # ankle joint above the floor
+_HEAD_ANKLE_FRACTION = 1.0 - HEAD_TOP_FRACTION - ANKLE_HEIGHT_FRACTION
+
+# (shoulder, elbow, wrist, hand) and (hip, knee, ankle) chains, left then right.
+ARM_CHAINS = ((16, 18, 20, 22), (17, 19, 21, 23))
+LEG_CHAINS = ((1, 4, 7), (2, 5, 8))
+# Offsets rescaled to keep the height when the legs change (pelvis -> spine1 -> ... -> head).
+_SPINE_CHAIN = (3, 6, 9, 12, 15)
+
+# Plausible ranges (metres, ratios) checked by validate_body.
+HEIGHT_RANGE = (1.0, 2.3)
+ARM_RANGE = (0.35, 0.95)
+LEG_RANGE = (0.45, 1.25)
+ARM_RATIO_RANGE = (0.22, 0.42)
+LEG_RATIO_RANGE = (0.38, 0.60)
+
+
+def _a_pose_to_t_pose(pos: list[list[float]]) -> list[list[float]]:
+    """Lay each arm chain along +-x at shoulder height, keeping the segment lengths."""
+    pos = [list(p) for p in pos]
+    for chain in ARM_CHAINS:
+        side = 1.0 if pos[chain[0]][0] > 0 else -1.0
+        for parent, child in zip(chain[:-1], chain[1:], strict=True):
+            length = math.dist(_A_POSE_FRACTIONS[parent], _A_POSE_FRACTIONS[child])
+            pos[child] = [pos[parent][0] + side * length, pos[parent][1], pos[parent][2]]
+    return pos
+
+
+def _default_offset_fractions() -> torch.Tensor:
+    pos = torch.tensor(_a_pose_to_t_pose(_A_POSE_FRACTIONS), dtype=torch.float64)
+    off = pos - pos[[max(p, 0) for p in PARENTS]]
+    off[0] = 0.0
+    return off
+
+
+DEFAULT_OFFSET_FRACTIONS = _default_offset_fractions()  # (24, 3) float64, T-pose offsets / height
+
+
+def body_vector(body: dict) -> torch.Tensor:
+    """Body dict -> (4,) float32 ``[sex (female 0, male 1), height, arm_length, leg_length]``."""
+    b = validate_body(body)
+    return torch.tensor([SEX_CODES[b["sex"]], b["height"], b["arm_length"], b["leg_length"]],
+                        dtype=torch.float32)
+
+
+def body_dict(vec) -> dict:
+    """Inverse of :func:`body_vector` for one body (sex code >= 0.5 reads as male)."""
+    v = [float(x) for x in torch.as_tensor(vec).reshape(4)]
+    sex = "male" if v[0] >= 0.5 else "female"
+    return {"sex": sex, "height": v[1], "arm_length": v[2], "leg_length": v[3]}
+
+
+def validate_body(body: dict) -> dict:
+    """Check a body dict; return it normalised (lower-case sex, float lengths). ValueError if implausible."""
+    if not isinstance(body, dict):
+        raise ValueError("body must be a dict with sex, height, arm_length, leg_length, "
+                         f"got {type(body).__name__}")
+    missing = [k for k in ("sex", "height", "arm_length", "leg_length") if k not in body]
+    if missing:
+        raise ValueError(f"body is missing {', '.join(missing)}")
+    sex = str(body["sex"]).strip().lower()
+    if sex not in SEX_CODES:
+        raise ValueError(f"sex must be 'male' or 'female', got {body['sex']!r}")
+    out = {"sex": sex}
+    for key, (lo, hi) in (("height", HEIGHT_RANGE), ("arm_length", ARM_RANGE), ("leg_length", LEG_RANGE)):
+        try:
+            value = float(body[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a number in metres, got {body[key]!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number in metres, got {value}")
+        if not lo <= value <= hi:
+            hint = " (it looks like centimetres; give metres)" if lo * 100 <= value <= hi * 100 else ""
+            raise ValueError(f"{key} {value:g} m is outside the plausible range {lo}-{hi} m{hint}")
+        out[key] = value
+    for key, (lo, hi) in (("arm_length", ARM_RATIO_RANGE), ("leg_length", LEG_RATIO_RANGE)):
+        ratio = out[key] / out["height"]
+        if not lo <= ratio <= hi:
+            raise ValueError(f"{key} {out[key]:g} m is {ratio:.2f} of the height {out['height']:g} m; "
+                             f"expected {lo}-{hi} of the height")
+    return out
+
+
+def default_offsets(height=1.75, sex: str = "male") -> torch.Tensor:
+    """T-pose offsets (..., 24, 3) of the default skeleton scaled to ``height`` (float or tensor (...)).
+
+    The licence-free table is sex-neutral, so ``sex`` is only validated.
+    """
+    if sex not in SEX_CODES:
+        raise ValueError(f"sex must be 'male' or 'female', got {sex!r}")
+    h = torch.as_tensor(height, dtype=torch.get_default_dtype())
+    return DEFAULT_OFFSET_FRACTIONS.to(h.dtype) * h[..., None, None]
+
+
+def _as_body_tensor(body) -> torch.Tensor:
+    return body_vector(body) if isinstance(body, dict) else torch.as_tensor(body)
+
+
+def _chain_length(offsets: torch.Tensor, chains) -> torch.Tensor:
+    """Mean over the chains of the summed bone lengths (each chain excludes its first joint's own offset)."""
+    lengths = [offsets[..., list(c[1:]), :].norm(dim=-1).sum(-1) for c in chains]
+    return torch.stack(lengths, -1).mean(-1)
+
+
+def _scale_joints(offsets: torch.Tensor, joints, scale: torch.Tensor) -> torch.Tensor:
+    factor = torch.ones_like(offsets[..., 0])
+    factor[..., list(joints)] = scale[..., None]
+    return offsets * factor[..., None]
+
+
+def offsets_for_body(body) -> torch.Tensor:
+    """Body dict or vector (..., 4) -> T-pose offsets (..., 24, 3) whose measurements equal the body.
+
+    The default skeleton is scaled to the height, then the upper and lower arm bones to the arm length and the
+    thigh and shank to the leg length; the spine chain then absorbs the height the leg change added.
+    """
+    vec = _as_body_tensor(body)
+    height, arm, leg = vec[..., 1], vec[..., 2], vec[..., 3]
+    off = default_offsets(height).to(vec.dtype)
+    arm_joints = [j for c in ARM_CHAINS for j in c[1:3]]
+    off = _scale_joints(off, arm_joints, arm / _chain_length(off, [c[:3] for c in ARM_CHAINS]))
+    off = _scale_joints(off, [j for c in LEG_CHAINS for j in c[1:]], leg / _chain_length(off, LEG_CHAINS))
+    spine_y = off[..., list(_SPINE_CHAIN), 1].sum(-1)
+    other_y = _head_ankle_height(off) - spine_y
+    return _scale_joints(off, _SPINE_CHAIN, (height * _HEAD_ANKLE_FRACTION - other_y) / spine_y)
+
+
+def tpose_positions(offsets: torch.Tensor) -> torch.Tensor:
+    """(..., 24, 3) offsets -> (..., 24, 3) T-pose joint positions with the pelvis at the origin."""
+    eye = torch.eye(3, dtype=offsets.dtype, device=offsets.device).expand(*offsets.shape[:-1], 3, 3)
+    return forward_kinematics(eye, offsets)[1]
+
+
+def _head_ankle_height(offsets: torch.Tensor) -> torch.Tensor:
+    pos = tpose_positions(offsets)
+    return pos[..., 15, 1] - pos[..., [7, 8], 1].mean(-1)
+
+
+def measure_offsets(offsets: torch.Tensor) -> dict:
+    """(..., 24, 3) T-pose offsets -> dict(height, arm_length, leg_length) of tensors (...)."""
+    return {
+        "height": _head_ankle_height(offsets) / _HEAD_ANKLE_FRACTION,
+        "arm_length": _chain_length(offsets, [c[:3] for c in ARM_CHAINS]),
+        "leg_length": _chain_length(offsets, LEG_CHAINS),
+    }
+
+
+def body_vector_from_offsets(offsets: torch.Tensor, sex) -> torch.Tensor:
+    """Measured body vector (..., 4) of a skeleton; ``sex`` is 'male'/'female' or a code tensor (...)."""
+    m = measure_offsets(offsets)
+    code = torch.as_tensor(SEX_CODES[sex] if isinstance(sex, str) else sex, dtype=offsets.dtype)
+    return torch.stack([code.expand_as(m["height"]), m["height"], m["arm_length"], m["leg_length"]], -1)

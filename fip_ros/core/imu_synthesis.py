@@ -1,0 +1,152 @@
+"""Virtual IMUs from motion: sensor sites, global free acceleration, bone orientations, training corruption.
+
+Torch, batched over leading dimensions, differentiable. Output convention (docs/CONTRACTS.md): ``acc``
+(..., T, 6, 3) global free acceleration (gravity removed), ``ori`` (..., T, 6, 3, 3) global rotation of the
+carrying bone.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.smpl_tree import SENSOR_JOINTS
+
+# Sensor sites, in sensor order: (child joint of the carrying bone or -1, fraction of the way from the
+# carrying joint to that child, surface offset in the carrying joint's frame in metres for a 1.75 m body).
+# Forearms: back of the forearm 80 % towards the wrist (palms face down in T-pose, so the back is +y).
+# Lower legs: on the shin just below the knee. Head: forehead. Pelvis: lower back (sacrum).
+SENSOR_SITES = (
+    (20, 0.8, (0.0, 0.03, 0.0)),
+    (21, 0.8, (0.0, 0.03, 0.0)),
+    (7, 0.15, (0.0, 0.0, 0.05)),
+    (8, 0.15, (0.0, 0.0, 0.05)),
+    (-1, 0.0, (0.0, 0.07, 0.08)),
+    (-1, 0.0, (0.0, 0.02, -0.10)),
+)
+_REFERENCE_HEIGHT = 1.75
+
+
+def sensor_local_offsets(offsets: torch.Tensor) -> torch.Tensor:
+    """(..., 24, 3) skeleton -> (..., 6, 3) sensor sites in their carrying joints' frames (T-pose axes).
+
+    The along-bone part follows the bone; the surface part scales with the body height.
+    """
+    scale = (measure_offsets(offsets)["height"] / _REFERENCE_HEIGHT)[..., None]
+    sites = []
+    for child, fraction, surface in SENSOR_SITES:
+        site = torch.tensor(surface, dtype=offsets.dtype, device=offsets.device) * scale
+        if child >= 0:
+            site = site + fraction * offsets[..., child, :]
+        sites.append(site)
+    return torch.stack(sites, -2)
+
+
+def sensor_positions(global_rot: torch.Tensor, joint_pos: torch.Tensor, offsets: torch.Tensor):
+    """Global rot (..., T, 24, 3, 3), joints (..., T, 24, 3), skeleton (..., 24, 3) -> (..., T, 6, 3)"""
+    local = sensor_local_offsets(offsets)[..., None, :, :, None]  # (..., 1, 6, 3, 1)
+    rot = global_rot[..., SENSOR_JOINTS, :, :]
+    return joint_pos[..., SENSOR_JOINTS, :] + (rot @ local)[..., 0]
+
+
+def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = 4, dim: int = -3):
+    """Second difference ``(p[t+n] + p[t-n] - 2 p[t]) / (n dt)^2`` along the time axis ``dim``.
+
+    The first and last n frames, which lack a neighbour, repeat the nearest valid value. Sequences shorter
+    than 2n + 1 frames use the widest stencil that fits; fewer than 3 frames give zeros.
+    """
+    dim = dim % pos.dim()
+    length = pos.shape[dim]
+    n = min(stencil, (length - 1) // 2)
+    if n < 1:
+        return torch.zeros_like(pos)
+    valid = length - 2 * n
+    acc = pos.narrow(dim, 2 * n, valid) + pos.narrow(dim, 0, valid) - 2 * pos.narrow(dim, n, valid)
+    acc = acc * (fps / n) ** 2
+    index = torch.arange(length, device=pos.device).clamp(n, length - n - 1) - n
+    return acc.index_select(dim, index)
+
+
+def synthesize(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor | None = None,
+               fps: float = 60.0, stencil: int = 4) -> dict:
+    """Motion -> virtual IMU signals.
+
+    local_rot (..., T, 24, 3, 3); offsets (..., 24, 3) (one skeleton per sequence); tran (..., T, 3) pelvis
+    position or None. Returns dict(acc (..., T, 6, 3), ori (..., T, 6, 3, 3), joints (..., T, 24, 3),
+    global_rot (..., T, 24, 3, 3), sensor_pos (..., T, 6, 3)).
+    """
+    glob, joints = forward_kinematics(local_rot, offsets[..., None, :, :], tran)
+    pos = sensor_positions(glob, joints, offsets)
+    return {"acc": finite_acceleration(pos, fps, stencil), "ori": glob[..., SENSOR_JOINTS, :, :],
+            "joints": joints, "global_rot": glob, "sensor_pos": pos}
+
+
+@dataclass
+class ImuCorruption:
+    """Realistic sensor errors for training; all zero = clean. Degrees; std per axis.
+
+    Constant per sequence and sensor: acc_bias_std (sensor frame, m/s^2), heading_error_deg (residual world
+    heading about the vertical; rotates acc and ori), mount_rot_deg (sensor-to-bone misalignment; rotates the
+    orientation only, since the device turns its own reading into the world frame), mount_pos_m (sensor off
+    its nominal site; adds the acceleration of that lever arm, from the orientations with the configured
+    stencil). Per sample: acc_noise_std (white, m/s^2), acc_bias_walk_std (random-walk step, sensor frame),
+    ori_noise_deg (white, world frame), drop_prob (sample lost; the last value is held).
+    """
+    acc_noise_std: float = 0.0
+    acc_bias_std: float = 0.0
+    acc_bias_walk_std: float = 0.0
+    ori_noise_deg: float = 0.0
+    heading_error_deg: float = 0.0
+    mount_rot_deg: float = 0.0
+    mount_pos_m: float = 0.0
+    drop_prob: float = 0.0
+    fps: float = 60.0
+    stencil: int = 4
+
+
+def _randn(shape, like: torch.Tensor, generator):
+    return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+
+
+def _random_rotation(shape, std_deg: float, like: torch.Tensor, generator) -> torch.Tensor:
+    return axis_angle_to_matrix(_randn((*shape, 3), like, generator) * (std_deg * torch.pi / 180.0))
+
+
+def _hold_last(x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """Replace samples where ``kept`` (..., T, S) is False by the last kept one (frame 0 is always kept)."""
+    t = kept.shape[-2]
+    steps = torch.arange(t, device=x.device).view(t, 1).expand_as(kept)
+    last = torch.where(kept, steps, torch.zeros_like(steps)).cummax(dim=-2).values
+    index = last.reshape(*last.shape, *([1] * (x.dim() - kept.dim()))).expand_as(x)
+    return x.gather(kept.dim() - 2, index)
+
+
+def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator: torch.Generator | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Apply ``cfg`` to clean acc (..., T, 6, 3) and ori (..., T, 6, 3, 3); returns corrupted (acc, ori)."""
+    lead, t, s = acc.shape[:-3], acc.shape[-3], acc.shape[-2]
+    if cfg.mount_pos_m > 0:
+        lever = _randn((*lead, 1, s, 3, 1), acc, generator) * cfg.mount_pos_m
+        acc = acc + finite_acceleration((ori @ lever)[..., 0], cfg.fps, cfg.stencil)
+    if cfg.mount_rot_deg > 0:
+        ori = ori @ _random_rotation((*lead, 1, s), cfg.mount_rot_deg, acc, generator)
+    bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
+    if cfg.acc_bias_walk_std > 0:
+        bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
+    acc = acc + (ori @ bias[..., None])[..., 0]
+    acc = acc + _randn(acc.shape, acc, generator) * cfg.acc_noise_std
+    if cfg.heading_error_deg > 0:
+        angle = _randn((*lead, 1, s, 1), acc, generator) * (cfg.heading_error_deg * torch.pi / 180.0)
+        y_axis = torch.tensor([0.0, 1.0, 0.0], dtype=acc.dtype, device=acc.device)
+        heading = axis_angle_to_matrix(angle * y_axis)
+        acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori
+    if cfg.ori_noise_deg > 0:
+        ori = _random_rotation((*lead, t, s), cfg.ori_noise_deg, acc, generator) @ ori
+    if cfg.drop_prob > 0:
+        kept = torch.rand((*lead, t, s), generator=generator, device=acc.device) >= cfg.drop_prob
+        kept[..., 0, :] = True
+        acc, ori = _hold_last(acc, kept), _hold_last(ori, kept)
+    return acc, ori

@@ -1,0 +1,203 @@
+"""Retargeting a parsed source clip (any rig in ``joint_maps.yaml``) to SMPL-24.
+
+Method (rest-pose corrections, then a per-frame swing fix):
+1. Units: the rig's ``units`` from the map, else the file's (ASF ``:units``), else the unit among m, cm, inch
+   and CMU ASF units that makes the skeleton's tree diameter (fingertip to fingertip through the body, pose
+   independent) closest to 1.7 m.
+2. Axis alignment A (source world -> SMPL frame) from the rest pose: up = pelvis -> head, left = right hip ->
+   left hip, forward = left x up; each snapped to the nearest file axis when within 25 degrees.
+3. Rest-to-T-pose corrections Q_j (constant per SMPL joint) such that the SMPL global rotation is
+   G_j(t) = A R_s(t) A^T Q_j, with R_s the global rotation of the joint's rotation source: Q_j rotates the
+   T-pose bone directions of the default skeleton (``fip_ros.core.body_model``) onto the rig's rest-pose bone
+   directions: Kabsch over the children for branching joints (pelvis, spine3), the minimal arc for one child
+   (near-antiparallel bones, e.g. CC_Base legs pointing up in the rest pose, turn 180 degrees about the
+   axis among z, x most perpendicular to the bone, i.e. keep the facing), identity for SMPL leaves (head,
+   hands, feet: their rest pose is taken as the T-pose orientation); plus an optional ``twist`` per joint.
+   So local rotations are relative to the SMPL T-pose (identity = T-pose) whatever the rig's rest pose.
+4. Offsets: the rig's rest bone vectors in the T-pose frame, offsets_c = Q_p^T A (rest_c - rest_p), so FK
+   with them reproduces the rig's joint positions. Joints between mapped ones (e.g. CMU upperneck) are
+   absorbed by a per-frame swing of single-child bones onto the actual direction to the child joint.
+5. Resampling to 60 Hz (``resample``), floor at y = 0 under the lowest foot joint of the clip.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from fip_ros.core.body_model import DEFAULT_OFFSET_FRACTIONS, body_vector_from_offsets
+from fip_ros.core.kinematics import forward_kinematics, global_to_local
+from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.smpl_tree import JOINT_NAMES, PARENTS
+from fip_ros.data.motion import Motion, SourceClip
+from fip_ros.data.resample import resample
+
+MAPS_PATH = Path(__file__).with_name("joint_maps.yaml")
+CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(PARENTS))]
+UNIT_CANDIDATES = (1.0, 0.01, 0.0254, 0.0254 / 0.45)
+NOMINAL_DIAMETER = 1.7
+FOOT_JOINTS = (7, 8, 10, 11)
+_SNAP_COS = np.cos(np.radians(25.0))
+_ANTIPARALLEL_COS = np.cos(np.radians(120.0))
+
+
+@lru_cache
+def load_joint_maps(path: str | None = None) -> dict:
+    return yaml.safe_load(Path(path or MAPS_PATH).read_text())["rigs"]
+
+
+def detect_rig(names) -> str:
+    names = set(names)
+    for rig, spec in load_joint_maps().items():
+        if all(n in names for n in spec["detect"]):
+            return rig
+    raise ValueError(f"no joint map matches this skeleton (first joints: {sorted(names)[:8]})")
+
+
+def tree_diameter(clip: SourceClip) -> float:
+    """Longest path between two joints along the bones (rest-pose independent), in file units."""
+    n = len(clip.names)
+    length = np.linalg.norm(clip.offsets, axis=1)
+    depth = np.zeros(n)  # longest downward path from each joint
+    best = 0.0
+    for j in reversed(range(1, n)):  # children come after parents in both parsers
+        p = clip.parents[j]
+        cand = depth[j] + length[j]
+        best = max(best, depth[p] + cand)
+        depth[p] = max(depth[p], cand)
+    return best
+
+
+def infer_scale(clip: SourceClip) -> float:
+    d = tree_diameter(clip)
+    return min(UNIT_CANDIDATES, key=lambda s: abs(np.log(d * s / NOMINAL_DIAMETER)))
+
+
+def _spec(entry) -> tuple:
+    """Joint-map entry -> (pos names, pos weights, rotation source name, twist degrees)."""
+    if isinstance(entry, str):
+        return [entry], [1.0], entry, 0.0
+    pos = entry["pos"]
+    if isinstance(pos, str):
+        names, weights = [pos], [1.0]
+    else:
+        names, weights = pos[:2], [1.0 - float(pos[2]), float(pos[2])]
+    return names, weights, entry.get("rot", names[0]), float(entry.get("twist", 0.0))
+
+
+def _rot_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minimal-arc rotation(s) taking unit vectors a onto b, (..., 3) -> (..., 3, 3)."""
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis, axis=-1, keepdims=True)
+    c = np.sum(a * b, -1, keepdims=True)
+    angle = np.arctan2(s, c)
+    axis = np.where(s > 1e-9, axis / np.maximum(s, 1e-12), 0.0)
+    return _axis_angle(axis, angle[..., 0])
+
+
+def _axis_angle(axis: np.ndarray, angle) -> np.ndarray:
+    return axis_angle_to_matrix(torch.from_numpy(np.asarray(axis * np.asarray(angle)[..., None],
+                                                            dtype=np.float64))).numpy()
+
+
+def _kabsch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Rotation R minimising sum |R src_i - dst_i|^2, (N, 3) each."""
+    u, _, vt = np.linalg.svd(src.T @ dst)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _snap(v: np.ndarray) -> np.ndarray:
+    k = int(np.argmax(np.abs(v)))
+    if abs(v[k]) >= _SNAP_COS:
+        out = np.zeros(3)
+        out[k] = np.sign(v[k])
+        return out
+    return v
+
+
+def axis_alignment(rest24: np.ndarray) -> np.ndarray:
+    """(24, 3) rest joint positions (source axes) -> A (3, 3) with rows = source directions of x, y, z."""
+    up = _snap(_unit(rest24[15] - rest24[0]))
+    left = rest24[1] - rest24[2]
+    left = _snap(_unit(left - left @ up * up))
+    return np.stack([left, up, np.cross(left, up)])
+
+
+def rest_corrections(rest24: np.ndarray, twist_deg=None) -> np.ndarray:
+    """(24, 3) rest positions in the SMPL frame -> Q (24, 3, 3) rest-to-T-pose corrections (module doc)."""
+    tpose = DEFAULT_OFFSET_FRACTIONS.numpy()
+    Q = np.tile(np.eye(3), (24, 1, 1))
+    for j, children in enumerate(CHILDREN):
+        # Zero-length rest bones (joints a rig places on top of each other) carry no direction.
+        children = [c for c in children if np.linalg.norm(rest24[c] - rest24[j]) > 1e-6]
+        if not children:
+            continue
+        t = _unit(tpose[children])
+        r = _unit(rest24[children] - rest24[j])
+        if len(children) > 1 and np.linalg.matrix_rank(r, tol=1e-3) > 1:
+            Q[j] = _kabsch(t, r)
+            continue
+        t, r = t[0], r[0]
+        if t @ r < _ANTIPARALLEL_COS:  # keep the facing: half turn about z (x for bones along z) first
+            flip_axis = np.eye(3)[0] if abs(t[2]) > 0.7 else np.eye(3)[2]
+            flip_axis = _unit(flip_axis - flip_axis @ t * t)
+            half = _axis_angle(flip_axis, np.pi)
+            Q[j] = _rot_between(half @ t, r) @ half
+        else:
+            Q[j] = _rot_between(t, r)
+        if twist_deg is not None and twist_deg[j]:
+            Q[j] = Q[j] @ _axis_angle(t, np.radians(twist_deg[j]))
+    return Q
+
+
+def retarget(clip: SourceClip, rig: str | None = None, target_fps: float = 60.0, sex: str = "male",
+             subject: str = "", source: str = "", name: str = "") -> Motion:
+    """Source clip -> SMPL-24 Motion (60 Hz, metres, y up, floor at y = 0, identity = T-pose)."""
+    rig = rig or detect_rig(clip.names)
+    spec = load_joint_maps()[rig]
+    if clip.scale is None:
+        clip = clip.scaled(spec.get("units") or infer_scale(clip))
+    specs = [_spec(spec["joints"][n]) for n in JOINT_NAMES]
+    idx = {n: i for i, n in enumerate(clip.names)}
+    missing = sorted({n for s in specs for n in (*s[0], s[2]) if n not in idx})
+    if missing:
+        raise ValueError(f"rig {rig}: joints missing in the file: {missing}")
+
+    def pick(pos):  # (..., J, 3) source positions -> (..., 24, 3) mapped positions
+        return np.stack([sum(w * pos[..., idx[n], :] for n, w in zip(s[0], s[1], strict=True))
+                         for s in specs], -2)
+
+    rest = pick(clip.rest_positions())
+    A = axis_alignment(rest)
+    rest = rest @ A.T
+    Q = rest_corrections(rest, [s[3] for s in specs])
+    offsets = np.zeros((24, 3))
+    for c in range(1, 24):
+        p = PARENTS[c]
+        offsets[c] = Q[p].T @ (rest[c] - rest[p])
+
+    glob_src = clip.global_rot()
+    pos = pick(clip.positions(glob_src)) @ A.T
+    glob = A @ glob_src[:, [idx[s[2]] for s in specs]] @ A.T @ Q
+    for j, children in enumerate(CHILDREN):
+        # Swing single-child bones onto the actual direction to their child joint.
+        if len(children) == 1 and np.linalg.norm(offsets[children[0]]) > 1e-6:
+            c = children[0]
+            pred = _unit(glob[:, j] @ offsets[c])
+            glob[:, j] = _rot_between(pred, _unit(pos[:, c] - pos[:, j])) @ glob[:, j]
+    local = global_to_local(torch.from_numpy(glob)).numpy()
+    local, tran = resample(local, pos[:, 0], clip.fps, target_fps)
+
+    off_t = torch.from_numpy(offsets)
+    joints = forward_kinematics(torch.from_numpy(local), off_t, torch.from_numpy(tran))[1].numpy()
+    tran = tran - np.array([0.0, joints[:, FOOT_JOINTS, 1].min(), 0.0])
+    body = body_vector_from_offsets(off_t, sex).numpy()
+    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32),
+                  body.astype(np.float32), target_fps, subject, source, name)

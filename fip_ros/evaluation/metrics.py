@@ -1,0 +1,102 @@
+"""Pose-accuracy metrics of the TransPose/PIP protocol (pure functions, torch, NumPy accepted).
+
+Every function takes SMPL local rotations (T, 24, 3, 3). The protocol sets the local rotations of the
+ignored joints (root, ankles, feet, wrists, hands) to identity in both prediction and truth, so all
+errors are measured in the root frame and the root orientation (which comes straight from the pelvis
+sensor) never counts.
+"""
+
+import numpy as np
+import torch
+
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.rotations import angle_between
+from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, IGNORED_JOINTS, SIP_JOINTS
+
+ALL_JOINTS = tuple(range(24))
+
+
+def _t(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float64)
+
+
+def protocol_pose(local_rot) -> torch.Tensor:
+    """Copy of ``local_rot`` with the ignored joints (root included) set to identity."""
+    out = _t(local_rot).clone()
+    out[..., list(IGNORED_JOINTS), :, :] = torch.eye(3, dtype=out.dtype)
+    return out
+
+
+def global_angle_error(pred_local, true_local, offsets) -> torch.Tensor:
+    """(T, 24) angle in degrees between predicted and true global (root-frame) rotations per joint."""
+    off = _t(offsets)
+    g_pred, _ = forward_kinematics(protocol_pose(pred_local), off)
+    g_true, _ = forward_kinematics(protocol_pose(true_local), off)
+    return torch.rad2deg(angle_between(g_pred, g_true))
+
+
+def joint_position_error(pred_local, true_local, offsets) -> torch.Tensor:
+    """(T, 24) distance in cm between joints posed on the same (true) skeleton, root at the origin."""
+    off = _t(offsets)
+    _, p_pred = forward_kinematics(protocol_pose(pred_local), off)
+    _, p_true = forward_kinematics(protocol_pose(true_local), off)
+    return (p_pred - p_true).norm(dim=-1) * 100.0
+
+
+def jitter(positions, fps: float = 60.0) -> torch.Tensor:
+    """(T-3, J) magnitude of the third finite difference times fps^3, in km/s^3."""
+    p = _t(positions)
+    d3 = p[3:] - 3 * p[2:-1] + 3 * p[1:-2] - p[:-3]
+    return d3.norm(dim=-1) * fps**3 / 1000.0
+
+
+def protocol_positions(local_rot, offsets) -> torch.Tensor:
+    """(T, 24, 3) root-frame joint positions of the protocol pose (what jitter is measured on)."""
+    return forward_kinematics(protocol_pose(local_rot), _t(offsets))[1]
+
+
+def mesh_error(pred_local, true_local, smpl_model_dir: str) -> torch.Tensor:
+    """(T,) mean vertex distance in cm of the mean-shape (neutral) SMPL mesh; needs the SMPL model files."""
+    from fip_ros.core.smpl_model import SmplBody  # SMPL files are licensed separately and usually absent
+
+    body = SmplBody(smpl_model_dir, "neutral")
+    verts = [body.vertices(protocol_pose(r)) for r in (pred_local, true_local)]
+    return (verts[0] - verts[1]).norm(dim=-1).mean(-1) * 100.0
+
+
+def sequence_errors(pred_local, true_local, offsets, fps: float = 60.0, smpl_model_dir: str | None = None):
+    """Per-frame and per-joint errors of one sequence (tensors, float64)."""
+    ang = global_angle_error(pred_local, true_local, offsets)
+    pos = joint_position_error(pred_local, true_local, offsets)
+    out = {
+        "sip_deg": ang[:, list(SIP_JOINTS)].mean(-1),
+        "angle24_deg": ang.mean(-1),
+        "angle15_deg": ang[:, list(ESTIMATED_JOINTS)].mean(-1),
+        "pos_cm": pos.mean(-1),
+        "jitter_km_s3": jitter(protocol_positions(pred_local, offsets), fps).mean(-1),
+        "per_joint_angle_deg": ang,
+        "per_joint_pos_cm": pos,
+    }
+    if smpl_model_dir:
+        out["mesh_cm"] = mesh_error(pred_local, true_local, smpl_model_dir)
+    return out
+
+
+SUMMARY_KEYS = ("sip_deg", "angle24_deg", "angle15_deg", "pos_cm", "mesh_cm", "jitter_km_s3")
+
+
+def summarize(errors_list: list[dict]) -> dict:
+    """Frame-weighted means over sequences, plus the 75th percentile of position error and per-joint means.
+
+    Mesh error appears only when every sequence has it (it needs the SMPL model files).
+    """
+    out = {}
+    for k in SUMMARY_KEYS:
+        if errors_list and all(k in e for e in errors_list):
+            out[k] = float(torch.cat([e[k] for e in errors_list]).mean())
+    if errors_list:
+        pos = torch.cat([e["pos_cm"] for e in errors_list])
+        out["pos_cm_p75"] = float(torch.quantile(pos, 0.75))
+        for k in ("per_joint_angle_deg", "per_joint_pos_cm"):
+            out[k] = torch.cat([e[k] for e in errors_list]).mean(0).tolist()
+    return out

@@ -1,0 +1,55 @@
+"""FIP checkpoints: weights + config + metadata in one ``torch.save`` file, loaded with ``weights_only``."""
+
+import os
+
+import torch
+
+from fip_ros.fip.config import get_config
+from fip_ros.fip.model import FIP
+
+FORMAT = "fip_ros.fip"
+VERSION = 1
+
+
+class WeightsError(RuntimeError):
+    """A checkpoint is missing, unreadable, truncated or does not match the network."""
+
+
+def save_checkpoint(path, model: FIP, metadata: dict | None = None, half: bool = False):
+    """Write ``model``'s weights (float16 when ``half``, halving the file) with its config and metadata
+    (plain Python values only: str, numbers, lists, dicts)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    payload = dict(
+        format=FORMAT,
+        version=VERSION,
+        config=model.cfg.to_dict(),
+        metadata=dict(metadata or {}),
+        state_dict=state,
+    )
+    tmp = f"{path}.tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)  # never leave a half-written checkpoint under the final name
+
+
+def load_checkpoint(path, map_location="cpu"):
+    """-> (FIP in eval mode, metadata). Raises WeightsError with the reason on any problem."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise WeightsError(f"FIP weights not found: {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated / corrupt / not a torch file
+        raise WeightsError(f"cannot read FIP weights {path}: {type(e).__name__}: {e}") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state_dict" not in payload:
+        raise WeightsError(f"{path} is not a fip_ros FIP checkpoint")
+    if payload.get("version", 0) > VERSION:
+        raise WeightsError(
+            f"{path} has checkpoint version {payload['version']}, newer than supported {VERSION}"
+        )
+    try:
+        model = FIP(get_config(payload["config"]))
+        state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, ValueError, KeyError) as e:  # shape/key mismatch, bad config
+        raise WeightsError(f"{path} does not match the FIP network: {e}") from e
+    return model.eval(), payload.get("metadata", {})

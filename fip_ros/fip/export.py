@@ -1,0 +1,120 @@
+"""Export the streaming step and the start-up to TorchScript and ONNX (``fip-export``).
+
+Both graphs take and return flat tensors (state in, state out) with a dynamic batch dimension; names are
+``STARTUP_INPUTS``/``CONTEXT_KEYS`` and ``STEP_INPUTS``/``STEP_OUTPUTS``.
+"""
+
+import argparse
+import os
+import warnings
+
+import torch
+
+from fip_ros.fip.engine import CONTEXT_KEYS, StartupModule, StepModule
+from fip_ros.fip.model import STATE_KEYS
+
+STARTUP_INPUTS = ("body", "init_pose")
+STEP_INPUTS = ("acc", "ori") + CONTEXT_KEYS + STATE_KEYS
+STEP_OUTPUTS = ("local_rot", "joints") + tuple(k + "_out" for k in STATE_KEYS)
+FILES = {
+    "step_ts": "fip_step.ts",
+    "startup_ts": "fip_startup.ts",
+    "step_onnx": "fip_step.onnx",
+    "startup_onnx": "fip_startup.onnx",
+}
+
+
+def example_inputs(model, batch: int = 2):
+    """Plausible inputs for tracing: (startup inputs, step inputs)."""
+    body = torch.tensor([[1.0, 1.75, 0.6, 0.9]]).repeat(batch, 1)
+    init_pose = torch.eye(3).repeat(batch, 15, 1, 1)
+    with torch.no_grad():
+        ctx = model.startup(body, init_pose)
+    state = model.zero_state(batch)
+    acc = torch.randn(batch, 6, 3)
+    ori = torch.eye(3).repeat(batch, 6, 1, 1)
+    return (body, init_pose), (acc, ori, *ctx, *(state[k] for k in STATE_KEYS))
+
+
+def _batch_axes(names, args):
+    # The integral LSTM state is (layers, batch * 5, hidden): its dim 1 scales with the batch too.
+    axes = {}
+    for name, _ in zip(names, args, strict=True):
+        axes[name] = (
+            {1: "batch5" if name.endswith("_int") else "batch"} if name[:2] in ("h_", "c_") else {0: "batch"}
+        )
+    return axes
+
+
+def export_torchscript(model, out_dir: str):
+    """Trace start-up and step; returns (startup_path, step_path)."""
+    model = model.eval()
+    start_args, step_args = example_inputs(model)
+    paths = os.path.join(out_dir, FILES["startup_ts"]), os.path.join(out_dir, FILES["step_ts"])
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(StartupModule(model), start_args, check_trace=False).save(paths[0])
+        torch.jit.trace(StepModule(model), step_args, check_trace=False).save(paths[1])
+    return paths
+
+
+def export_onnx(model, out_dir: str, opset: int = 17):
+    """Export start-up and step with the TorchScript-based exporter; returns (startup_path, step_path)."""
+    model = model.eval()
+    start_args, step_args = example_inputs(model)
+    paths = os.path.join(out_dir, FILES["startup_onnx"]), os.path.join(out_dir, FILES["step_onnx"])
+    state_out_axes = _batch_axes(STEP_OUTPUTS[2:], step_args[-6:])
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            StartupModule(model),
+            start_args,
+            paths[0],
+            input_names=list(STARTUP_INPUTS),
+            output_names=list(CONTEXT_KEYS),
+            opset_version=opset,
+            dynamo=False,
+            dynamic_axes={n: {0: "batch"} for n in STARTUP_INPUTS + CONTEXT_KEYS},
+        )
+        torch.onnx.export(
+            StepModule(model),
+            step_args,
+            paths[1],
+            input_names=list(STEP_INPUTS),
+            output_names=list(STEP_OUTPUTS),
+            opset_version=opset,
+            dynamo=False,
+            dynamic_axes={
+                **_batch_axes(STEP_INPUTS, step_args),
+                "local_rot": {0: "batch"},
+                "joints": {0: "batch"},
+                **state_out_axes,
+            },
+        )
+    return paths
+
+
+def main(argv=None):
+    from fip_ros.fip.checkpoint import load_checkpoint
+
+    p = argparse.ArgumentParser(description="Export FIP start-up and streaming step to TorchScript / ONNX.")
+    p.add_argument("checkpoint", nargs="?", default=None, help="checkpoint (default: shipped weights)")
+    p.add_argument("-o", "--out-dir", default="fip_export")
+    p.add_argument("--format", choices=("torchscript", "onnx", "both"), default="both")
+    p.add_argument("--opset", type=int, default=17)
+    a = p.parse_args(argv)
+    from fip_ros.api import default_weights_path
+
+    model, _ = load_checkpoint(a.checkpoint or default_weights_path())
+    os.makedirs(a.out_dir, exist_ok=True)
+    written = []
+    if a.format in ("torchscript", "both"):
+        written += export_torchscript(model, a.out_dir)
+    if a.format in ("onnx", "both"):
+        written += export_onnx(model, a.out_dir, a.opset)
+    for path in written:
+        print(f"{path}  {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Streaming body dynamics: one pose in, translation / contacts / ground reactions / joint moments out.
+
+Translation and contacts are causal (no delay). Rates and accelerations come from a Savitzky-Golay window
+centred on a past frame, so dynamics outputs lag the input by ``delay`` frames (window // 2 + 1).
+"""
+
+from collections import deque
+
+import torch
+
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.physics.ground_reaction import bwbh_percent, ground_reaction
+from fip_ros.physics.inverse_dynamics import com_acceleration_from_motion, kinematics_from_motion
+from fip_ros.physics.segments import build_segments
+from fip_ros.physics.translation import StanceTranslation
+
+
+def offsets_for(body: dict) -> torch.Tensor:
+    """T-pose skeleton for a body dict: the parametric skeleton when limb lengths are given, else by height."""
+    from fip_ros.core.body_model import default_offsets, offsets_for_body
+
+    if "arm_length" in body and "leg_length" in body:
+        return offsets_for_body(body).double()
+    return default_offsets(float(body["height"])).double()
+
+
+class DynamicsEstimator:
+    """Per-frame dynamics for one subject. ``body``: dict(sex, height, mass[, arm_length, leg_length])."""
+
+    def __init__(self, body: dict, fps: float = 60.0, window: int = 9):
+        self.fps, self.window = float(fps), int(window)
+        self.delay = self.window // 2 + 1
+        self.set_body(body)
+
+    def set_body(self, body: dict):
+        self.body = dict(body)
+        self.mass, self.height = float(body["mass"]), float(body["height"])
+        self.offsets = offsets_for(body)
+        self.segments = build_segments(self.offsets, self.mass, self.height, str(body.get("sex", "male")))
+        self.reset()
+
+    def reset(self):
+        self.translation = StanceTranslation(self.height, self.fps)
+        self.buffer = deque(maxlen=self.window + 2)
+
+    def step(self, local_rot) -> dict | None:
+        """local_rot (24,3,3) (row 0 = global pelvis rotation). Returns the outputs for the frame ``delay``
+        frames back (None until the window has filled); see :func:`analyse` for the keys."""
+        local_rot = torch.as_tensor(local_rot, dtype=torch.float64)
+        _, rel = forward_kinematics(local_rot, self.offsets)
+        root, contact = self.translation.step(rel)
+        self.buffer.append((local_rot, root, contact))
+        if len(self.buffer) < self.buffer.maxlen:
+            return None
+        rots, roots, contacts = (torch.stack(x) for x in zip(*self.buffer, strict=True))
+        return analyse(rots, roots, contacts, self.offsets, self.segments, self.fps, self.window,
+                       frames=self.delay)
+
+
+def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, window: int = 9, floor=0.0,
+            frames=None) -> dict:
+    """Offline dynamics of a sequence (T,24,3,3), root (T,3), contact (T,2), floor height (float or (T,)):
+    dict of (T, ...) tensors (or only the ``frames`` index/slice of them; the kinematics use the whole
+    sequence).
+
+    Keys: translation, contact, grf, cop, free_moment, moments (N m, world, parent on child), moments_bwbh,
+    moments_local (in each child segment's frame), residual_force, residual_moment, total_force.
+    """
+    kin = kinematics_from_motion(local_rot, offsets, root, fps, window)
+    com_acc = com_acceleration_from_motion(kin, segments, fps, window)
+    if frames is not None:
+        kin = {k: v[frames] for k, v in kin.items()}
+        com_acc, root, contact = com_acc[frames], root[frames], contact[frames]
+        floor = floor[frames] if torch.is_tensor(floor) else floor
+    out = ground_reaction(kin, segments, com_acc, contact, floor)
+    out["moments_local"] = (kin["global_rot"].transpose(-1, -2) @ out["moments"][..., None])[..., 0]
+    out["moments_bwbh"] = bwbh_percent(out["moments"], segments.total_mass, segments.height)
+    out["translation"], out["contact"] = root, contact
+    return out

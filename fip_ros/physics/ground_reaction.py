@@ -1,0 +1,87 @@
+"""Ground reactions from whole-body momentum change, split between the feet; joint moments from the feet up.
+
+1. RNEA with no external load gives the wrench the whole body needs from outside (the root row: force F and,
+   about the world origin, moment M).
+2. The total centre of pressure is where that wrench meets the floor (plus a free vertical moment).
+3. F is shared between the feet in proportion to their contact probabilities (smooth hand-over in double
+   support); each foot's CoP is the total CoP clamped to that foot's sole rectangle.
+4. RNEA again with those forces on the foot bodies: leg moments now come from the feet up, and what the
+   feet could not explain is left at the root (the root residual, a quality signal).
+"""
+
+import torch
+
+from fip_ros.physics.inverse_dynamics import GRAVITY, newton_euler
+from fip_ros.physics.segments import LEFT_FOOT, RIGHT_FOOT, Segments
+
+FEET = (LEFT_FOOT, RIGHT_FOOT)
+
+
+def _mv(m, v):
+    return (m @ v[..., None])[..., 0]
+
+
+def total_cop(force, moment_origin, floor=0.0, min_vertical: float = 1.0):
+    """Point on the floor y = floor (float or (...)) where the external wrench acts, and the free moment
+    about the vertical."""
+    fx, fy, fz = force.unbind(-1)
+    mx, my, mz = moment_origin.unbind(-1)
+    fy_safe = torch.where(fy.abs() < min_vertical, torch.full_like(fy, min_vertical), fy)
+    px = (mz + floor * fx) / fy_safe
+    pz = (floor * fz - mx) / fy_safe
+    cop = torch.stack([px, torch.zeros_like(px) + floor, pz], -1)
+    free = my - (pz * fx - px * fz)
+    return cop, free
+
+
+def clamp_to_feet(cop, kin, seg: Segments):
+    """Clamp a floor point (...,3) to each foot's sole rectangle -> (...,2,3)."""
+    rot = kin["global_rot"][..., FEET, :, :]
+    heel = kin["joint_pos"][..., FEET, :] + _mv(rot, seg.foot_heel)
+    axis = _mv(rot, seg.foot_axis) * torch.tensor([1.0, 0.0, 1.0], dtype=cop.dtype)
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    lateral = torch.stack([axis[..., 2], torch.zeros_like(axis[..., 0]), -axis[..., 0]], -1)
+    d = cop[..., None, :] - heel
+    along = (d * axis).sum(-1).clamp(min=torch.zeros_like(seg.foot_length)[..., None],
+                                     max=seg.foot_length[..., None])
+    half_w = 0.5 * seg.foot_width[..., None]
+    across = torch.maximum(torch.minimum((d * lateral).sum(-1), half_w), -half_w)
+    out = heel + along[..., None] * axis + across[..., None] * lateral
+    return torch.cat([out[..., :1], cop[..., None, 1:2].expand_as(out[..., 1:2]), out[..., 2:]], -1)
+
+
+def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> dict:
+    """kin/com_acc as for :func:`newton_euler`; foot_prob (...,2) left/right contact probability; floor height
+    (float or (...)).
+
+    Returns grf (...,2,3) N, cop (...,2,3) m, free_moment (...,2) N m, moments (...,24,3) N m (parent on
+    child, world), residual_force / residual_moment (...,3) at the root, total_force (...,3).
+    """
+    force0, moment0 = newton_euler(kin, seg, com_acc)
+    total_f = force0[..., 0, :]
+    total_m = moment0[..., 0, :] + torch.linalg.cross(kin["joint_pos"][..., 0, :], total_f, dim=-1)
+    min_fy = 0.05 * float(seg.total_mass.mean()) * GRAVITY
+    cop_total, free = total_cop(total_f, total_m, floor, min_vertical=min_fy)
+    # Shares sum to 1 once the feet are confidently down, and fade to 0 in flight.
+    share = foot_prob / foot_prob.sum(-1, keepdim=True).clamp_min(1.0)
+    grf = share[..., None] * total_f[..., None, :]
+    cop = clamp_to_feet(cop_total, kin, seg)
+    free_k = share * free[..., None]
+    shape = (*kin["joint_pos"].shape[:-1], 3)
+    ext_f = torch.zeros(shape, dtype=com_acc.dtype)
+    ext_p = torch.zeros(shape, dtype=com_acc.dtype)
+    ext_m = torch.zeros(shape, dtype=com_acc.dtype)
+    ext_f = ext_f.index_copy(-2, torch.tensor(FEET), grf)
+    ext_p = ext_p.index_copy(-2, torch.tensor(FEET), cop)
+    ext_m = ext_m.index_copy(-2, torch.tensor(FEET),
+                             free_k[..., None] * torch.tensor([0.0, 1.0, 0.0], dtype=com_acc.dtype))
+    force, moment = newton_euler(kin, seg, com_acc, ext_f, ext_p, ext_m)
+    return dict(grf=grf, cop=cop, free_moment=free_k, moments=moment, residual_force=force[..., 0, :],
+                residual_moment=moment[..., 0, :], total_force=total_f)
+
+
+def bwbh_percent(moment, mass, height):
+    """Moments normalised to body weight x body height, in %."""
+    mass = torch.as_tensor(mass, dtype=moment.dtype)
+    height = torch.as_tensor(height, dtype=moment.dtype)
+    return 100.0 * moment / (mass * GRAVITY * height)

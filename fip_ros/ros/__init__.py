@@ -1,0 +1,1 @@
+"""ROS 2 side of fip_ros: nodes, QoS profiles, TF output, bag tools (fip_ros.core stays ROS-free)."""

@@ -1,0 +1,182 @@
+"""rosbag2 bags without a ROS install (the ``rosbags`` library), and ``fip-bag``.
+
+``fip-bag convert (--clip F.npz | --dip F.pkl | --totalcapture F.pkl) --out DIR [--storage mcap|sqlite3]``
+writes the six ``/imu/<site>/data`` streams (sensor_msgs/Imu, raw REP 145 data, as ``imu_replay`` publishes
+them) and ``/ground_truth/pose`` (fip_msgs/SmplPose) as a version-9 bag whose metadata carries the offered QoS
+profiles, so ``ros2 bag play`` (or the ``bag_player`` node) reproduces the streams.
+``fip-bag info BAG`` lists topics, types, counts and QoS.
+"""
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
+from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+from fip_ros.ros import qos
+from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
+
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+IMU_TYPE = "sensor_msgs/msg/Imu"
+POSE_TYPE = "fip_msgs/msg/SmplPose"
+GROUND_TRUTH_TOPIC = "/ground_truth/pose"
+_INFINITE = QosTime(sec=9223372036, nsec=854775807)  # what rosbag2 writes for "no limit"
+
+
+def _fip_msgs_dirs():
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        yield Path(prefix) / "share" / "fip_msgs" / "msg"
+    yield Path(__file__).resolve().parents[2] / "fip_msgs" / "msg"
+
+
+def typestore():
+    """Kilted type store plus fip_msgs (from the installed or source .msg files); tf2_msgs is built in."""
+    store = get_typestore(Stores.ROS2_KILTED)
+    for folder in _fip_msgs_dirs():
+        if folder.is_dir():
+            types = {}
+            for f in sorted(folder.glob("*.msg")):
+                types.update(get_types_from_msg(f.read_text(), f"fip_msgs/msg/{f.stem}"))
+            store.register(types)
+            break
+    return store
+
+
+def message_class(msgtype: str):
+    """'pkg/msg/Name' -> the rclpy message class (ImportError/AttributeError if not installed)."""
+    pkg, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+
+
+def qos_to_bag(profile: QoSProfile) -> Qos:
+    history = QosHistory.KEEP_ALL if profile.history == HistoryPolicy.KEEP_ALL else QosHistory.KEEP_LAST
+    reliability = QosReliability.BEST_EFFORT if profile.reliability == ReliabilityPolicy.BEST_EFFORT \
+        else QosReliability.RELIABLE
+    durability = QosDurability.TRANSIENT_LOCAL if profile.durability == DurabilityPolicy.TRANSIENT_LOCAL \
+        else QosDurability.VOLATILE
+    return Qos(history, profile.depth, reliability, durability, _INFINITE, _INFINITE, QosLiveliness.AUTOMATIC,
+               _INFINITE, False)
+
+
+def qos_from_bag(profiles) -> QoSProfile:
+    """Publisher QoS for replay: reliable unless every recorded publisher was best effort; transient-local
+    when any was (late joiners then still get latched state such as /tf_static)."""
+    if not profiles:
+        return qos.RELIABLE
+    best_effort = all(p.reliability == QosReliability.BEST_EFFORT for p in profiles)
+    latched = any(p.durability == QosDurability.TRANSIENT_LOCAL for p in profiles)
+    depth = max(1, max(p.depth for p in profiles))
+    reliability = ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE
+    return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=reliability,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+
+
+class BagWriter:
+    """Version-9 rosbag2 writer of serialized (CDR) messages; one connection per topic."""
+
+    def __init__(self, path, storage: str = "mcap"):
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
+        self.store = typestore()
+        self.writer = Writer(Path(path), version=9, storage_plugin=STORAGES[storage])
+        self.writer.open()
+        self.connections = {}
+
+    def add_topic(self, topic: str, msgtype: str, profiles=(qos.RELIABLE,)):
+        if msgtype not in self.store.fielddefs:
+            raise KeyError(f"no message definition for {msgtype}")
+        self.connections[topic] = self.writer.add_connection(
+            topic, msgtype, typestore=self.store, offered_qos_profiles=[qos_to_bag(p) for p in profiles])
+
+    def write(self, topic: str, stamp_ns: int, data: bytes):
+        self.writer.write(self.connections[topic], stamp_ns, bytes(data))
+
+    def close(self):
+        self.writer.close()
+
+
+def write_recording(rec, out, storage: str = "mcap", start_ns: int = 0, frame_prefix: str = "",
+                    world_frame: str = "world", subject_id: str = "default") -> int:
+    """Write ``rec`` (a ``fip_ros.ros.recordings.Recording``) as a bag; stamps and log times are
+    ``start_ns`` + t. Returns the number of messages."""
+    bag = BagWriter(out, storage)
+    topics = ["/" + imu_topic(site) for site in rec.sites]
+    frames = [imu_frame(site, frame_prefix) for site in rec.sites]
+    for topic in topics:
+        bag.add_topic(topic, IMU_TYPE)
+    if rec.gt_local_rot is not None:
+        bag.add_topic(GROUND_TRUTH_TOPIC, POSE_TYPE)
+    count = 0
+    try:
+        for i in range(len(rec)):
+            t_ns = start_ns + round(i * 1e9 / rec.fps)
+            stamp = time_from_ns(t_ns)
+            for s, topic in enumerate(topics):
+                msg = make_imu(stamp, frames[s], rec.quat[i, s], rec.gyro[i, s], rec.acc[i, s])
+                bag.write(topic, t_ns, serialize_message(msg))
+            count += len(topics)
+            if rec.gt_local_rot is not None:
+                tran = None if rec.gt_tran is None else rec.gt_tran[i]
+                pose = smpl_pose_msg(stamp, world_frame, subject_id, rec.gt_local_rot[i], tran)
+                bag.write(GROUND_TRUTH_TOPIC, t_ns, serialize_message(pose))
+                count += 1
+    finally:
+        bag.close()
+    return count
+
+
+def read_bag(path, topics=None):
+    """Yield (topic, msgtype, log_time_ns, cdr bytes) in log-time order."""
+    with Reader(Path(path)) as reader:
+        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        for conn, t_ns, data in reader.messages(connections=conns):
+            yield conn.topic, conn.msgtype, t_ns, data
+
+
+def bag_topics(path) -> dict:
+    """topic -> (msgtype, message count, [rosbags Qos])."""
+    with Reader(Path(path)) as reader:
+        return {c.topic: (c.msgtype, c.msgcount, list(getattr(c.ext, "offered_qos_profiles", []) or []))
+                for c in reader.connections}
+
+
+def main(argv=None) -> int:
+    # Imported here: the recordings pull in torch, which the player and recorder nodes do not need.
+    from fip_ros.ros.recordings import FORMATS, load_recording
+
+    parser = argparse.ArgumentParser(prog="fip-bag", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    conv = sub.add_parser("convert", help="recording -> bag of the six raw IMU streams + ground truth")
+    src = conv.add_mutually_exclusive_group(required=True)
+    for fmt in FORMATS:
+        src.add_argument(f"--{fmt}", metavar="FILE", help=f"{fmt} recording")
+    conv.add_argument("--out", required=True, help="output bag folder (must not exist)")
+    conv.add_argument("--storage", choices=sorted(STORAGES), default="mcap")
+    conv.add_argument("--tpose-seconds", type=float, default=3.0, help="still T-pose put first (calibration)")
+    conv.add_argument("--seed", type=int, default=0, help="seed of the simulated sensor mountings")
+    conv.add_argument("--heading-deg", type=float, default=30.0, help="device world heading")
+    conv.add_argument("--start-time", type=float, default=0.0, help="stamp of the first sample, s")
+    conv.add_argument("--frame-prefix", default="")
+    info = sub.add_parser("info", help="topics, types, counts and QoS of a bag")
+    info.add_argument("bag")
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        for topic, (msgtype, count, profiles) in bag_topics(args.bag).items():
+            desc = ", ".join(f"{p.reliability.name.lower()}/{p.durability.name.lower()}/{p.depth}"
+                             for p in profiles)
+            print(f"{topic}  {msgtype}  {count} msgs  qos [{desc}]")
+        return 0
+    fmt = next(f for f in FORMATS if getattr(args, f))
+    rec = load_recording(getattr(args, fmt), fmt, args.tpose_seconds, args.seed, heading_deg=args.heading_deg)
+    n = write_recording(rec, args.out, args.storage, round(args.start_time * 1e9), args.frame_prefix)
+    print(f"wrote {n} messages ({len(rec)} frames at {rec.fps:g} Hz) to {args.out} [{args.storage}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""fip-bringup: start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition).
+
+The graph comes from a YAML file (config/live.yaml, config/replay.yaml) that launch/live.launch.py and
+launch/replay.launch.py read too, through :func:`graph_nodes`, so both start the same nodes with the same
+parameter files and overrides. Graph file format::
+
+    nodes:
+      - executable: estimator            # fip_ros.ros.nodes.<executable>
+        name: estimator                  # optional node name (default: executable)
+        params: [estimator.yaml]         # relative to the graph file's folder
+        overrides: {subject_id: $body_id}   # $var = a graph argument; skipped when the argument is empty
+    rviz: ../rviz/fip.rviz
+
+Graph arguments (same names as the launch arguments): namespace, body_id, clip, backend, model, rviz and
+``<node name>_params`` replacing that node's parameter files.
+"""
+
+import argparse
+import importlib
+import inspect
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+def config_dir() -> Path:
+    """Source checkout's config/ folder, else the installed share/fip_ros/config."""
+    source = Path(__file__).resolve().parents[2] / "config"
+    if source.is_dir():
+        return source
+    from ament_index_python.packages import get_package_share_directory
+    return Path(get_package_share_directory("fip_ros")) / "config"
+
+GRAPH_ARGS = ("namespace", "body_id", "clip", "backend", "model")
+
+
+@dataclass
+class NodeSpec:
+    executable: str
+    name: str
+    params: list[str]
+    overrides: dict = field(default_factory=dict)
+
+
+def graph_path(graph: str) -> Path:
+    """'live'/'replay' -> the installed or source config file; anything else is a path."""
+    if graph in ("live", "replay"):
+        return config_dir() / f"{graph}.yaml"
+    return Path(graph)
+
+
+def graph_nodes(path, args: dict) -> tuple[list[NodeSpec], str | None]:
+    """Resolve a graph file with argument values (str; empty = unset) -> (node specs, rviz config path)."""
+    path = Path(path)
+    graph = yaml.safe_load(path.read_text())
+    specs = []
+    for entry in graph["nodes"]:
+        name = entry.get("name", entry["executable"])
+        replaced = args.get(f"{name}_params") or ""
+        own = [str((path.parent / p).resolve()) for p in entry.get("params", ())]
+        params = [replaced] if replaced else own
+        overrides = {}
+        for key, value in (entry.get("overrides") or {}).items():
+            if isinstance(value, str) and value.startswith("$"):
+                value = args.get(value[1:]) or ""
+                if value == "":
+                    continue
+            overrides[key] = value
+        specs.append(NodeSpec(entry["executable"], name, params, overrides))
+    rviz = graph.get("rviz")
+    return specs, str((path.parent / rviz).resolve()) if rviz else None
+
+
+def node_class(executable: str):
+    """The rclpy Node subclass defined in fip_ros.ros.nodes.<executable>."""
+    from rclpy.node import Node
+    module = importlib.import_module(f"fip_ros.ros.nodes.{executable}")
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass)
+               if issubclass(c, Node) and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise RuntimeError(f"fip_ros.ros.nodes.{executable} must define exactly one Node class")
+    return classes[0]
+
+
+def _ros_value(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
+
+
+def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
+    """Per-node ROS arguments, what launch_ros builds from Node(name, namespace, parameters)."""
+    args = ["--ros-args", "-r", f"__node:={spec.name}"]
+    if namespace:
+        args += ["-r", f"__ns:=/{namespace.strip('/')}"]
+    for p in spec.params:
+        args += ["--params-file", p]
+    for key, value in spec.overrides.items():
+        args += ["-p", f"{key}:={_ros_value(value)}"]
+    return args
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="fip-bringup", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", help="graph file (overrides --graph)")
+    ap.add_argument("--graph", choices=("live", "replay"), default="live")
+    ap.add_argument("--clip", default="", help="recording for imu_replay")
+    ap.add_argument("--namespace", default="")
+    ap.add_argument("--body-id", default="", help="subject / REP 155 body id")
+    ap.add_argument("--backend", default="", help="estimator backend override: torch | onnx")
+    ap.add_argument("--model", default="", help="estimator FIP checkpoint (default: shipped weights)")
+    ap.add_argument("--params", action="append", default=[], metavar="NODE=FILE",
+                    help="replace a node's parameter files (launch argument <node>_params)")
+    ap.add_argument("--rviz", action="store_true", help="also start rviz2 with rviz/fip.rviz")
+    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run)")
+    ap.add_argument("--threads", type=int, default=4)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    argv = sys.argv[1:] if argv is None else argv
+    ros_args = argv[argv.index("--ros-args"):] if "--ros-args" in argv else []
+    opts = parse_args(argv[:len(argv) - len(ros_args)])
+    args = {name: getattr(opts, name) for name in GRAPH_ARGS}
+    for item in opts.params:
+        node, _, path = item.partition("=")
+        args[f"{node}_params"] = str(Path(path).resolve())
+    specs, rviz_config = graph_nodes(opts.config or graph_path(opts.graph), args)
+
+    rclpy.init(args=["fip-bringup", *ros_args])
+    executor = MultiThreadedExecutor(num_threads=opts.threads)
+    nodes = []
+    rviz = None
+    try:
+        for spec in specs:
+            node = node_class(spec.executable)(cli_args=node_cli_args(spec, opts.namespace))
+            nodes.append(node)
+            executor.add_node(node)
+        if opts.rviz:
+            if shutil.which("rviz2") and rviz_config:
+                rviz = subprocess.Popen(["rviz2", "-d", rviz_config])
+            else:
+                nodes[0].get_logger().warning("rviz2 is not installed here: starting without it")
+        nodes[0].get_logger().info(f"bringup: {', '.join(s.name for s in specs)}")
+        if opts.duration > 0:
+            threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT)).start()
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if rviz is not None:
+            rviz.terminate()
+        executor.shutdown(timeout_sec=1.0)
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Conversions between the ROS conventions (REP 103/145) and the core's (SMPL frame, numpy arrays).
+
+SMPL's canonical frame is y up, x to the body's left, z forward; ROS (REP 103) is x forward, y left, z up.
+``p_ros = M @ p_smpl``. Quaternions are (x, y, z, w) everywhere, as in ROS and roma.
+"""
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from scipy.spatial.transform import Rotation
+from sensor_msgs.msg import Imu
+
+M_SMPL_TO_ROS = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+GRAVITY = 9.80665
+
+
+def vec_smpl_to_ros(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v) @ M_SMPL_TO_ROS.T
+
+
+def vec_ros_to_smpl(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v) @ M_SMPL_TO_ROS
+
+
+def rot_smpl_to_ros(rot: np.ndarray) -> np.ndarray:
+    """Re-express a rotation whose both frames use SMPL axes with ROS axes: ``M R M^T``."""
+    return M_SMPL_TO_ROS @ np.asarray(rot) @ M_SMPL_TO_ROS.T
+
+
+def rot_ros_to_smpl(rot: np.ndarray) -> np.ndarray:
+    return M_SMPL_TO_ROS.T @ np.asarray(rot) @ M_SMPL_TO_ROS
+
+
+def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) -> (..., 4) xyzw, w >= 0."""
+    rot = np.asarray(rot, dtype=float)
+    q = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_quat()
+    q *= np.where(q[:, 3:] < 0, -1.0, 1.0)
+    return q.reshape(*rot.shape[:-2], 4)
+
+
+def matrix_from_quat(quat: np.ndarray) -> np.ndarray:
+    """(..., 4) xyzw (any norm > 0) -> (..., 3, 3)."""
+    quat = np.asarray(quat, dtype=float)
+    return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*quat.shape[:-1], 3, 3)
+
+
+def angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
+    """Body-frame angular velocity (T, ..., 3) in rad/s from orientations (T, ..., 3, 3) by differences.
+
+    Uses ``log(R_{t-1}^T R_t) * fps`` (what a gyro strapped to the body measures); the first frame repeats
+    the second so the series has the input's length.
+    """
+    rot = np.asarray(rot, dtype=float)
+    if rot.shape[0] < 2:
+        return np.zeros(rot.shape[:-1])
+    rel = np.swapaxes(rot[:-1], -1, -2) @ rot[1:]
+    w = Rotation.from_matrix(rel.reshape(-1, 3, 3)).as_rotvec().reshape(*rel.shape[:-1]) * fps
+    return np.concatenate([w[:1], w], axis=0)
+
+
+def time_from_ns(ns: int) -> Time:
+    return Time(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
+
+
+def time_to_ns(stamp: Time) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def time_from_sec(t: float) -> Time:
+    return time_from_ns(round(t * 1e9))
+
+
+def _cov(stddev: float | None) -> list[float]:
+    """REP 145 covariance: None = field not provided (-1 at element 0); 0 = unknown (all zeros)."""
+    if stddev is None:
+        return [-1.0] + [0.0] * 8
+    var = float(stddev) ** 2
+    return [var, 0.0, 0.0, 0.0, var, 0.0, 0.0, 0.0, var]
+
+
+def make_imu(stamp: Time, frame_id: str, quat=None, gyro=None, acc=None,
+             ori_stddev: float = 0.0, gyro_stddev: float = 0.0, acc_stddev: float = 0.0) -> Imu:
+    """Build a REP 145 ``sensor_msgs/Imu``; a missing field (None) gets covariance[0] = -1."""
+    msg = Imu()
+    msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    if quat is None:
+        msg.orientation.w = 1.0
+        msg.orientation_covariance = _cov(None)
+    else:
+        msg.orientation.x, msg.orientation.y, msg.orientation.z, msg.orientation.w = (float(c) for c in quat)
+        msg.orientation_covariance = _cov(ori_stddev)
+    if gyro is None:
+        msg.angular_velocity_covariance = _cov(None)
+    else:
+        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = (float(c) for c in gyro)
+        msg.angular_velocity_covariance = _cov(gyro_stddev)
+    if acc is None:
+        msg.linear_acceleration_covariance = _cov(None)
+    else:
+        a = msg.linear_acceleration
+        a.x, a.y, a.z = (float(c) for c in acc)
+        msg.linear_acceleration_covariance = _cov(acc_stddev)
+    return msg
+
+
+def imu_to_arrays(msg: Imu) -> dict:
+    """``sensor_msgs/Imu`` -> dict(stamp_ns, quat (4,) xyzw or None, gyro (3,) or None, acc (3,) or None)."""
+    o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
+    return dict(
+        stamp_ns=time_to_ns(msg.header.stamp),
+        quat=None if msg.orientation_covariance[0] == -1 else np.array([o.x, o.y, o.z, o.w]),
+        gyro=None if msg.angular_velocity_covariance[0] == -1 else np.array([w.x, w.y, w.z]),
+        acc=None if msg.linear_acceleration_covariance[0] == -1 else np.array([a.x, a.y, a.z]),
+    )
+
+
+def imu_topic(site: str) -> str:
+    """REP 145: one namespace per sensor, ``imu/<site>/data`` (relative, so node namespaces apply)."""
+    return f"imu/{site}/data"
+
+
+def imu_frame(site: str, prefix: str = "") -> str:
+    return f"{prefix}imu_{site}"
+
+
+def smpl_pose_msg(stamp: Time, frame_id: str, subject_id: str, local_rot: np.ndarray, tran=None):
+    """fip_msgs/SmplPose from SMPL local rotations (24,3,3) and a pelvis position already in ROS axes (3,)."""
+    from geometry_msgs.msg import Quaternion
+
+    from fip_msgs.msg import SmplPose
+
+    msg = SmplPose()
+    msg.header.stamp, msg.header.frame_id, msg.subject_id = stamp, frame_id, subject_id
+    quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
+    root = quats[0].copy()
+    quats[0] = [0.0, 0.0, 0.0, 1.0]  # the root rotation travels in root_orientation
+    msg.root_orientation = Quaternion(x=root[0], y=root[1], z=root[2], w=root[3])
+    msg.local_rotations = [Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]) for q in quats]
+    if tran is not None:
+        msg.root_translation.x, msg.root_translation.y, msg.root_translation.z = (float(c) for c in tran)
+    msg.translation_valid = tran is not None
+    msg.estimated = [True] * 24
+    msg.tracking_status = SmplPose.STATUS_OK
+    return msg

@@ -1,0 +1,106 @@
+"""``bag_player``: replays a rosbag2 bag (mcap or sqlite3) for machines without ``ros2 bag``.
+
+Messages go out as raw CDR bytes (no per-type code) at their recorded log-time spacing divided by ``rate``,
+on their recorded topics with the recorded publishers' QoS (reliable unless all were best effort,
+transient-local when any was). Optional ``/clock`` with the bag time, ``loop``, and ``wait_for_subscribers``
+(hold the start until every topic has that many subscribers, so nothing is lost to discovery).
+"""
+
+import threading
+import time
+
+import rclpy
+import rclpy.executors
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock as ClockMsg
+
+from fip_ros.ros.bag_tools import bag_topics, message_class, qos_from_bag, read_bag
+from fip_ros.ros.conversions import time_from_ns
+
+
+class BagPlayer(Node):
+    def __init__(self, **kwargs):
+        super().__init__("bag_player", **kwargs)
+        p = self.declare_parameter
+        p("bag", "", ParameterDescriptor(description="Bag folder (rosbag2, mcap or sqlite3)", read_only=True))
+        p("topics", [""], ParameterDescriptor(description="Topics to play; [''] = all", read_only=True))
+        p("rate", 1.0, ParameterDescriptor(description="Speed factor", read_only=True, floating_point_range=[
+            FloatingPointRange(from_value=0.01, to_value=100.0)]))
+        p("loop", False, ParameterDescriptor(description="Play again from the start at the end"))
+        p("publish_clock", False, ParameterDescriptor(description="Publish /clock with the bag time",
+                                                      read_only=True))
+        p("wait_for_subscribers", 0, ParameterDescriptor(
+            description="Start once every topic has this many subscribers", read_only=True,
+            integer_range=[IntegerRange(from_value=0, to_value=100, step=1)]))
+        g = self.get_parameter
+        self.bag = g("bag").value
+        self.rate = g("rate").value
+        self.min_subscribers = g("wait_for_subscribers").value
+        wanted = [t for t in g("topics").value if t]
+        self.pubs = {}
+        for topic, (msgtype, _, profiles) in bag_topics(self.bag).items():
+            if wanted and topic not in wanted:
+                continue
+            try:
+                msg_class = message_class(msgtype)
+                self.pubs[topic] = self.create_publisher(msg_class, topic, qos_from_bag(profiles))
+            except (ImportError, AttributeError, ValueError) as exc:
+                self.get_logger().error(f"skipping {topic}: cannot load type {msgtype} ({exc})")
+        self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10) if g("publish_clock").value else None
+        self.published = 0
+        self.done = False
+        self.running = True
+        self.thread = threading.Thread(target=self._play, daemon=True)
+        self.thread.start()
+        self.get_logger().info(f"playing {self.bag}: {sorted(self.pubs)} at x{self.rate:g}")
+
+    def _wait_for_subscribers(self):
+        while self.running and not all(p.get_subscription_count() >= self.min_subscribers
+                                       for p in self.pubs.values()):
+            time.sleep(0.02)
+
+    def _play(self):
+        self._wait_for_subscribers()
+        while self.running:
+            wall0 = bag0 = None
+            for topic, _, t_ns, data in read_bag(self.bag, set(self.pubs)):
+                if not self.running:
+                    return
+                if bag0 is None:
+                    wall0, bag0 = time.monotonic(), t_ns
+                delay = wall0 + (t_ns - bag0) * 1e-9 / self.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                if self.clock_pub:
+                    self.clock_pub.publish(ClockMsg(clock=time_from_ns(t_ns)))
+                self.pubs[topic].publish(bytes(data))
+                self.published += 1
+            if not self.get_parameter("loop").value:
+                break
+        self.done = True
+        self.get_logger().info(f"bag finished: {self.published} messages published")
+
+    def destroy_node(self):
+        self.running = False
+        if self.thread.is_alive():
+            self.thread.join(timeout=2.0)
+        return super().destroy_node()
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = BagPlayer()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

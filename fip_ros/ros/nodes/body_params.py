@@ -1,0 +1,161 @@
+"""``body_params``: holds the subject's body parameters, serves get/set, persists them, latches them.
+
+Precedence of the start-up values: the persisted file (``storage_path``) when it exists and is valid, else
+the node parameters (config/body_params.yaml), else the built-in defaults of the parameter declarations.
+A set request is validated by ``fip_ros.core.body_model.validate_body``; it is written to disk (atomically)
+before it becomes the state, so a rejected or unwritable request leaves the state unchanged.
+"""
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import rclpy
+import rclpy.executors
+import yaml
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.node import Node
+
+from fip_msgs.msg import BodyParams
+from fip_msgs.srv import GetBodyParams, SetBodyParams
+from fip_ros.core.body_model import validate_body
+from fip_ros.ros import qos
+
+MASS_RANGE = (20.0, 300.0)
+SEX_NAMES = {BodyParams.SEX_FEMALE: "female", BodyParams.SEX_MALE: "male"}
+FIELDS = ("subject_id", "sex", "height", "arm_length", "leg_length", "mass")
+
+
+def default_storage_path() -> Path:
+    return Path(os.environ.get("ROS_HOME", Path.home() / ".ros")) / "fip_ros" / "body_params.yaml"
+
+
+def validate(values: dict) -> dict:
+    """Normalised copy of ``values`` (keys FIELDS, sex as 'male'/'female'); ValueError with the reason."""
+    body = validate_body({k: values.get(k) for k in ("sex", "height", "arm_length", "leg_length")})
+    try:
+        mass = float(values.get("mass"))
+    except (TypeError, ValueError):
+        raise ValueError(f"mass must be a number in kg, got {values.get('mass')!r}") from None
+    if not (math.isfinite(mass) and MASS_RANGE[0] <= mass <= MASS_RANGE[1]):
+        lo, hi = MASS_RANGE
+        raise ValueError(f"mass {mass:g} kg is outside the plausible range {lo:g}-{hi:g} kg")
+    subject = str(values.get("subject_id") or "")
+    if subject and not subject.replace("_", "").isalnum():
+        raise ValueError(f"subject_id {subject!r} must be letters, digits and '_' (it names TF frames)")
+    return dict(body, mass=mass, subject_id=subject)
+
+
+def write_atomic(path: Path, values: dict) -> None:
+    """Write YAML to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump({k: values[k] for k in FIELDS}, f, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_msg(values: dict) -> BodyParams:
+    return BodyParams(subject_id=values["subject_id"], sex=BodyParams.SEX_MALE if values["sex"] == "male"
+                      else BodyParams.SEX_FEMALE, height=values["height"], arm_length=values["arm_length"],
+                      leg_length=values["leg_length"], mass=values["mass"])
+
+
+def from_msg(msg: BodyParams) -> dict:
+    return dict(subject_id=msg.subject_id, sex=SEX_NAMES.get(msg.sex, f"code {msg.sex}"), height=msg.height,
+                arm_length=msg.arm_length, leg_length=msg.leg_length, mass=msg.mass)
+
+
+class BodyParamsNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("body_params", **kwargs)
+
+        def length(desc, lo, hi):
+            return ParameterDescriptor(description=desc, read_only=True, floating_point_range=[
+                FloatingPointRange(from_value=lo, to_value=hi)])
+
+        self.declare_parameter("subject_id", "default", ParameterDescriptor(
+            description="Subject id (suffix of its TF frames, REP 155)", read_only=True))
+        self.declare_parameter("sex", "male", ParameterDescriptor(
+            description="'male' or 'female' (start-up value)", read_only=True))
+        self.declare_parameter("height", 1.75, length("Standing height, m (start-up value)", 1.0, 2.3))
+        self.declare_parameter("arm_length", 0.51, length("Wrist to armpit, m (start-up value)", 0.35, 0.95))
+        self.declare_parameter("leg_length", 0.84, length("Ankle to hip, m (start-up value)", 0.45, 1.25))
+        self.declare_parameter("mass", 70.0, length("Body mass, kg (start-up value)", *MASS_RANGE))
+        self.declare_parameter("storage_path", "", ParameterDescriptor(
+            description="YAML file the parameters persist to; empty = $ROS_HOME/fip_ros/body_params.yaml "
+                        "(~/.ros/...). When it exists it overrides the start-up parameters.", read_only=True))
+        path = self.get_parameter("storage_path").value
+        self.storage_path = Path(path).expanduser() if path else default_storage_path()
+
+        self.values = self._initial_values()
+        self.pub = self.create_publisher(BodyParams, "body_params", qos.LATCHED)
+        self.create_service(SetBodyParams, "set_body_params", self._on_set)
+        self.create_service(GetBodyParams, "get_body_params", self._on_get)
+        self.pub.publish(to_msg(self.values))
+        self.get_logger().info(f"body parameters {self.values} (persisted to {self.storage_path})")
+
+    def _initial_values(self) -> dict:
+        params = {k: self.get_parameter(k).value for k in FIELDS}
+        if self.storage_path.exists():
+            try:
+                stored = yaml.safe_load(self.storage_path.read_text()) or {}
+                return validate({**params, **stored})
+            except (OSError, yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+                self.get_logger().error(f"ignoring persisted body parameters {self.storage_path}: {exc}")
+        try:
+            return validate(params)
+        except ValueError as exc:
+            # Invalid start-up parameters are reported and replaced, never fatal.
+            self.get_logger().error(f"invalid body parameters {params}: {exc}; using the defaults")
+            return validate(dict(subject_id=params["subject_id"], sex="male", height=1.75, arm_length=0.51,
+                                 leg_length=0.84, mass=70.0))
+
+    def _on_set(self, request, response):
+        try:
+            values = validate(from_msg(request.params))
+            if not values["subject_id"]:
+                values["subject_id"] = self.values["subject_id"]
+            write_atomic(self.storage_path, values)
+        except (ValueError, OSError) as exc:
+            response.success, response.message = False, f"rejected: {exc}"
+            self.get_logger().warning(f"set_body_params {response.message}")
+            return response
+        self.values = values
+        self.pub.publish(to_msg(values))
+        response.success, response.message = True, f"applied and saved to {self.storage_path}: {values}"
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_get(self, request, response):
+        if request.subject_id and request.subject_id != self.values["subject_id"]:
+            response.success = False
+            response.message = (f"unknown subject {request.subject_id!r}; "
+                                f"this node holds {self.values['subject_id']!r}")
+        else:
+            response.success, response.message = True, "ok"
+        response.params = to_msg(self.values)
+        return response
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = BodyParamsNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""FIP estimator node: six REP-145 IMU streams -> fip_msgs/SmplPose, sensor_msgs/JointState, /diagnostics.
+
+Pipeline per synchronised set: validate -> (collect for calibration) -> calibrate (core) -> streaming FIP step
+-> validate output -> publish with the input stamp. All maths lives in fip_ros.core / fip_ros.api.
+"""
+
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from scipy.spatial.transform import Rotation
+from sensor_msgs.msg import Imu, JointState
+
+from fip_msgs.msg import BodyParams, SmplPose
+from fip_msgs.srv import Calibrate
+from fip_ros.api import init_pose_from, load_model
+from fip_ros.core.body_model import body_vector
+from fip_ros.core.calibration import apply_calibration, estimate_calibration
+from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
+from fip_ros.ros import qos
+from fip_ros.ros.conversions import (
+    GRAVITY,
+    M_SMPL_TO_ROS,
+    imu_to_arrays,
+    imu_topic,
+    matrix_from_quat,
+    quat_from_matrix,
+    time_from_ns,
+)
+from fip_ros.ros.sync import ApproximateTimeSync
+
+POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
+# JointState convention: each SMPL joint is 3 revolute-equivalent entries, intrinsic Z-Y-X (yaw, pitch,
+# roll) of its local rotation re-expressed in REP-103 axes (M R M^T); entry 0 is the pelvis in the world.
+JOINT_STATE_NAMES = [f"{j}_{axis}" for j in JOINT_NAMES for axis in ("yaw", "pitch", "roll")]
+
+
+def _descriptor(description, read_only=False, lo=None, hi=None):
+    d = ParameterDescriptor(description=description, read_only=read_only)
+    if lo is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    return d
+
+
+class Estimator(Node):
+    def __init__(self, **kwargs):
+        super().__init__("estimator", **kwargs)
+        p = self._declare_parameters()
+        self.sites = list(p["sensor_names"])
+        self.subject_id = p["subject_id"]
+        self.sync = ApproximateTimeSync(len(self.sites), p["slop"], int(p["queue_size"]),
+                                        reference=len(self.sites) - 1, backward_reset_s=p["backward_reset"])
+        self.counters = dict(rejected_nan=0, rejected_range=0, rejected_quat=0, rejected_missing=0,
+                             invalid_output=0, published=0, gap_resets=0, time_resets=0,
+                             calibrations=0, failed_calibrations=0)
+        self.latencies = deque(maxlen=600)
+        self.lock = threading.Lock()
+
+        self.model = load_model(p["model_path"] or None, backend=p["backend"])
+        self.body = self._body_from_params()
+        self.engine = self.model.stream(self.body, backend=p["backend"])
+        self.calibration = None
+        self.collect = None       # active calibration: dict(kind, until_ns, ori list, acc list, done Event)
+        self.auto_pending = p["auto_calibrate"]
+        self.last_stamp_ns = None
+        self.last_pose = None     # (24,3,3) last published local rotations, init pose after a gap
+
+        self.pub_pose = self.create_publisher(SmplPose, "pose", qos.RELIABLE)
+        self.pub_joints = self.create_publisher(JointState, "joint_states", qos.RELIABLE)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", qos.RELIABLE)
+        for i, site in enumerate(self.sites):
+            self.create_subscription(Imu, imu_topic(site), lambda m, i=i: self._on_imu(i, m),
+                                     qos.SENSOR_DATA)
+        self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
+        # The service waits for frames the IMU callbacks collect: its own group, so a multi-threaded
+        # executor serves both at once.
+        self.create_service(Calibrate, "calibrate", self._on_calibrate,
+                            callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
+        self.get_logger().info(f"estimator ready: backend={p['backend']} sites={self.sites} "
+                               f"auto_calibrate={self.auto_pending}")
+
+    def _declare_parameters(self) -> dict:
+        specs = {
+            "sensor_names": (list(SENSOR_NAMES), _descriptor(
+                "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
+            "subject_id": ("0", _descriptor("Subject id copied into SmplPose.subject_id", read_only=True)),
+            "world_frame": ("world", _descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
+            "backend": ("torch", _descriptor("Inference backend: torch or onnx", read_only=True)),
+            "model_path": ("", _descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
+            "slop": (0.008, _descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
+            "queue_size": (10, _descriptor("Per-sensor sync queue length", read_only=True)),
+            "backward_reset": (0.5, _descriptor("Stamps this far back (s) mean a restarted clock: reset",
+                                                True, 0.0, 10.0)),
+            "max_gap": (0.1, _descriptor("Reset the streaming state after an input gap longer than this, s "
+                                         "(0 = never)", False, 0.0, 10.0)),
+            "acc_range": (16.0 * GRAVITY, _descriptor("Reject samples with a larger |acceleration|, m/s^2",
+                                                      False, 1.0, 2000.0)),
+            "quat_tolerance": (0.01, _descriptor("Reject orientations whose | |q| - 1 | exceeds this",
+                                                 False, 0.0, 0.5)),
+            "auto_calibrate": (True, _descriptor("Calibrate on the first frames (T-pose) at start-up",
+                                                 read_only=True)),
+            "auto_calibration_duration": (1.0, _descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
+            "default_calibration_duration": (2.0, _descriptor("Window when a request gives 0, s",
+                                                              False, 0.05, 30.0)),
+            "max_calibration_duration": (30.0, _descriptor("Longest accepted calibration window, s",
+                                                           False, 0.1, 120.0)),
+            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female")),
+            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, _descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
+            "leg_length": (0.84, _descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
+            "diagnostics_period": (1.0, _descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
+        }
+        for name, (default, desc) in specs.items():
+            self.declare_parameter(name, default, desc)
+        return {name: self.get_parameter(name).value for name in specs}
+
+    def _param(self, name):
+        return self.get_parameter(name).value
+
+    def _body_from_params(self) -> dict:
+        return {k: self._param(k) for k in ("sex", "height", "arm_length", "leg_length")}
+
+    # ---------------------------------------------------------------- inputs
+    def _on_body_params(self, msg: BodyParams):
+        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
+                "arm_length": msg.arm_length, "leg_length": msg.leg_length}
+        try:
+            with self.lock:
+                self.engine = self.model.stream(body, backend=self._param("backend"))
+                self.body = body
+                self._reset_engine(self.last_pose)
+        except (ValueError, RuntimeError) as e:
+            self.get_logger().warning(f"ignoring body_params: {e}")
+            return
+        self.get_logger().info(f"body parameters in use: {body}")
+
+    def _on_imu(self, channel: int, msg: Imu):
+        arrival = time.perf_counter()
+        data = imu_to_arrays(msg)
+        with self.lock:
+            sets, jumped = self.sync.push(channel, data["stamp_ns"], data)
+            if jumped:
+                self.counters["time_resets"] += 1
+                self.get_logger().warning("input time jumped backwards: state reset")
+                self._reset_engine(self.last_pose)
+                self.last_stamp_ns = None
+            for s in sets:
+                self._process(s.stamp_ns, s.items, arrival)
+
+    def _validate(self, items) -> tuple[np.ndarray, np.ndarray] | None:
+        """Raw (6,3,3) device-world orientations and (6,3) sensor-frame specific forces, or None."""
+        if any(d["quat"] is None or d["acc"] is None for d in items):
+            self.counters["rejected_missing"] += 1
+            return None
+        quat = np.stack([d["quat"] for d in items])
+        acc = np.stack([d["acc"] for d in items])
+        if not (np.isfinite(quat).all() and np.isfinite(acc).all()):
+            self.counters["rejected_nan"] += 1
+            return None
+        if np.abs(np.linalg.norm(quat, axis=1) - 1.0).max() > self._param("quat_tolerance"):
+            self.counters["rejected_quat"] += 1
+            return None
+        if np.linalg.norm(acc, axis=1).max() > self._param("acc_range"):
+            self.counters["rejected_range"] += 1
+            return None
+        return matrix_from_quat(quat), acc
+
+    # ---------------------------------------------------------------- processing
+    def _process(self, stamp_ns: int, items, arrival: float):
+        raw = self._validate(items)
+        if raw is None:
+            return
+        ori, acc = raw
+        gap = self._param("max_gap")
+        if self.last_stamp_ns is not None and gap > 0 and (stamp_ns - self.last_stamp_ns) * 1e-9 > gap:
+            self.counters["gap_resets"] += 1
+            self._reset_engine(self.last_pose)
+        self.last_stamp_ns = stamp_ns
+        if self.auto_pending and self.collect is None:
+            self.auto_pending = False
+            self._start_collection(Calibrate.Request.T_POSE, self._param("auto_calibration_duration"),
+                                   stamp_ns)
+        if self.collect is not None:
+            self._collect(stamp_ns, ori, acc)
+            return
+        if self.calibration is None:
+            return
+        self._estimate(stamp_ns, ori, acc, arrival)
+
+    def _estimate(self, stamp_ns, ori, acc, arrival):
+        with torch.inference_mode():
+            cal_acc, cal_ori = apply_calibration(self.calibration, torch.from_numpy(ori)[None],
+                                                 torch.from_numpy(acc)[None])
+            local_rot, _ = self.engine.step(cal_acc.float(), cal_ori.float())
+        local_rot = np.asarray(local_rot, dtype=np.float64).reshape(24, 3, 3)
+        if not np.isfinite(local_rot).all():
+            self.counters["invalid_output"] += 1
+            self._reset_engine(self.last_pose)
+            return
+        self.last_pose = local_rot
+        self._publish(stamp_ns, local_rot, time.perf_counter() - arrival)
+
+    def _publish(self, stamp_ns: int, local_rot: np.ndarray, latency: float):
+        stamp = time_from_ns(stamp_ns)
+        msg = SmplPose()
+        msg.header.stamp = stamp
+        msg.header.frame_id = self._param("world_frame")
+        msg.subject_id = self.subject_id
+        root = quat_from_matrix(M_SMPL_TO_ROS @ local_rot[0])
+        local = quat_from_matrix(local_rot)
+        local[0] = (0.0, 0.0, 0.0, 1.0)
+        o = msg.root_orientation
+        o.x, o.y, o.z, o.w = (float(c) for c in root)
+        for q, v in zip(msg.local_rotations, local, strict=True):
+            q.x, q.y, q.z, q.w = (float(c) for c in v)
+        msg.translation_valid = False
+        msg.estimated = [j in ESTIMATED_JOINTS for j in range(24)]
+        msg.tracking_status = SmplPose.STATUS_OK
+        msg.processing_latency = float(latency)
+        self.pub_pose.publish(msg)
+
+        js = JointState()
+        js.header.stamp = stamp
+        js.header.frame_id = self._param("world_frame")
+        js.name = JOINT_STATE_NAMES
+        ros_rot = M_SMPL_TO_ROS @ local_rot @ M_SMPL_TO_ROS.T
+        js.position = Rotation.from_matrix(ros_rot).as_euler("ZYX").reshape(-1).tolist()
+        self.pub_joints.publish(js)
+        self.counters["published"] += 1
+        self.latencies.append(latency)
+
+    # ---------------------------------------------------------------- calibration
+    def _reset_engine(self, init_pose):
+        """Fresh recurrent state from ``init_pose`` (24,3,3) local rotations; None = the calibration pose."""
+        pose = self.calibration.pose if self.calibration is not None else "tpose"
+        self.engine.reset(body_vector(self.body), init_pose_from(init_pose, pose))
+
+    def _start_collection(self, kind: int, duration: float, start_ns: int | None = None):
+        self.collect = dict(kind=kind, duration_ns=int(duration * 1e9), start_ns=start_ns, ori=[], acc=[],
+                            done=threading.Event(), result=(False, "no IMU frames arrived"))
+        return self.collect
+
+    def _collect(self, stamp_ns, ori, acc):
+        c = self.collect
+        if c["start_ns"] is None:
+            c["start_ns"] = stamp_ns
+        c["ori"].append(ori)
+        c["acc"].append(acc)
+        if stamp_ns - c["start_ns"] < c["duration_ns"]:
+            return
+        pose = POSE_NAMES[c["kind"]]
+        try:
+            cal = estimate_calibration(torch.from_numpy(np.stack(c["ori"])),
+                                       torch.from_numpy(np.stack(c["acc"])), pose)
+        except (ValueError, RuntimeError) as e:
+            self.counters["failed_calibrations"] += 1
+            c["result"] = (False, f"calibration failed: {e}")
+        else:
+            self.calibration = cal
+            self.last_pose = None
+            self._reset_engine(None)
+            self.counters["calibrations"] += 1
+            c["result"] = (True, f"{POSE_NAMES[c['kind']]} calibration from {len(c['ori'])} frames")
+        self.get_logger().info(c["result"][1])
+        self.collect = None
+        c["done"].set()
+
+    def _on_calibrate(self, request, response):
+        kind, duration = request.pose, float(request.duration)
+        if duration == 0.0:
+            duration = self._param("default_calibration_duration")
+        if kind not in POSE_NAMES:
+            response.success, response.message = False, f"unknown pose {kind}: use T_POSE (0) or N_POSE (1)"
+        elif not 0.0 < duration <= self._param("max_calibration_duration") or not np.isfinite(duration):
+            response.success, response.message = False, f"duration {duration} s outside (0, max]"
+        else:
+            with self.lock:
+                if self.collect is not None:
+                    response.success, response.message = False, "a calibration is already running"
+                    return response
+                self.auto_pending = False
+                c = self._start_collection(kind, duration)
+            # Wall-clock bound: the window plus time for frames to arrive at all.
+            if not c["done"].wait(duration + 2.0):
+                with self.lock:
+                    if self.collect is c:
+                        self.collect = None
+                response.success, response.message = False, "timed out waiting for synchronised IMU frames"
+            else:
+                response.success, response.message = c["result"]
+        if not response.success:
+            self.get_logger().warning(f"calibration request refused: {response.message}")
+        return response
+
+    # ---------------------------------------------------------------- diagnostics
+    def _publish_diagnostics(self):
+        with self.lock:
+            counters = {**self.counters, **{f"sync_{k}": v for k, v in self.sync.stats.as_dict().items()}}
+            lat = np.array(self.latencies) if self.latencies else None
+            state = ("calibrating" if self.collect is not None else
+                     "uncalibrated" if self.calibration is None else "tracking")
+        status = DiagnosticStatus(name=f"{self.get_name()}: FIP estimator", hardware_id=self.subject_id)
+        rejected = sum(v for k, v in counters.items() if k.startswith("rejected_") or k == "invalid_output")
+        if state != "tracking":
+            status.level, status.message = DiagnosticStatus.WARN, state
+        elif rejected:
+            status.level, status.message = DiagnosticStatus.WARN, f"tracking; {rejected} bad samples rejected"
+        else:
+            status.level, status.message = DiagnosticStatus.OK, "tracking"
+        values = {"state": state, **counters}
+        if lat is not None:
+            values["latency_p50_ms"] = f"{np.percentile(lat, 50) * 1e3:.3f}"
+            values["latency_p99_ms"] = f"{np.percentile(lat, 99) * 1e3:.3f}"
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(msg)
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = Estimator()
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

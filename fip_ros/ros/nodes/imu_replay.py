@@ -1,0 +1,118 @@
+"""``imu_replay``: plays a recording as six REP 145 IMU streams, like six real sensors would.
+
+Topics ``imu/<site>/data`` (sensor_msgs/Imu, reliable), frame ``<frame_prefix>imu_<site>``; optional ground
+truth on ``ground_truth/pose`` (fip_msgs/SmplPose) and ``/clock``. Timing follows a steady wall timer at the
+recorded rate times ``rate``. With ``publish_clock`` the stamps are recording time (``start_time`` + t) and
+``/clock`` carries it (run consumers with use_sim_time); otherwise stamps are the node clock's now.
+"""
+
+import rclpy
+import rclpy.executors
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import Imu
+
+from fip_ros.ros import qos
+from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
+from fip_ros.ros.recordings import FORMATS, load_recording
+
+
+def _desc(text: str, read_only: bool = True, lo: float | None = None, hi: float | None = None):
+    d = ParameterDescriptor(description=text, read_only=read_only)
+    if lo is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=lo, to_value=hi)]
+    return d
+
+
+class ImuReplay(Node):
+    def __init__(self, **kwargs):
+        super().__init__("imu_replay", **kwargs)
+        p = self.declare_parameter
+        p("source", "", _desc("Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)"))
+        p("format", "auto", _desc(f"auto (from the file name) or one of {', '.join(FORMATS)}"))
+        p("tpose_seconds", 3.0, _desc("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
+        p("seed", 0, _desc("Seed of the simulated sensor mounting and device heading"))
+        p("rate", 1.0, _desc("Playback speed factor", lo=0.01, hi=100.0))
+        p("loop", False, _desc("Start again at the end (stamps keep increasing)", read_only=False))
+        p("publish_clock", False, _desc("Publish /clock with recording time and stamp with it"))
+        p("start_time", 0.0, _desc("Recording time of the first sample when publish_clock is set, s",
+                                   lo=0.0, hi=4.0e9))
+        p("frame_prefix", "", _desc("Prefix of the sensor frame ids (imu_<site>)"))
+        p("publish_ground_truth", True, _desc("Publish ground_truth/pose when the recording has it"))
+        p("world_frame", "world", _desc("frame_id of the ground-truth pose"))
+        p("subject_id", "default", _desc("subject_id of the ground-truth pose"))
+        for name in ("orientation", "angular_velocity", "linear_acceleration"):
+            p(f"{name}_stddev", 0.0, _desc(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
+        self.cfg = {name: self.get_parameter(name).value for name in (
+            "source", "format", "tpose_seconds", "seed", "rate", "publish_clock", "start_time",
+            "frame_prefix", "publish_ground_truth", "world_frame", "subject_id", "orientation_stddev",
+            "angular_velocity_stddev", "linear_acceleration_stddev")}
+
+        self.rec = load_recording(self.cfg["source"], self.cfg["format"], self.cfg["tpose_seconds"],
+                                  self.cfg["seed"])
+        self.frames = [imu_frame(s, self.cfg["frame_prefix"]) for s in self.rec.sites]
+        self.imu_pubs = [self.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in self.rec.sites]
+        self.gt_pub = None
+        if self.cfg["publish_ground_truth"] and self.rec.gt_local_rot is not None:
+            from fip_msgs.msg import SmplPose
+            self.gt_pub = self.create_publisher(SmplPose, "ground_truth/pose", qos.RELIABLE)
+        self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10) if self.cfg["publish_clock"] else None
+        self.index = 0
+        self.laps = 0
+        self.published = 0
+        period = 1.0 / (self.rec.fps * self.cfg["rate"])
+        # A steady timer: with use_sim_time a ROS-time timer would wait for the /clock this node publishes.
+        self.timer = self.create_timer(period, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(
+            f"replaying {self.cfg['source']}: {len(self.rec)} frames at {self.rec.fps:g} Hz "
+            f"x{self.cfg['rate']:g} "
+            f"({self.rec.tpose_frames} T-pose frames first) on {[imu_topic(s) for s in self.rec.sites]}")
+
+    def _stamp(self):
+        if not self.clock_pub:
+            return self.get_clock().now().to_msg()
+        t = self.cfg["start_time"] + (self.laps * len(self.rec) + self.index) / self.rec.fps
+        return time_from_ns(round(t * 1e9))
+
+    def _tick(self):
+        if self.index >= len(self.rec):
+            if not self.get_parameter("loop").value:
+                self.timer.cancel()
+                self.get_logger().info(f"replay finished after {self.published} frames")
+                return
+            self.index, self.laps = 0, self.laps + 1
+        i, rec, cfg = self.index, self.rec, self.cfg
+        stamp = self._stamp()
+        if self.clock_pub:
+            self.clock_pub.publish(ClockMsg(clock=stamp))
+        for s, pub in enumerate(self.imu_pubs):
+            pub.publish(make_imu(stamp, self.frames[s], rec.quat[i, s], rec.gyro[i, s], rec.acc[i, s],
+                                 cfg["orientation_stddev"], cfg["angular_velocity_stddev"],
+                                 cfg["linear_acceleration_stddev"]))
+        if self.gt_pub:
+            tran = None if rec.gt_tran is None else rec.gt_tran[i]
+            self.gt_pub.publish(smpl_pose_msg(stamp, cfg["world_frame"], cfg["subject_id"],
+                                              rec.gt_local_rot[i], tran))
+        self.index += 1
+        self.published += 1
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = ImuReplay()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
+

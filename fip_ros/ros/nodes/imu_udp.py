@@ -1,0 +1,171 @@
+"""``imu_udp``: x-io NGIMU devices over Wi-Fi (OSC 1.0 over UDP) -> six REP 145 IMU streams.
+
+Devices map to body sites either by UDP port (``ports``: one per site, in ``sites`` order) or, when
+``device_map`` is set, on one shared ``port`` by sender address (entries ``host=site`` or ``host:port=site``).
+Every ``/sensors`` message publishes one ``sensor_msgs/Imu`` on ``imu/<site>/data`` with the device's latest
+``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped with the receive time. Units
+are converted to REP 145 (rad/s, m/s^2 specific force; orientation in ENU). Malformed or unmapped packets
+are counted, logged (throttled) and dropped; counters go to ``/diagnostics``.
+"""
+
+import select
+import socket
+import threading
+
+import rclpy
+import rclpy.executors
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.node import Node
+from sensor_msgs.msg import Imu
+from std_msgs.msg import Header
+
+from fip_ros.core.smpl_tree import SENSOR_NAMES
+from fip_ros.ros import qos
+from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu
+from fip_ros.ros.ngimu_osc import NgimuState, OscError, parse_packet
+
+MAX_DATAGRAM = 65535
+
+
+def parse_device_map(entries: list[str], sites: list[str]) -> dict:
+    """``["192.168.1.10=head", "10.0.0.2:8001=pelvis"]`` -> {("192.168.1.10", None): "head", ...}."""
+    out = {}
+    for entry in entries:
+        addr, sep, site = entry.partition("=")
+        if not sep or site not in sites:
+            raise ValueError(f"device_map entry {entry!r} must be host[:port]=site with site one of {sites}")
+        host, _, port = addr.partition(":")
+        out[(host, int(port) if port else None)] = site
+    return out
+
+
+class ImuUdp(Node):
+    def __init__(self, **kwargs):
+        super().__init__("imu_udp", **kwargs)
+
+        def desc(text, read_only=True):
+            return ParameterDescriptor(description=text, read_only=read_only)
+
+        p = self.declare_parameter
+        p("sites", list(SENSOR_NAMES), desc("Body sites (topic imu/<site>/data, frame imu_<site>)"))
+        p("ports", list(range(9000, 9006)), desc("One UDP port per site (unless device_map is set)"))
+        p("port", 9000, desc("Shared UDP port, used with device_map"))
+        p("device_map", [""], desc("Shared-port mode: entries 'host=site' or 'host:port=site' (sender "
+                                   "address); [''] = per-site ports"))
+        p("bind_address", "0.0.0.0", desc("Local address to listen on"))
+        p("earth_frame", "nwu", desc("Device earth frame: 'nwu' (NGIMU default; rotated to ENU) or 'enu'"))
+        p("frame_prefix", "", desc("Prefix of the sensor frame ids"))
+        p("diagnostics_period", 1.0, ParameterDescriptor(
+            description="Seconds between /diagnostics reports", read_only=True,
+            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)]))
+        for name in ("orientation", "angular_velocity", "linear_acceleration"):
+            p(f"{name}_stddev", 0.0, ParameterDescriptor(
+                description=f"REP 145 {name} standard deviation; 0 = unknown", read_only=True,
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1e3)]))
+        g = self.get_parameter
+        self.sites = list(g("sites").value)
+        self.earth_frame = g("earth_frame").value
+        self.stddev = [g(f"{n}_stddev").value
+                       for n in ("orientation", "angular_velocity", "linear_acceleration")]
+        self.frames = {s: imu_frame(s, g("frame_prefix").value) for s in self.sites}
+        self.pubs = {s: self.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in self.sites}
+        self.states = {s: NgimuState() for s in self.sites}
+        self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0,
+                           **{f"published_{s}": 0 for s in self.sites})
+        self.sockets = self._open_sockets(g("bind_address").value, list(g("ports").value), g("port").value,
+                                          [e for e in g("device_map").value if e])
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(g("diagnostics_period").value, self._report)
+        self.running = True
+        self.thread = threading.Thread(target=self._receive_loop, daemon=True)
+        self.thread.start()
+
+    def _open_sockets(self, bind, ports, port, device_map) -> dict:
+        """socket -> site (port mode) or socket -> {(host, port|None): site} (shared-port mode)."""
+        if not device_map and len(ports) != len(self.sites):
+            raise ValueError(f"ports has {len(ports)} entries for {len(self.sites)} sites")
+        plan = [(port, parse_device_map(device_map, self.sites))] if device_map else \
+            list(zip(ports, self.sites, strict=True))
+        out = {}
+        for pt, target in plan:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((bind, pt))
+            sock.setblocking(False)
+            out[sock] = target
+            self.get_logger().info(f"listening on udp {bind}:{pt} for {target}")
+        return out
+
+    def _receive_loop(self):
+        while self.running:
+            ready, _, _ = select.select(list(self.sockets), [], [], 0.2)
+            for sock in ready:
+                try:
+                    data, sender = sock.recvfrom(MAX_DATAGRAM)
+                except OSError:
+                    continue
+                self.handle_packet(data, sender, self.sockets[sock])
+
+    def handle_packet(self, data: bytes, sender, target) -> None:
+        self.counts["packets"] += 1
+        if isinstance(target, str):
+            site = target
+        else:
+            site = target.get((sender[0], sender[1]), target.get((sender[0], None)))
+        if site is None:
+            self.counts["unmapped"] += 1
+            self.get_logger().warning(f"packet from unmapped sender {sender[0]}:{sender[1]}",
+                                      throttle_duration_sec=5.0)
+            return
+        try:
+            messages = parse_packet(data)
+            state = self.states[site]
+            # A bundle may carry /quaternion after /sensors: apply all, then publish per /sensors sample.
+            samples = sum(state.update(m, self.earth_frame) for m in messages)
+        except OscError as exc:
+            self.counts["malformed"] += 1
+            self.get_logger().warning(f"malformed OSC packet from {sender[0]}:{sender[1]} ({site}): {exc}",
+                                      throttle_duration_sec=5.0)
+            return
+        self.counts["messages"] += len(messages)
+        if samples:
+            stamp = self.get_clock().now().to_msg()
+            self.pubs[site].publish(make_imu(stamp, self.frames[site], state.quat_xyzw, state.gyro, state.acc,
+                                             *self.stddev))
+            self.counts[f"published_{site}"] += 1
+
+    def _report(self):
+        bad = self.counts["malformed"] or self.counts["unmapped"]
+        level = DiagnosticStatus.WARN if bad else DiagnosticStatus.OK
+        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: NGIMU UDP", hardware_id="ngimu",
+                                  message="malformed or unmapped packets seen" if level else "ok",
+                                  values=[KeyValue(key=k, value=str(v)) for k, v in self.counts.items()])
+        header = Header(stamp=self.get_clock().now().to_msg())
+        self.diag_pub.publish(DiagnosticArray(header=header, status=[status]))
+
+    def destroy_node(self):
+        self.running = False
+        if self.thread.is_alive():
+            self.thread.join(timeout=1.0)
+        for sock in self.sockets:
+            sock.close()
+        return super().destroy_node()
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = ImuUdp()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""SMPL TF broadcaster: fip_msgs/SmplPose -> /tf (24 joint frames), /tf_static, skeleton and mesh markers.
+
+Frames (REP 155, fip_ros.ros.smpl_frames): world_frame -> origin_<id> (static) -> body_<id> (pelvis, mid-hip)
+-> <joint>_<id>. Every joint frame uses REP-103 axes (x forward, y left, z up in T-pose): SMPL rotations R
+become M R M^T and offsets M o, with M the SMPL -> ROS axis map, so a T-pose shows all frames upright.
+Bone offsets come from the subject's body parameters (fip_ros.core.body_model.offsets_for_body).
+"""
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import Point, TransformStamped
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from visualization_msgs.msg import Marker, MarkerArray
+
+from fip_msgs.msg import BodyParams, SmplPose
+from fip_ros.core.body_model import offsets_for_body
+from fip_ros.core.smpl_tree import PARENTS
+from fip_ros.ros import qos, smpl_frames
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
+from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, TransformBroadcaster
+
+QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
+
+
+def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, offsets: np.ndarray,
+                       root_translation=(0.0, 0.0, 0.0)):
+    """ROS-axis joint transforms from an SmplPose's content.
+
+    root_orientation (4,) xyzw: SMPL pelvis frame -> ROS world; local_quats (24,4) SMPL local rotations;
+    offsets (24,3) SMPL T-pose offsets. Returns (translations (24,3), quats (24,4) unit xyzw, positions (24,3)
+    in the origin frame) with joint 0 relative to the origin frame and joint j relative to its parent.
+    """
+    local = matrix_from_quat(local_quats)
+    local[0] = matrix_from_quat(root_orientation) @ M_SMPL_TO_ROS.T  # M R_pelvis M^T (root_orientation = M R)
+    local[1:] = M_SMPL_TO_ROS @ local[1:] @ M_SMPL_TO_ROS.T
+    trans = offsets @ M_SMPL_TO_ROS.T
+    trans[0] = root_translation
+    glob = np.empty_like(local)
+    pos = np.empty((24, 3))
+    for j, p in enumerate(PARENTS):
+        glob[j] = local[j] if p < 0 else glob[p] @ local[j]
+        pos[j] = trans[j] if p < 0 else pos[p] + glob[p] @ trans[j]
+    return trans, quat_from_matrix(local), pos
+
+
+def _descriptor(description, read_only=True, lo=None, hi=None):
+    d = ParameterDescriptor(description=description, read_only=read_only)
+    if lo is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    return d
+
+
+class SmplTfBroadcaster(Node):
+    def __init__(self, **kwargs):
+        super().__init__("smpl_tf_broadcaster", **kwargs)
+        specs = {
+            "body_id": ("0", _descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
+            "frame_prefix": ("", _descriptor("Prefix of every body frame (several people/systems)")),
+            "frame_suffix": ("", _descriptor("Suffix of every body frame")),
+            "world_frame": ("world", _descriptor("Fixed REP-103 z-up frame the body hangs from")),
+            "origin_offset": ([0.0, 0.0, 1.0], _descriptor(
+                "Static world -> origin_<id> translation, m (mid-hip above the floor; offsets people)")),
+            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female", False)),
+            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, _descriptor("Fallback arm length, m", False, 0.35, 0.95)),
+            "leg_length": (0.84, _descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            "publish_markers": (True, _descriptor("Publish the skeleton_markers MarkerArray")),
+            "smpl_model_path": ("", _descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
+            "mesh_period": (0.1, _descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
+        }
+        for name, (default, desc) in specs.items():
+            self.declare_parameter(name, default, desc)
+        g = self.get_parameter
+        body_id, prefix, suffix = g("body_id").value, g("frame_prefix").value, g("frame_suffix").value
+        self.world = smpl_frames.world_frame(g("world_frame").value)
+        self.origin = smpl_frames.origin_frame(body_id, prefix, suffix)
+        self.children = smpl_frames.joint_frames(body_id, prefix, suffix)
+        self.parents = smpl_frames.parent_frames(body_id, prefix, suffix)
+        body = {k: g(k).value for k in ("sex", "height", "arm_length", "leg_length")}
+        self.offsets = self._offsets(body)
+        self.rejected = 0
+        self.mesh = self._load_mesh(g("smpl_model_path").value)
+        self.betas = self._fit_betas(body)
+        self.last_mesh_ns = 0
+
+        self.tf = TransformBroadcaster(self)
+        self.tf_static = StaticTransformBroadcaster(self)
+        self.tf_static.send_transform(self._static_origin(g("origin_offset").value))
+        self.pub_markers = self.create_publisher(MarkerArray, "skeleton_markers", qos.RELIABLE)
+        self.pub_mesh = self.mesh and self.create_publisher(MarkerArray, "mesh_markers", qos.RELIABLE)
+        self.create_subscription(SmplPose, "pose", self._on_pose, qos.RELIABLE)
+        self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
+
+    @staticmethod
+    def _offsets(body: dict) -> np.ndarray:
+        return offsets_for_body(body).detach().double().numpy()
+
+    def _load_mesh(self, path: str):
+        if not path:
+            return None
+        try:
+            from fip_ros.core.smpl_model import SmplBody
+            return SmplBody(path, self.get_parameter("sex").value)
+        except Exception as e:  # optional extra: a missing or unreadable model only disables the mesh
+            self.get_logger().warning(f"no mesh markers: cannot load SMPL model {path!r}: {e}")
+            return None
+
+    def _fit_betas(self, body: dict):
+        """Mesh shape measuring like the body parameters (the model's gender is the one loaded)."""
+        return None if self.mesh is None else self.mesh.fit_betas(body)
+
+    def _static_origin(self, offset) -> TransformStamped:
+        t = TransformStamped()
+        t.header.stamp = self.get_clock().now().to_msg()
+        t.header.frame_id, t.child_frame_id = self.world, self.origin
+        t.transform.translation.x, t.transform.translation.y, t.transform.translation.z = map(float, offset)
+        t.transform.rotation.w = 1.0
+        return t
+
+    def _on_body_params(self, msg: BodyParams):
+        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
+                "arm_length": msg.arm_length, "leg_length": msg.leg_length}
+        try:
+            self.offsets = self._offsets(body)
+            self.betas = self._fit_betas(body)
+        except ValueError as e:
+            self.get_logger().warning(f"ignoring body_params: {e}")
+
+    def _on_pose(self, msg: SmplPose):
+        root = np.array([msg.root_orientation.x, msg.root_orientation.y, msg.root_orientation.z,
+                         msg.root_orientation.w])
+        local = np.array([[q.x, q.y, q.z, q.w] for q in msg.local_rotations])
+        quats = np.vstack([root, local])
+        tr = msg.root_translation
+        root_t = (tr.x, tr.y, tr.z) if msg.translation_valid else (0.0, 0.0, 0.0)
+        if (not np.isfinite(quats).all() or not np.isfinite(root_t).all()
+                or np.abs(np.linalg.norm(quats, axis=1) - 1.0).max() > QUAT_TOLERANCE):
+            self.rejected += 1
+            self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
+                                      throttle_duration_sec=5.0)
+            return
+        trans, q, pos = pose_to_transforms(root, local, self.offsets, root_t)
+        if not (np.isfinite(trans).all() and np.isfinite(q).all()):
+            self.rejected += 1
+            return
+        out = []
+        for j in range(24):
+            t = TransformStamped()
+            t.header.stamp = msg.header.stamp
+            t.header.frame_id, t.child_frame_id = self.parents[j], self.children[j]
+            tt, rr = t.transform.translation, t.transform.rotation
+            tt.x, tt.y, tt.z = (float(c) for c in trans[j])
+            rr.x, rr.y, rr.z, rr.w = (float(c) for c in q[j])
+            out.append(t)
+        try:
+            self.tf.send_transform(out)  # validates (finite, unit quaternions, frame ids) before sending
+        except ValueError as e:
+            self.rejected += 1
+            self.get_logger().warning(f"not sending invalid transforms: {e}", throttle_duration_sec=5.0)
+            return
+        if self.get_parameter("publish_markers").value:
+            self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
+        if self.mesh is not None:
+            self._publish_mesh(msg, local)
+
+    def _marker(self, stamp, ns: str, kind: int) -> Marker:
+        m = Marker(ns=ns, id=0, type=kind, action=Marker.ADD)
+        m.header.stamp, m.header.frame_id = stamp, self.origin
+        m.pose.orientation.w = 1.0
+        m.frame_locked = False
+        return m
+
+    def _skeleton(self, stamp, pos: np.ndarray) -> MarkerArray:
+        bones = self._marker(stamp, f"{self.origin}/bones", Marker.LINE_LIST)
+        bones.scale.x = 0.02
+        bones.color.r, bones.color.g, bones.color.b, bones.color.a = 0.2, 0.6, 1.0, 1.0
+        for j, p in enumerate(PARENTS):
+            if p >= 0:
+                bones.points += [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in (pos[p], pos[j])]
+        joints = self._marker(stamp, f"{self.origin}/joints", Marker.SPHERE_LIST)
+        joints.scale.x = joints.scale.y = joints.scale.z = 0.04
+        joints.color.r, joints.color.g, joints.color.b, joints.color.a = 1.0, 0.5, 0.1, 1.0
+        joints.points = [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in pos]
+        return MarkerArray(markers=[bones, joints])
+
+    def _publish_mesh(self, msg: SmplPose, local_quats: np.ndarray):
+        now = self.get_clock().now().nanoseconds
+        if now - self.last_mesh_ns < self.get_parameter("mesh_period").value * 1e9:
+            return
+        self.last_mesh_ns = now
+        import torch
+        local = matrix_from_quat(local_quats)
+        local[0] = M_SMPL_TO_ROS.T @ matrix_from_quat([msg.root_orientation.x, msg.root_orientation.y,
+                                                       msg.root_orientation.z, msg.root_orientation.w])
+        verts = self.mesh.vertices(torch.as_tensor(local), self.betas).numpy()
+        verts = verts.reshape(-1, 3) @ M_SMPL_TO_ROS.T
+        if not np.isfinite(verts).all():
+            return
+        m = self._marker(msg.header.stamp, f"{self.origin}/mesh", Marker.TRIANGLE_LIST)
+        m.scale.x = m.scale.y = m.scale.z = 1.0
+        m.color.r, m.color.g, m.color.b, m.color.a = 0.8, 0.8, 0.8, 0.8
+        # Vertices relative to the pelvis joint, which sits at the origin frame.
+        faces = np.asarray(self.mesh.faces).reshape(-1)
+        m.points = [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in verts[faces]]
+        self.pub_mesh.publish(MarkerArray(markers=[m]))
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = SmplTfBroadcaster()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Recordings for the replay driver and the bag converter, as raw REP 145 sensor streams (ROS-free).
+
+A recording (motion clip, DIP-IMU or TotalCapture) gives calibrated data in the SMPL frame (``acc`` free
+acceleration, ``ori`` bone orientation, docs/CONTRACTS.md). A still T-pose segment is put in front (in the
+calibrated space: bones at identity, no acceleration), then ``fip_ros.core.calibration.simulate_raw`` turns
+it into what real sensors report (device world heading, sensor mounting, gravity), so the estimator has to
+calibrate exactly as with real sensors. Output per sample, in sensor order: orientation of the sensor in
+its device world frame (ENU, z up) as xyzw, specific force in the sensor frame (+g up at rest), angular
+velocity in the sensor frame from orientation differences.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fip_ros.core.calibration import simulate_raw
+from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.smpl_tree import SENSOR_NAMES
+from fip_ros.data.motion import Motion
+from fip_ros.ros.conversions import angular_velocity, quat_from_matrix, vec_smpl_to_ros
+
+FORMATS = ("clip", "dip", "totalcapture")
+
+
+@dataclass
+class Recording:
+    fps: float
+    quat: np.ndarray  # (T, 6, 4) xyzw, sensor -> device world (ENU)
+    gyro: np.ndarray  # (T, 6, 3) rad/s, sensor frame
+    acc: np.ndarray  # (T, 6, 3) m/s^2 specific force, sensor frame
+    gt_local_rot: np.ndarray | None = None  # (T, 24, 3, 3) SMPL local rotations
+    gt_tran: np.ndarray | None = None  # (T, 3) pelvis position, ROS world frame (REP 103), m
+    sites: tuple = SENSOR_NAMES
+    tpose_frames: int = 0
+
+    def __len__(self):
+        return self.quat.shape[0]
+
+
+def detect_format(path: Path) -> str:
+    if path.suffix == ".npz":
+        return "clip"
+    if path.suffix == ".pkl":
+        return "totalcapture" if "totalcapture" in str(path).lower() else "dip"
+    raise ValueError(f"cannot tell the format of {path}: expected a clip .npz or a DIP-format .pkl")
+
+
+def load_calibrated(path: Path, fmt: str) -> dict:
+    """-> dict(fps, acc (T,6,3), ori (T,6,3,3), local_rot (T,24,3,3), tran (T,3) | None), SMPL frame."""
+    if fmt == "clip":
+        clip = Motion.load_npz(path)
+        local_rot = torch.as_tensor(clip.local_rot, dtype=torch.float64)
+        tran = torch.as_tensor(clip.tran, dtype=torch.float64)
+        imu = synthesize(local_rot, torch.as_tensor(clip.offsets, dtype=torch.float64), tran, fps=clip.fps)
+        return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
+                    tran=tran.numpy())
+    if fmt in ("dip", "totalcapture"):
+        from fip_ros.data.dip_imu import load_dip_sequence
+        seq = load_dip_sequence(path, totalcapture=fmt == "totalcapture")
+        return dict(fps=60.0, acc=np.asarray(seq["acc"], float), ori=np.asarray(seq["ori"], float),
+                    local_rot=np.asarray(seq["local_rot"], float), tran=None)
+    raise ValueError(f"unknown recording format {fmt!r}; expected one of {FORMATS}")
+
+
+def load_recording(path, fmt: str = "auto", tpose_seconds: float = 3.0, seed: int = 0,
+                   heading_deg: float = 30.0, mount_error_deg: float = 30.0) -> Recording:
+    """Load ``path`` and simulate its raw sensor streams: random sensor mountings (``mount_error_deg``
+    from the body's REP 103 axes, seeded) and a device world turned by ``heading_deg`` about z."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recording {path} not found")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    cal = load_calibrated(path, fmt)
+    fps, acc, ori, local_rot, tran = cal["fps"], cal["acc"], cal["ori"], cal["local_rot"], cal["tran"]
+    n = int(round(tpose_seconds * fps))
+    if n:
+        acc = np.concatenate([np.zeros((n, 6, 3)), acc])
+        ori = np.concatenate([np.broadcast_to(np.eye(3), (n, 6, 3, 3)), ori])
+        if local_rot is not None:
+            local_rot = np.concatenate([np.broadcast_to(np.eye(3), (n, 24, 3, 3)), local_rot])
+        if tran is not None:
+            tran = np.concatenate([np.broadcast_to(tran[:1], (n, 3)), tran])
+    gen = torch.Generator().manual_seed(seed)
+    raw_ori, raw_acc = simulate_raw(torch.as_tensor(acc), torch.as_tensor(ori), generator=gen,
+                                    mount_error_deg=mount_error_deg, heading_deg=heading_deg)
+    rot = raw_ori.numpy()
+    return Recording(fps=fps, quat=quat_from_matrix(rot), gyro=angular_velocity(rot, fps),
+                     acc=raw_acc.numpy(), gt_local_rot=local_rot,
+                     gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n)

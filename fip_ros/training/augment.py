@@ -1,0 +1,111 @@
+"""Motion-level augmentation of one training window (torch, before IMU synthesis).
+
+Everything here changes the motion or the body *before* IMUs are synthesised, so the accelerations and
+orientations the network sees stay physically consistent with the augmented pose and skeleton.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from fip_ros.core.smpl_tree import MIRROR
+
+# Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
+LEG_BONES = (4, 5, 7, 8, 10, 11)        # knees, ankles, feet: thigh and shank lengths
+ARM_BONES = (18, 19, 20, 21, 22, 23)    # elbows, wrists, hands: upper arm and forearm lengths
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    speed: tuple = (0.8, 1.2)           # playback speed factor range
+    mirror_p: float = 0.5
+    height: tuple = (1.50, 1.95)        # target body height range, m (adult range)
+    limb_scale: tuple = (0.92, 1.08)    # extra arm / leg length factors on top of the height scale
+    calib_start_p: float = 0.3          # share of windows that start from a held calibration pose
+    calib_poses: tuple = ("tpose", "npose")  # calibration poses a live user may start from (equally likely)
+    calib_hold: int = 30                # 0.5 s held still at 60 Hz
+    calib_blend: int = 30               # 0.5 s blend from the calibration pose into the motion
+    init_noise_deg: float = 3.0         # initial-pose noise (a live system never knows its start exactly)
+
+
+def _uniform(lo_hi, g: torch.Generator) -> float:
+    lo, hi = lo_hi
+    return lo + (hi - lo) * float(torch.rand((), generator=g))
+
+
+def interp_rot(r0: torch.Tensor, r1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Element-wise slerp: r0 (..., 3, 3) to r1 with weights w (...) broadcast over the leading dims."""
+    rel = matrix_to_axis_angle(r0.transpose(-1, -2) @ r1)
+    return r0 @ axis_angle_to_matrix(w[..., None] * rel)
+
+
+def resample(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
+    """``length`` frames played ``factor`` times faster from fractional frame ``start`` (slerp / lerp)."""
+    t = (start + factor * torch.arange(length, dtype=torch.float64)).clamp(max=local_rot.shape[0] - 1)
+    i0 = t.floor().long()
+    i1 = (i0 + 1).clamp(max=local_rot.shape[0] - 1)
+    w = (t - i0).to(local_rot.dtype)
+    rot = interp_rot(local_rot[i0], local_rot[i1], w[:, None].expand(-1, local_rot.shape[1]))
+    return rot, tran[i0] + w[:, None] * (tran[i1] - tran[i0])
+
+
+_REFLECT_X = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+
+
+def mirror(local_rot: torch.Tensor, tran: torch.Tensor, offsets: torch.Tensor):
+    """Reflect the motion through the body's sagittal plane (x -> -x) and swap left and right joints."""
+    m = _REFLECT_X.to(local_rot.dtype)
+    idx = list(MIRROR)
+    return m @ local_rot[:, idx] @ m, tran * m.diagonal(), offsets[idx] * m.diagonal()
+
+
+def scale_body(offsets: torch.Tensor, tran: torch.Tensor, cfg: AugmentConfig, g: torch.Generator):
+    """Rescale the skeleton to random arm / leg proportions, then to a random adult height.
+
+    The pelvis trajectory scales with the leg length (pelvis height and stride both follow it).
+    Returns (offsets, tran).
+    """
+    out = offsets.clone()
+    out[list(LEG_BONES)] *= _uniform(cfg.limb_scale, g)
+    out[list(ARM_BONES)] *= _uniform(cfg.limb_scale, g)
+    out = out * (_uniform(cfg.height, g) / measure_offsets(out)["height"])
+    return out, tran * (measure_offsets(out)["leg_length"] / measure_offsets(offsets)["leg_length"])
+
+
+def _heading(rot: torch.Tensor) -> torch.Tensor:
+    """Rotation about y (up) with the same heading as ``rot`` (3, 3)."""
+    yaw = torch.atan2(rot[0, 2], rot[2, 2])
+    return axis_angle_to_matrix(torch.stack([yaw * 0, yaw, yaw * 0]))
+
+
+def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local: torch.Tensor,
+                        hold: int, blend: int):
+    """Replace the first ``hold + blend`` frames by a held calibration pose blended into frame ``hold+blend``.
+
+    The subject holds ``calib_local`` (24, 3, 3; root rotation replaced by the heading of the motion) at the
+    pelvis position of the first motion frame, then blends smoothly (ease in/out) into the motion, as a
+    person does when they start recording from a T-pose. The window length is unchanged.
+    """
+    n = hold + blend
+    first = local_rot[n]
+    calib = calib_local.to(local_rot.dtype).clone()
+    calib[0] = _heading(first[0])
+    w = torch.zeros(n, dtype=local_rot.dtype)
+    ramp = torch.arange(1, blend + 1, dtype=local_rot.dtype) / (blend + 1)
+    w[hold:] = 0.5 - 0.5 * torch.cos(math.pi * ramp)
+    rot = local_rot.clone()
+    rot[:n] = interp_rot(calib.expand(n, -1, -1, -1), first.expand(n, -1, -1, -1), w[:, None].expand(-1, 24))
+    tr = tran.clone()
+    tr[:n] = tran[n]
+    return rot, tr
+
+
+def random_small_rotation(shape, max_deg: float, g: torch.Generator, dtype=torch.float32) -> torch.Tensor:
+    """Rotations (shape, 3, 3) about random axes with angles uniform in [0, max_deg]."""
+    axis = torch.randn(*shape, 3, generator=g, dtype=dtype)
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    ang = torch.rand(*shape, 1, generator=g, dtype=dtype) * math.radians(max_deg)
+    return axis_angle_to_matrix(axis * ang)

@@ -1,0 +1,172 @@
+"""fip-train: train the FIP network on clip npz files with on-the-fly IMU synthesis.
+
+Writes to ``--out``: ``last.pt`` and ``best.pt`` (fip_ros.fip.checkpoint format; best = lowest validation
+position error), ``train_state.pt`` (optimizer, step, RNG, for --resume), ``log.jsonl`` (one line per log /
+validation event).
+"""
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from fip_ros.core.imu_synthesis import ImuCorruption
+from fip_ros.evaluation.metrics import joint_position_error
+from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
+from fip_ros.fip.config import get_config
+from fip_ros.fip.model import FIP
+from fip_ros.training.augment import AugmentConfig
+from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
+from fip_ros.training.losses import fip_loss, targets_from_pose
+
+# Sensor errors seen in training (ImuCorruption). heading_error_deg and mount_rot_deg stand in for
+# calibration error: a residual world-heading offset per sensor and a residual sensor-to-bone rotation,
+# which is what an imperfect T-pose calibration leaves behind.
+TRAIN_CORRUPTION = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_walk_std=0.001,
+                                 ori_noise_deg=0.5, heading_error_deg=2.0, mount_rot_deg=3.0,
+                                 mount_pos_m=0.01, drop_prob=0.002)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="fip-train", description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=".cache/dataset", help="dataset folder (index.json + clip npz files)")
+    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--config", default="default",
+                   help="network size: default | paper | a JSON object of FIPConfig fields")
+    p.add_argument("--steps", type=int, default=20000, help="optimiser steps (also the LR schedule length)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this wall time")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--window", type=int, default=180, help="frames per training window (60 Hz)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--ckpt-every", type=int, default=200)
+    p.add_argument("--train-split", default="train")
+    p.add_argument("--val-split", default="val")
+    p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
+    return p.parse_args(argv)
+
+
+def lr_at(step: int, total: int, base: float) -> float:
+    """Short linear warm-up (LSTMs are touchy at first), then cosine down to 5 % of the base rate."""
+    warm = min(200, total // 10)
+    if step < warm:
+        return base * (step + 1) / warm
+    frac = min((step - warm) / max(total - warm, 1), 1.0)
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def to_device(batch: dict, device) -> dict:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def validate(model: FIP, val: dict, chunk: int = 16) -> dict:
+    """Loss parts and protocol position error (cm) on fixed validation windows."""
+    model.eval()
+    parts_sum, pos, n = {}, [], 0
+    for i in range(0, val["acc"].shape[0], chunk):
+        b = {k: v[i:i + chunk] for k, v in val.items()}
+        out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
+        _, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        m = b["acc"].shape[0]
+        for k, v in parts.items():
+            parts_sum[k] = parts_sum.get(k, 0.0) + v * m
+        for j in range(m):
+            pos.append(joint_position_error(out["local_rot"][j].cpu(), b["local_rot"][j].cpu(),
+                                            b["offsets"][j].cpu()).mean())
+        n += m
+    model.train()
+    return {"pos_cm": float(torch.stack(pos).mean()), **{k: v / n for k, v in parts_sum.items()}}
+
+
+def train(args) -> dict:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(args.device)
+    aug = None if args.no_augment else AugmentConfig()
+    corruption = None if args.no_augment else TRAIN_CORRUPTION
+    train_clips = load_split(args.data, args.train_split)
+    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed)
+    val = to_device(fixed_windows(load_split(args.data, args.val_split), args.window), device)
+
+    cfg = json.loads(args.config) if args.config.lstrip().startswith("{") else args.config
+    model = FIP(get_config(cfg)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, best = 0, float("inf")
+    state_path = out_dir / "train_state.pt"
+    if args.resume:
+        model.load_state_dict(load_checkpoint(out_dir / "last.pt")[0].state_dict())
+        st = torch.load(state_path, weights_only=False)
+        opt.load_state_dict(st["opt"])
+        step, best = st["step"], st["best"]
+        sampler.g.set_state(st["rng"])
+        print(f"resumed at step {step}, best val pos {best:.2f} cm", flush=True)
+    model.train()
+
+    def save(name, val_metrics=None):
+        meta = {"train_args": vars(args), "step": step, "val": val_metrics or {}}
+        save_checkpoint(out_dir / name, model, metadata=meta)
+        st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
+        torch.save(st, state_path)
+
+    log = (out_dir / "log.jsonl").open("a")
+    t0, t_log, last_logged = time.time(), time.time(), step
+    parts_acc, n_acc = {}, 0
+    while step < args.steps:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args.steps, args.lr)
+        b = to_device(sampler.sample(args.batch), device)
+        out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
+        loss, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # rare exploding LSTM steps
+        opt.step()
+        step += 1
+        for k, v in parts.items():
+            parts_acc[k] = parts_acc.get(k, 0.0) + v
+        n_acc += 1
+        timed_out = args.max_minutes is not None and time.time() - t0 > 60 * args.max_minutes
+        if step % args.log_every == 0:
+            rate = (step - last_logged) / (time.time() - t_log)
+            mean = {k: v / n_acc for k, v in parts_acc.items()}
+            print(f"step {step}/{args.steps} {rate:.2f} steps/s lr {opt.param_groups[0]['lr']:.2e} "
+                  + " ".join(f"{k} {v:.4f}" for k, v in mean.items()), flush=True)
+            row = {"step": step, "steps_per_s": rate, "time_s": time.time() - t0, **mean}
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            parts_acc, n_acc, t_log, last_logged = {}, 0, time.time(), step
+        if step % args.eval_every == 0 or step == args.steps or timed_out:
+            v = validate(model, val)
+            improved = v["pos_cm"] < best
+            best = min(best, v["pos_cm"])
+            print(f"val step {step}: pos {v['pos_cm']:.2f} cm (best {best:.2f})", flush=True)
+            log.write(json.dumps({"step": step, "val": v}) + "\n")
+            log.flush()
+            if improved:
+                save("best.pt", v)
+        if step % args.ckpt_every == 0 or step == args.steps or timed_out:
+            save("last.pt")
+        if timed_out:
+            print(f"time limit reached at step {step}", flush=True)
+            break
+    log.close()
+    return {"step": step, "best_val_pos_cm": best}
+
+
+def main(argv=None):
+    print(json.dumps(train(parse_args(argv))))
+
+
+if __name__ == "__main__":
+    main()

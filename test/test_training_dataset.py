@@ -1,0 +1,102 @@
+"""Training windows: augmentation, start-up from a calibration pose, IMU synthesis after augmentation."""
+
+import json
+
+import pytest
+import torch
+
+from fip_ros.core.body_model import body_vector, measure_offsets, offsets_for_body
+from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.data.motion import Motion
+from fip_ros.training import augment
+from fip_ros.training.augment import AugmentConfig
+from fip_ros.training.dataset import STENCIL, WindowSampler, fixed_windows, load_split, root_relative_rot15
+
+BODY = dict(sex="male", height=1.75, arm_length=0.55, leg_length=0.85)
+
+
+def fake_motion(frames=240, seed=0, name="fake") -> Motion:
+    """Smooth swinging limbs, a turning root and a forward drift (enough structure for IMU synthesis)."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(frames, dtype=torch.float64)[:, None, None] / 60.0
+    phase = torch.rand(1, 24, 3, generator=g, dtype=torch.float64) * 6.28
+    aa = 0.35 * torch.sin(2 * torch.pi * 0.7 * t + phase)
+    aa[:, 0] = torch.cat([0 * t[:, 0], 0.5 * t[:, 0], 0 * t[:, 0]], -1)
+    tran = torch.cat([0.3 * t[:, 0], 0.95 + 0.02 * torch.sin(6 * t[:, 0]), 0.4 * t[:, 0]], -1)
+    body = body_vector(BODY)
+    return Motion(axis_angle_to_matrix(aa).float().numpy(), tran.float().numpy(),
+                  offsets_for_body(body).float().numpy(), body.numpy(), 60.0, f"s{seed}", "fake", name)
+
+
+def write_fake_dataset(root, n_train=2, frames=240) -> str:
+    files = {"train": [], "val": [], "test": []}
+    for i in range(n_train + 2):
+        split = "train" if i < n_train else ("val" if i == n_train else "test")
+        name = f"clip{i}"
+        fake_motion(frames, i, name).save_npz(root / f"{name}.npz")
+        files[split].append(f"{name}.npz")
+    (root / "index.json").write_text(json.dumps({"splits": files}))
+    return str(root)
+
+
+def test_resample_at_speed_one_is_identity_and_mirror_twice_is_identity(tmp_path):
+    clip = load_split(write_fake_dataset(tmp_path), "train")[0]
+    rot, tran = augment.resample(clip.local_rot, clip.tran, 1.0, 100, start=20.0)
+    assert torch.allclose(rot, clip.local_rot[20:120], atol=1e-5)
+    assert torch.allclose(tran, clip.tran[20:120])
+    fast, _ = augment.resample(clip.local_rot, clip.tran, 2.0, 50)
+    assert torch.allclose(fast, clip.local_rot[0:100:2], atol=1e-5)
+    m = augment.mirror(*augment.mirror(rot, tran, clip.offsets))
+    for a, b in zip(m, (rot, tran, clip.offsets), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    mrot, mtran, moff = augment.mirror(rot, tran, clip.offsets)
+    assert torch.allclose(moff[16], clip.offsets[17] * torch.tensor([-1.0, 1, 1]))
+    assert torch.allclose(mtran[:, 0], -tran[:, 0])
+
+
+def test_body_augmentation_changes_skeleton_body_vector_and_imu(tmp_path):
+    clips = load_split(write_fake_dataset(tmp_path), "train")
+    heights, accs = [], []
+    for seed in range(2):
+        cfg = AugmentConfig(speed=(1, 1), mirror_p=0, calib_start_p=0, init_noise_deg=0)
+        b = WindowSampler(clips[:1], 60, cfg, None, seed=seed).sample(4)
+        measured = measure_offsets(b["offsets"])["height"]
+        assert torch.allclose(b["body"][:, 1], measured, atol=1e-5)  # body vector follows the new skeleton
+        assert ((measured > 1.45) & (measured < 2.0)).all()
+        heights.append(measured)
+        accs.append(b["acc"])
+    assert (heights[0].max() - heights[0].min()) > 0.02
+    assert not torch.allclose(accs[0], accs[1])
+
+
+def test_calibration_start_holds_tpose_and_inits_identity(tmp_path):
+    clips = load_split(write_fake_dataset(tmp_path), "train")
+    cfg = AugmentConfig(calib_start_p=1.0, calib_poses=("tpose",), init_noise_deg=0.0)
+    b = WindowSampler(clips, 120, cfg, None, seed=1).sample(2)
+    eye = torch.eye(3)
+    assert torch.allclose(b["init_pose"], eye.expand(2, 15, 3, 3))
+    held = root_relative_rot15(b["local_rot"][:, : cfg.calib_hold])
+    assert torch.allclose(held, eye.expand_as(held), atol=1e-5)
+    # held still: no leaf acceleration while the pose is held (pelvis fixed), motion after the blend
+    assert b["acc"][:, 2 : cfg.calib_hold - STENCIL].abs().max() < 1e-3
+    assert b["acc"][:, cfg.calib_hold + cfg.calib_blend :].abs().max() > 0.1
+
+
+def test_plain_windows_start_from_true_first_frame(tmp_path):
+    clips = load_split(write_fake_dataset(tmp_path), "val")
+    v = fixed_windows(clips, 60, stride=30)
+    assert v["acc"].shape == (len(range(0, 240 - 68 + 1, 30)), 60, 6, 3)
+    assert torch.allclose(v["init_pose"], root_relative_rot15(v["local_rot"][:, 0]))
+    # orientation of the pelvis sensor is the true root rotation
+    assert torch.allclose(v["ori"][:, :, 5], v["local_rot"][:, :, 0], atol=1e-5)
+
+
+@pytest.mark.parametrize("mirror_p", [0.0, 1.0])
+def test_sampler_shapes_with_everything_on(tmp_path, mirror_p):
+    from fip_ros.training.train import TRAIN_CORRUPTION
+
+    clips = load_split(write_fake_dataset(tmp_path), "train")
+    b = WindowSampler(clips, 90, AugmentConfig(mirror_p=mirror_p), TRAIN_CORRUPTION, seed=0).sample(3)
+    assert b["acc"].shape == (3, 90, 6, 3) and b["ori"].shape == (3, 90, 6, 3, 3)
+    assert b["local_rot"].shape == (3, 90, 24, 3, 3) and b["init_pose"].shape == (3, 15, 3, 3)
+    assert torch.isfinite(b["acc"]).all()
