@@ -34,8 +34,9 @@ from fip_ros.api import load_model
 model = load_model(sys.argv[1], backend=sys.argv[2])
 engine = model.stream(dict(sex='male', height=1.78, arm_length=0.6, leg_length=0.9))
 rng = np.random.default_rng(0)
+ori = np.tile(np.eye(3, dtype=np.float32), (1, 6, 1, 1))
 for _ in range(300):
-    engine.step(rng.normal(size=(1, 6, 3)).astype(np.float32), np.tile(np.eye(3, dtype=np.float32), (1, 6, 1, 1)))
+    engine.step(rng.normal(size=(1, 6, 3)).astype(np.float32), ori)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -77,14 +78,23 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
     out_dir = os.path.join(workdir, name)
     os.makedirs(out_dir, exist_ok=True)
     export_torchscript(model, out_dir)
-    export_onnx(model, out_dir)
     script = torch.jit.load(os.path.join(out_dir, FILES["step_ts"]))
+    onnx_dirs = {}
+    for batch in (1, 10):  # static-shape graphs per batch size, as fip_ros.api uses them
+        onnx_dirs[batch] = os.path.join(out_dir, f"onnx_b{batch}")
+        os.makedirs(onnx_dirs[batch], exist_ok=True)
+        export_onnx(model, onnx_dirs[batch], batch=batch)
+
+    def onnx_engine(b):
+        d = onnx_dirs[b]
+        return OnnxStreamingEngine(
+            os.path.join(d, FILES["step_onnx"]), os.path.join(d, FILES["startup_onnx"]), b
+        )
+
     engines = {
         "torch eager": lambda b: StreamingEngine(model, b),
         "TorchScript": lambda b: StreamingEngine(model, b, step_fn=script),
-        "ONNX Runtime": lambda b: OnnxStreamingEngine(
-            os.path.join(out_dir, FILES["step_onnx"]), os.path.join(out_dir, FILES["startup_onnx"]), b
-        ),
+        "ONNX Runtime": onnx_engine,
     }
     rows = []
     for backend, make in engines.items():
@@ -94,10 +104,32 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
     params = sum(p.numel() for p in model.parameters())
     sizes = dict(
         checkpoint=os.path.getsize(checkpoint),
-        onnx=os.path.getsize(os.path.join(out_dir, FILES["step_onnx"])),
+        onnx=os.path.getsize(os.path.join(onnx_dirs[1], FILES["step_onnx"])),
     )
     rss = {b: peak_rss_mb(checkpoint, b) for b in ("torch", "onnx")}
     return rows, params, sizes, rss
+
+
+def report(name, rows, params, sizes, rss):
+    print(f"\n== config {name}: {params:,} parameters ==")
+    head = ("backend", "step p50 ms", "step p99 ms", "10 bodies p50", "10 bodies p99", "body-frames/s")
+    print(f"{head[0]:<14}" + "".join(f"{h:>15}" for h in head[1:]))
+    for backend, p50, p99, b50, b99 in rows:
+        print(f"{backend:<14}{p50:>15.3f}{p99:>15.3f}{b50:>15.3f}{b99:>15.3f}{10e3 / b50:>15.0f}")
+    mb = {k: v / 1e6 for k, v in sizes.items()}
+    print(
+        f"weights file {mb['checkpoint']:.2f} MB (ONNX step graph {mb['onnx']:.2f} MB); peak RSS of an "
+        f"inference process: torch {rss['torch']:.0f} MB, onnx {rss['onnx']:.0f} MB"
+    )
+    checks = [
+        ("step p50, fastest backend", min(r[1] for r in rows), TARGETS["step_ms"], "ms"),
+        ("10 bodies p50, fastest backend", min(r[3] for r in rows), TARGETS["batch10_ms"], "ms"),
+        ("weights", sizes["checkpoint"] / 1e6, TARGETS["weights_mb"], "MB"),
+        ("peak RSS, best backend", min(rss.values()), TARGETS["rss_mb"], "MB"),
+    ]
+    for label, value, target, unit in checks:
+        verdict = "MET" if value <= target else "MISSED"
+        print(f"  target {label}: {value:.3f} {unit} <= {target} {unit}: {verdict}")
 
 
 def main(argv=None):
@@ -107,40 +139,13 @@ def main(argv=None):
     p.add_argument("--frames", type=int, default=1000)
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    print(
-        "command: OMP_NUM_THREADS=%s python %s"
-        % (os.environ.get("OMP_NUM_THREADS", "unset"), " ".join(sys.argv))
-    )
-    print(
-        f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, one thread"
-    )
-    names = ["checkpoint"] if a.checkpoint else a.config
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    print(f"command: OMP_NUM_THREADS={threads} python {' '.join(sys.argv)}")
+    load = os.getloadavg()[0]
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {load:.2f}, one thread")
     with tempfile.TemporaryDirectory() as workdir:
-        for name in names:
-            rows, params, sizes, rss = bench_config(name, a.checkpoint, a.frames, workdir)
-            print(f"\n== config {name}: {params:,} parameters ==")
-            print(
-                f"{'backend':<14}{'step p50 ms':>12}{'step p99 ms':>12}{'10 bodies p50':>15}{'10 bodies p99':>15}"
-                f"{'bodies-frames/s':>17}"
-            )
-            for backend, p50, p99, b50, b99 in rows:
-                print(f"{backend:<14}{p50:>12.3f}{p99:>12.3f}{b50:>15.3f}{b99:>15.3f}{10e3 / b50:>17.0f}")
-            print(
-                f"weights file {sizes['checkpoint'] / 1e6:.2f} MB (ONNX step graph {sizes['onnx'] / 1e6:.2f} MB); "
-                f"peak RSS of an inference process: torch {rss['torch']:.0f} MB, onnx {rss['onnx']:.0f} MB"
-            )
-            best = min(r[1] for r in rows)
-            best10 = min(r[3] for r in rows)
-            checks = [
-                ("step p50 (fastest backend)", best, TARGETS["step_ms"], "ms"),
-                ("10 bodies p50 (fastest backend)", best10, TARGETS["batch10_ms"], "ms"),
-                ("weights", sizes["checkpoint"] / 1e6, TARGETS["weights_mb"], "MB"),
-                ("peak RSS (best backend)", min(rss.values()), TARGETS["rss_mb"], "MB"),
-            ]
-            for label, value, target, unit in checks:
-                print(
-                    f"  target {label}: {value:.3f} {unit} <= {target} {unit}: {'MET' if value <= target else 'MISSED'}"
-                )
+        for name in ["checkpoint"] if a.checkpoint else a.config:
+            report(name, *bench_config(name, a.checkpoint, a.frames, workdir))
 
 
 if __name__ == "__main__":

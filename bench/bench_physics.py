@@ -6,6 +6,7 @@ Ground-truth kinematics of held-out walking clips (dataset test split, or retarg
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,7 +14,7 @@ import torch
 from fip_ros.core.body_model import body_dict
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.physics.clips import walking_clips
-from fip_ros.physics.contact import contact_from_trajectory
+from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
 from fip_ros.physics.dynamics import DynamicsEstimator, analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
@@ -40,11 +41,12 @@ def drift_per_10s(est: torch.Tensor, true: torch.Tensor, fps: float) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=4)
+    ap.add_argument("--window", type=int, default=15, help="Savitzky-Golay window, frames")
     args = ap.parse_args(argv)
     torch.set_default_dtype(torch.float64)
     clips = walking_clips(args.clips)
     print(f"{len(clips)} walking clips: {', '.join(c.name for c in clips)}")
-    drifts, dist, peaks, grf_peaks, residuals = [], [], {k[0]: [] for k in REPORTED}, [], []
+    drifts, dist, skate, peaks, grf_peaks, residuals = [], [], [], {k[0]: [] for k in REPORTED}, [], []
     for clip in clips:
         body = body_dict(clip.body)
         off = torch.as_tensor(clip.offsets, dtype=torch.float64)
@@ -54,11 +56,16 @@ def main(argv=None):
         root, _ = estimate_translation(rel, body["height"], clip.fps)
         drifts.append(drift_per_10s(root, tran, clip.fps))
         dist.append(float((tran[-1] - tran[0])[[0, 2]].norm()))
+        # How far the true lowest sole point itself slides (mocap/retargeting foot skate): anchoring's floor.
+        _, pos = forward_kinematics(rot, off, tran)
+        pts = sole_points(pos, body["height"])
+        weights, _ = lowest_sole(pts)
+        slide = (weights[1:, :, None] * (pts[1:] - pts[:-1])).sum(1)[:, [0, 2]].sum(0)
+        skate.append(float(slide.norm()) * 10 * clip.fps / (len(pts) - 1))
         # Moments from ground-truth kinematics and contacts from the true foot trajectory.
         seg = build_segments(off, MASS, body["height"], body["sex"])
-        _, pos = forward_kinematics(rot, off, tran)
         _, contact, floor = contact_from_trajectory(pos, body["height"], clip.fps)
-        out = analyse(rot, tran, contact, off, seg, clip.fps, floor=floor)
+        out = analyse(rot, tran, contact, off, seg, clip.fps, args.window, floor=floor)
         inner = slice(10, -10)  # away from the clip ends, where the derivatives are one-sided
         for name, bodies, sign in REPORTED:
             m = sign * out["moments_local"][inner][:, list(bodies), 0] / MASS
@@ -67,7 +74,9 @@ def main(argv=None):
         residuals.append(float(out["residual_force"][inner].norm(dim=-1).mean()) / (MASS * GRAVITY))
     print("\n## Translation by stance-foot anchoring (ground-truth pose, true pelvis path as reference)")
     print(f"drift: {np.mean(drifts):.3f} m per 10 s (per clip: {', '.join(f'{d:.3f}' for d in drifts)}); "
-          f"clips walk {np.mean(dist):.2f} m on average")
+          f"clips walk {np.mean(dist):.2f} m on average over {np.mean([c.frames for c in clips]) / 60:.1f} s")
+    print(f"foot skate of the reference itself (net slide of the true lowest sole point): "
+          f"{np.mean(skate):.3f} m per 10 s")
     print(f"\n## Walking joint moment peaks, N m/kg ({MASS:g} kg), mean over clips (reference, physics.md)")
     for name, vals in peaks.items():
         print(f"{name}: {np.mean(vals):.2f} (clips {', '.join(f'{v:.2f}' for v in vals)}; "
@@ -85,7 +94,35 @@ def main(argv=None):
         est.step(r)
     print(f"\n## Streaming DynamicsEstimator.step: {1e3 * (time.perf_counter() - t0) / n:.2f} ms/frame "
           f"(1 thread), output delay {est.delay} frames")
+    print(f"batched offline analyse: {bench_batch(clips[0]):.3f} ms/frame")
+    print(f"RNEA vs pinocchio, max relative torque error on random q, v, a: {pinocchio_error()}")
     print("\ncommand: OMP_NUM_THREADS=1 python bench/bench_physics.py")
+
+
+def bench_batch(clip) -> float:
+    off = torch.as_tensor(clip.offsets, dtype=torch.float64)
+    seg = build_segments(off, MASS, 1.73, "male")
+    rot = torch.as_tensor(clip.local_rot, dtype=torch.float64)
+    tran = torch.as_tensor(clip.tran, dtype=torch.float64)
+    contact = torch.full((len(rot), 2), 0.5, dtype=torch.float64)
+    t0 = time.perf_counter()
+    analyse(rot, tran, contact, off, seg)
+    return 1e3 * (time.perf_counter() - t0) / len(rot)
+
+
+def pinocchio_error() -> str:
+    import importlib.util
+
+    import pytest
+
+    path = Path(__file__).resolve().parents[1] / "test" / "test_physics_rnea.py"
+    spec = importlib.util.spec_from_file_location("test_physics_rnea", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return f"{module._max_rnea_error():.2e}"
+    except pytest.skip.Exception:
+        return "not measured (pinocchio missing: pip install pin)"
 
 
 if __name__ == "__main__":

@@ -63,6 +63,13 @@ def _as_frames(x, shape, name) -> np.ndarray:
     return _hold_last_valid(x, name)
 
 
+def _check_rotations(r: np.ndarray, name: str, tol: float = 1e-2):
+    """Catch wrong inputs (Euler angles, transposed or scaled matrices) before they reach the network."""
+    err = np.abs(r @ np.swapaxes(r, -1, -2) - np.eye(3, dtype=r.dtype)).max()
+    if err > tol or np.abs(np.linalg.det(r) - 1.0).max() > tol:
+        raise ValueError(f"{name} must hold proper rotation matrices (orthonormal, det +1)")
+
+
 def init_pose_from(init_pose, pose: str = "tpose") -> torch.Tensor:
     """(15, 3, 3) root-relative global rotations, or (24, 3, 3) SMPL local rotations, or None (calibration
     pose ``pose``) -> (1, 15, 3, 3)."""
@@ -88,18 +95,21 @@ class Model:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
-        self._onnx = None
+        self._onnx = {}  # batch size -> (step session, startup session), static-shape graphs
         if backend == "onnx":
-            self._onnx = self._export_onnx()
+            self._onnx_sessions(1)
 
-    def _export_onnx(self):
-        """Export once to a temporary folder; sessions keep the graphs in memory."""
-        from fip_ros.fip.export import export_onnx
-        from fip_ros.fip.onnx_engine import make_session
+    def _onnx_sessions(self, batch: int):
+        """Export once per batch size to a temporary folder (static shapes: the fastest step); the sessions
+        keep the graphs in memory."""
+        if batch not in self._onnx:
+            from fip_ros.fip.export import export_onnx
+            from fip_ros.fip.onnx_engine import make_session
 
-        with tempfile.TemporaryDirectory() as d:
-            startup, step = export_onnx(self.fip, d)
-            return make_session(step, self.threads), make_session(startup, self.threads)
+            with tempfile.TemporaryDirectory() as d:
+                startup, step = export_onnx(self.fip, d, batch=batch)
+                self._onnx[batch] = make_session(step, self.threads), make_session(startup, self.threads)
+        return self._onnx[batch]
 
     def stream(self, body, backend: str | None = None, init_pose=None, pose: str = "tpose"):
         """A reset streaming engine for one body dict or a list of them (batched):
@@ -114,8 +124,7 @@ class Model:
         elif backend == "onnx":
             from fip_ros.fip.onnx_engine import OnnxStreamingEngine
 
-            sessions = self._onnx or self._export_onnx()
-            engine = OnnxStreamingEngine.from_sessions(*sessions, batch=len(vec))
+            engine = OnnxStreamingEngine.from_sessions(*self._onnx_sessions(len(vec)), batch=len(vec))
         else:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         return engine.reset(vec, init_pose_from(init_pose, pose).expand(len(vec), 15, 3, 3))
@@ -130,6 +139,7 @@ class Model:
         """
         acc = _as_frames(acc, (6, 3), "acc")
         ori = _as_frames(ori, (6, 3, 3), "ori")
+        _check_rotations(ori, "ori")
         if len(acc) != len(ori):
             raise ValueError(
                 f"acc and ori must have the same number of frames, got {len(acc)} and {len(ori)}"

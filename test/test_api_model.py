@@ -54,6 +54,8 @@ def test_predict_validation(ckpt):
     acc, ori = sequence(10)
     with pytest.raises(ValueError, match="acc must have shape"):
         model.predict(acc[:, :5], ori, BODY)
+    with pytest.raises(ValueError, match="rotation matrices"):
+        model.predict(acc, ori * 2, BODY)
     with pytest.raises(ValueError, match="same number of frames"):
         model.predict(acc[:5], ori, BODY)
     with pytest.raises(ValueError, match="centimetres"):

@@ -50,7 +50,8 @@ def test_torchscript_matches_torch(exported):
     acc, ori = motion(1, 100)
     with torch.no_grad():
         ref = model(acc, ori, BODIES[:1])
-    engine = StreamingEngine(model, batch=1, step_fn=torch.jit.load(str(d / FILES["step_ts"]))).reset(BODIES[0])
+    script = torch.jit.load(str(d / FILES["step_ts"]))
+    engine = StreamingEngine(model, batch=1, step_fn=script).reset(BODIES[0])
     rot = torch.stack([engine.step(acc[:, t], ori[:, t])[0].clone() for t in range(100)], 1)
     assert (rot - ref["local_rot"]).abs().max() <= 1e-5
     startup = torch.jit.load(str(d / FILES["startup_ts"]))
@@ -86,9 +87,16 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
         load_checkpoint(tmp_path / "shape.pt")
 
 
-def test_export_console_script(tmp_path):
+def test_export_console_script_static_batch(tmp_path):
     path = tmp_path / "fip.pt"
-    save_checkpoint(path, FIP("default"))
-    main([str(path), "-o", str(tmp_path / "out"), "--format", "onnx"])
-    assert (tmp_path / "out" / FILES["step_onnx"]).stat().st_size > 0
-    assert (tmp_path / "out" / FILES["startup_onnx"]).stat().st_size > 0
+    model = FIP("default").eval()
+    save_checkpoint(path, model)
+    main([str(path), "-o", str(tmp_path / "out"), "--format", "onnx", "--batch", "2"])
+    d = tmp_path / "out"
+    acc, ori = motion(2, 30)
+    with torch.no_grad():
+        ref = model(acc, ori, BODIES[:2])
+    engine = OnnxStreamingEngine(str(d / FILES["step_onnx"]), str(d / FILES["startup_onnx"]), batch=2)
+    engine.reset(BODIES[:2].numpy())
+    joints = np.stack([engine.step(acc[:, t].numpy(), ori[:, t].numpy())[1] for t in range(30)], 1)
+    assert np.abs(joints - ref["joints"].numpy()).max() <= 1e-4

@@ -29,9 +29,10 @@ def test_clean_workspace_builds(tmp_path):
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
 
     install = ws / "install"
-    assert (install / "fip_ros" / "share" / "fip_ros" / "package.xml").exists()
+    share = install / "fip_ros" / "share"
+    assert (share / "fip_ros" / "package.xml").exists()
+    assert (share / "ament_index" / "resource_index" / "packages" / "fip_ros").exists()
     assert (install / "fip_ros" / "lib" / "fip_ros" / "estimator").exists()  # where `ros2 run` looks
-    assert (install / "fip_ros" / "share" / "ament_index" / "resource_index" / "packages" / "fip_ros").exists()
 
     # The freshly built fip_msgs is the one imported after sourcing, and it serialises round trip.
     check = (

@@ -40,7 +40,7 @@ def test_standing_contacts_and_weight(model):
     grf = out["grf"][20]
     assert torch.allclose(grf.sum(0), torch.tensor([0.0, MASS * GRAVITY, 0.0]), rtol=0.01)
     assert torch.allclose(grf[0], grf[1], atol=1e-6)  # symmetric stance: equal share
-    # Symmetric T-pose: the clamped CoPs explain the moment up to the toe-out of the sole rectangles (< 0.5 %).
+    # Symmetric T-pose: the clamped CoPs explain the moment up to the soles' toe-out (< 0.5 BWBH%).
     assert out["residual_moment"][20].abs().max() < 0.005 * MASS * GRAVITY * HEIGHT
     assert out["residual_force"][20].abs().max() < 0.02 * MASS * GRAVITY
 

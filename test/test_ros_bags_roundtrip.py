@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from rclpy.serialization import deserialize_message
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Imu
 
 from fip_ros.core.body_model import offsets_for_body
@@ -41,7 +42,7 @@ def grouped(path):
 
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
-def test_convert_play_record_roundtrip(tmp_path, ros_context, spin_until, storage):
+def test_convert_play_record_roundtrip(tmp_path, ros_context, ros_node, spin_until, storage):
     clip = make_clip(tmp_path / "clip.npz")
     original = tmp_path / "converted"
     assert fip_bag(["convert", "--clip", str(clip), "--out", str(original), "--storage", storage,
@@ -53,12 +54,15 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, spin_until, storag
     recorded = tmp_path / "recorded"
     recorder = BagRecorder(context=ros_context, parameter_overrides=[
         _param("output", str(recorded)), _param("storage", storage), _param("topics", list(topics))])
+    clock = []
+    ros_node.create_subscription(Clock, "/clock", clock.append, 1000)
     player = BagPlayer(context=ros_context, parameter_overrides=[
-        _param("bag", str(original)), _param("rate", 3.0), _param("wait_for_subscribers", 1)])
+        _param("bag", str(original)), _param("rate", 3.0), _param("wait_for_subscribers", 1),
+        _param("publish_clock", True)])
     try:
         def finished():
             return player.done and sum(recorder.counts.values()) >= 630
-        assert spin_until([recorder, player], finished, 25)
+        assert spin_until([recorder, player, ros_node], finished, 25)
         assert player.published == 630
     finally:
         player.destroy_node()
@@ -69,6 +73,9 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, spin_until, storag
     for topic in a:
         assert len(b[topic]) == len(a[topic]) == 90, topic
         assert b[topic] == a[topic], f"{topic}: recorded messages differ from the converted ones"
+    # /clock carried the bag time: 100 s + 89 frames at 60 Hz.
+    last = 100 * 10**9 + round(89e9 / 60)
+    assert spin_until(ros_node, lambda: clock and time_to_ns(clock[-1].clock) == last, 5)
     imus = [deserialize_message(data, Imu) for _, data in b["/imu/pelvis/data"]]
     stamps = np.array([time_to_ns(m.header.stamp) for m in imus])
     assert stamps[0] == 100 * 10**9 and np.allclose(np.diff(stamps), 1e9 / 60, atol=1)
@@ -82,3 +89,23 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, spin_until, storag
 def _param(name, value):
     from rclpy.parameter import Parameter
     return Parameter(name, value=value)
+
+
+def test_bag_type_hashes_match_the_built_interfaces():
+    """Bags written here carry the same RIHS01 type hashes as rosidl computed for fip_msgs, so ROS tools
+    accept them."""
+    import json
+    import os
+
+    from fip_ros.ros.bag_tools import typestore
+
+    store = typestore()
+    checked = 0
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        for name in ("SmplPose", "BodyParams", "JointMoments"):
+            path = os.path.join(prefix, "share", "fip_msgs", "msg", f"{name}.json")
+            if os.path.exists(path):
+                hashes = {h["type_name"]: h["hash_string"] for h in json.load(open(path))["type_hashes"]}
+                assert store.hash_rihs01(f"fip_msgs/msg/{name}") == hashes[f"fip_msgs/msg/{name}"]
+                checked += 1
+    assert checked >= 3, "fip_msgs is not built/sourced (source env.sh)"

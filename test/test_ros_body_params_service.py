@@ -11,8 +11,11 @@ from fip_msgs.srv import GetBodyParams, SetBodyParams
 from fip_ros.ros import qos
 from fip_ros.ros.nodes.body_params import BodyParamsNode
 
-CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config", "body_params.yaml")
-NEW = dict(subject_id="s7", sex=BodyParams.SEX_FEMALE, height=1.62, arm_length=0.47, leg_length=0.78, mass=55.0)
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config",
+                      "body_params.yaml")
+NEW = dict(subject_id="s7", sex=BodyParams.SEX_FEMALE, height=1.62, arm_length=0.47, leg_length=0.78,
+           mass=55.0)
+GET, SET = (GetBodyParams, "get_body_params"), (SetBodyParams, "set_body_params")
 
 
 def call(nodes, spin_until, srv_type, name, request):
@@ -45,25 +48,25 @@ def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, s
                          "-p", f"storage_path:={store}")
 
     # Start-up values come from config/body_params.yaml; the latched topic reaches a late subscriber.
-    reply = call(ros_node, spin_until, GetBodyParams, "get_body_params", GetBodyParams.Request())
-    assert reply.success and as_tuple(reply.params) == ("default", BodyParams.SEX_MALE, 1.75, 0.51, 0.84, 70.0)
+    reply = call(ros_node, spin_until, *GET, GetBodyParams.Request())
+    assert reply.success
+    assert as_tuple(reply.params) == ("default", BodyParams.SEX_MALE, 1.75, 0.51, 0.84, 70.0)
     assert as_tuple(latched(ros_node, spin_until)) == as_tuple(reply.params)
     assert not store.exists()
 
     # Rejections say why and leave the state (and the file) untouched.
-    for field, value, reason in (("height", 175.0, "centimetres"), ("sex", 7, "sex"), ("mass", 1000.0, "mass"),
-                                 ("arm_length", 0.9, "of the height")):
+    for field, value, reason in (("height", 175.0, "centimetres"), ("sex", 7, "sex"),
+                                 ("mass", 1000.0, "mass"), ("arm_length", 0.9, "of the height")):
         bad = BodyParams(**dict(NEW, **{field: value}))
-        reply = call(ros_node, spin_until, SetBodyParams, "set_body_params", SetBodyParams.Request(params=bad))
+        reply = call(ros_node, spin_until, *SET, SetBodyParams.Request(params=bad))
         assert not reply.success and reason in reply.message, reply.message
-    reply = call(ros_node, spin_until, GetBodyParams, "get_body_params", GetBodyParams.Request())
+    reply = call(ros_node, spin_until, *GET, GetBodyParams.Request())
     assert as_tuple(reply.params)[2] == 1.75 and not store.exists()
 
-    reply = call(ros_node, spin_until, SetBodyParams, "set_body_params",
-                 SetBodyParams.Request(params=BodyParams(**NEW)))
+    reply = call(ros_node, spin_until, *SET, SetBodyParams.Request(params=BodyParams(**NEW)))
     assert reply.success, reply.message
     expected = as_tuple(BodyParams(**NEW))
-    assert spin_until(ros_node, lambda: as_tuple(latched(ros_node, spin_until)) == expected, 10)
+    assert as_tuple(latched(ros_node, spin_until)) == expected
     assert yaml.safe_load(store.read_text())["height"] == 1.62
 
     # Kill the process (no clean shutdown); a new node with the same config starts from the persisted file.
@@ -73,9 +76,8 @@ def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, s
         Parameter("storage_path", value=str(store)), Parameter("height", value=1.90)])
     try:
         both = [ros_node, second]
-        reply = call(both, spin_until, GetBodyParams, "get_body_params", GetBodyParams.Request())
+        reply = call(both, spin_until, *GET, GetBodyParams.Request())
         assert reply.success and as_tuple(reply.params) == expected
-        assert not call(both, spin_until, GetBodyParams, "get_body_params",
-                        GetBodyParams.Request(subject_id="nobody")).success
+        assert not call(both, spin_until, *GET, GetBodyParams.Request(subject_id="nobody")).success
     finally:
         second.destroy_node()

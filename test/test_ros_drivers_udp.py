@@ -8,7 +8,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
 from scipy.spatial.transform import Rotation
-from sensor_msgs.msg import Imu
+from sensor_msgs.msg import Imu, MagneticField
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.ros import qos
@@ -77,6 +77,8 @@ class Sender(threading.Thread):
 
 def collect(node):
     received = {s: [] for s in SENSOR_NAMES}
+    received["mag"] = []
+    node.create_subscription(MagneticField, "imu/head/mag", received["mag"].append, qos.SENSOR_DATA)
     for site in SENSOR_NAMES:
         node.create_subscription(Imu, imu_topic(site), lambda m, s=site: received[s].append(m),
                                  qos.SENSOR_DATA)
@@ -98,6 +100,10 @@ def check_values(received):
         got = Rotation.from_quat([m.orientation.x, m.orientation.y, m.orientation.z, m.orientation.w])
         assert np.allclose(got.as_matrix(), expected, atol=1e-5)
         assert m.orientation_covariance[0] == 0.0 and m.linear_acceleration_covariance[0] == 0.0
+    mag = received["mag"][-1]
+    assert mag.header.frame_id == "imu_head"
+    assert np.allclose([mag.magnetic_field.x, mag.magnetic_field.y, mag.magnetic_field.z],
+                       np.array(device_values(4)[0][6:9]) * 1e-6)
 
 
 def diag_values(array):

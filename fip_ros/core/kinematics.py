@@ -29,7 +29,8 @@ def forward_kinematics(local_rot: torch.Tensor, offsets: torch.Tensor, root_pos:
     """
     glob = local_to_global(local_rot, parents)
     offsets = offsets.expand(*local_rot.shape[:-2], 3)
-    root = torch.zeros_like(offsets[..., 0, :]) if root_pos is None else root_pos.expand_as(offsets[..., 0, :])
+    zero = torch.zeros_like(offsets[..., 0, :])
+    root = zero if root_pos is None else root_pos.expand_as(zero)
     pos = [root]
     for j in range(1, len(parents)):
         p = parents[j]

@@ -9,10 +9,11 @@ Method (rest-pose corrections, then a per-frame swing fix):
 3. Rest-to-T-pose corrections Q_j (constant per SMPL joint) such that the SMPL global rotation is
    G_j(t) = A R_s(t) A^T Q_j, with R_s the global rotation of the joint's rotation source: Q_j rotates the
    T-pose bone directions of the default skeleton (``fip_ros.core.body_model``) onto the rig's rest-pose bone
-   directions: Kabsch over the children for branching joints (pelvis, spine3), the minimal arc for one child
-   (near-antiparallel bones, e.g. CC_Base legs pointing up in the rest pose, turn 180 degrees about the
-   axis among z, x most perpendicular to the bone, i.e. keep the facing), identity for SMPL leaves (head,
-   hands, feet: their rest pose is taken as the T-pose orientation); plus an optional ``twist`` per joint.
+   directions: Kabsch over the children for branching joints (pelvis, spine3); for one child, the parent's
+   correction followed by the minimal arc in the parent's T-pose frame (so twist is inherited down a chain;
+   near-antiparallel bones, e.g. CC_Base legs pointing up in the rest pose, first turn 180 degrees about
+   z, or x for bones along z, i.e. keep the facing); SMPL leaves (head, hands, feet) keep their parent's
+   correction (their rest pose is aligned with the parent's); plus an optional ``twist`` per joint.
    So local rotations are relative to the SMPL T-pose (identity = T-pose) whatever the rig's rest pose.
 4. Offsets: the rig's rest bone vectors in the T-pose frame, offsets_c = Q_p^T A (rest_c - rest_p), so FK
    with them reproduces the rig's joint positions. Joints between mapped ones (e.g. CMU upperneck) are
@@ -135,23 +136,25 @@ def rest_corrections(rest24: np.ndarray, twist_deg=None) -> np.ndarray:
     tpose = DEFAULT_OFFSET_FRACTIONS.numpy()
     Q = np.tile(np.eye(3), (24, 1, 1))
     for j, children in enumerate(CHILDREN):
+        parent_q = Q[PARENTS[j]] if j else np.eye(3)
         # Zero-length rest bones (joints a rig places on top of each other) carry no direction.
         children = [c for c in children if np.linalg.norm(rest24[c] - rest24[j]) > 1e-6]
-        if not children:
+        if not children:  # leaves keep their parent's correction (rest pose aligned with the parent)
+            Q[j] = parent_q
             continue
         t = _unit(tpose[children])
         r = _unit(rest24[children] - rest24[j])
         if len(children) > 1 and np.linalg.matrix_rank(r, tol=1e-3) > 1:
             Q[j] = _kabsch(t, r)
             continue
-        t, r = t[0], r[0]
+        # One child: minimal arc in the parent's T-pose frame, so the twist follows the parent's.
+        t, r = t[0], parent_q.T @ r[0]
         if t @ r < _ANTIPARALLEL_COS:  # keep the facing: half turn about z (x for bones along z) first
             flip_axis = np.eye(3)[0] if abs(t[2]) > 0.7 else np.eye(3)[2]
-            flip_axis = _unit(flip_axis - flip_axis @ t * t)
-            half = _axis_angle(flip_axis, np.pi)
-            Q[j] = _rot_between(half @ t, r) @ half
+            half = _axis_angle(_unit(flip_axis - flip_axis @ t * t), np.pi)
+            Q[j] = parent_q @ _rot_between(half @ t, r) @ half
         else:
-            Q[j] = _rot_between(t, r)
+            Q[j] = parent_q @ _rot_between(t, r)
         if twist_deg is not None and twist_deg[j]:
             Q[j] = Q[j] @ _axis_angle(t, np.radians(twist_deg[j]))
     return Q

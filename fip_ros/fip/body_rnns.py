@@ -40,16 +40,17 @@ class BodyRNN(nn.Module):
         """leaf_pos (B, T, 5, 3), leaf_rot (B, T, 5, 3, 3), emb (B, E) -> (nodes (B, T, J, 3), h, c)."""
         b, t = leaf_pos.shape[0], leaf_pos.shape[1]
         idx = list(self.sensors)
+        # MLPs on 2-D rows (one fused Gemm per layer in exported graphs), the LSTM on (B, T, H).
         x = torch.cat(
             [
-                leaf_pos[:, :, idx].reshape(b, t, -1),
-                leaf_rot[:, :, idx].reshape(b, t, -1),
-                emb.unsqueeze(1).expand(b, t, emb.shape[-1]),
+                leaf_pos[:, :, idx].reshape(b * t, -1),
+                leaf_rot[:, :, idx].reshape(b * t, -1),
+                emb.unsqueeze(1).expand(b, t, emb.shape[-1]).reshape(b * t, -1),
             ],
             dim=-1,
         )
-        y, (h, c) = self.lstm(self.inp(x), (h, c))
-        return self.out(y).reshape(b, t, len(self.joints), 3), h, c
+        y, (h, c) = self.lstm(self.inp(x).reshape(b, t, self.hidden), (h, c))
+        return self.out(y.reshape(b * t, self.hidden)).reshape(b, t, len(self.joints), 3), h, c
 
 
 def upper_body_rnn(cfg) -> BodyRNN:

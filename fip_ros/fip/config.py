@@ -33,12 +33,14 @@ class FIPConfig:
         return asdict(self)
 
     @staticmethod
-    def from_dict(d: dict) -> "FIPConfig":
-        d = dict(d)
-        for k, v in d.items():
-            if isinstance(v, list):  # tuples come back as lists from some serialisers
-                d[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
-        return FIPConfig(**d)
+    def from_dict(d: dict, base: "FIPConfig | None" = None) -> "FIPConfig":
+        """Fields missing from ``d`` come from ``base`` (the default config); lists become tuples."""
+        unknown = set(d) - set(asdict(DEFAULT))
+        if unknown:
+            raise ValueError(f"unknown FIP config fields: {sorted(unknown)}")
+        d = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+             for k, v in d.items()}
+        return replace(base or DEFAULT, **d)
 
 
 PAPER = FIPConfig()
@@ -61,7 +63,7 @@ CONFIGS = {"paper": PAPER, "default": DEFAULT}
 def get_config(name_or_cfg="default") -> FIPConfig:
     if isinstance(name_or_cfg, FIPConfig):
         return name_or_cfg
-    if isinstance(name_or_cfg, dict):
+    if isinstance(name_or_cfg, dict):  # full (checkpoints) or partial (overrides of the default)
         return FIPConfig.from_dict(name_or_cfg)
     if name_or_cfg not in CONFIGS:
         raise ValueError(f"unknown FIP config {name_or_cfg!r}; choose from {sorted(CONFIGS)}")

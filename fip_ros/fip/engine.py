@@ -79,7 +79,8 @@ class StreamingEngine:
     Non-finite input entries hold their last valid value (identity / zero before the first).
     State lives in tensors allocated once in ``reset``; ``step`` copies its inputs into preallocated buffers
     and the new state/outputs back into them. Torch still allocates the intermediate activations of each
-    op (no out= variants for Linear/LSTM); that is the only per-frame allocation. The returned tensors are
+    op (no out= variants for Linear/LSTM) and the finite-check mask; nothing else is allocated per frame.
+    ONNX Runtime (``OnnxStreamingEngine``) is the fast path for live use. The returned tensors are
     the engine's buffers: copy them if you keep them past the next step.
     """
 
@@ -106,6 +107,8 @@ class StreamingEngine:
         )
         self.context = tuple(t.contiguous() for t in self.model.startup(body, init_pose))
         self.state = tuple(self.model.zero_state(self.batch)[k] for k in STATE_KEYS)
+        self.acc.zero_()  # the hold-last-valid inputs start over too
+        self.ori.copy_(torch.eye(3).expand_as(self.ori))
         return self
 
     @torch.no_grad()

@@ -58,39 +58,27 @@ def export_torchscript(model, out_dir: str):
     return paths
 
 
-def export_onnx(model, out_dir: str, opset: int = 17):
-    """Export start-up and step with the TorchScript-based exporter; returns (startup_path, step_path)."""
+def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None):
+    """Export start-up and step with the TorchScript-based exporter; returns (startup_path, step_path).
+
+    batch None: a dynamic batch dimension (any number of bodies); an int: static shapes for exactly that
+    many bodies, which folds all shape arithmetic away (about a third fewer nodes, a faster step).
+    """
     model = model.eval()
-    start_args, step_args = example_inputs(model)
+    start_args, step_args = example_inputs(model, batch or 2)
     paths = os.path.join(out_dir, FILES["startup_onnx"]), os.path.join(out_dir, FILES["step_onnx"])
-    state_out_axes = _batch_axes(STEP_OUTPUTS[2:], step_args[-6:])
+    step_axes = {**_batch_axes(STEP_INPUTS, step_args), "local_rot": {0: "batch"}, "joints": {0: "batch"},
+                 **_batch_axes(STEP_OUTPUTS[2:], step_args[-6:])}
+    start_axes = {n: {0: "batch"} for n in STARTUP_INPUTS + CONTEXT_KEYS}
+    if batch:
+        step_axes = start_axes = None
+    common = dict(opset_version=opset, dynamo=False)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(
-            StartupModule(model),
-            start_args,
-            paths[0],
-            input_names=list(STARTUP_INPUTS),
-            output_names=list(CONTEXT_KEYS),
-            opset_version=opset,
-            dynamo=False,
-            dynamic_axes={n: {0: "batch"} for n in STARTUP_INPUTS + CONTEXT_KEYS},
-        )
-        torch.onnx.export(
-            StepModule(model),
-            step_args,
-            paths[1],
-            input_names=list(STEP_INPUTS),
-            output_names=list(STEP_OUTPUTS),
-            opset_version=opset,
-            dynamo=False,
-            dynamic_axes={
-                **_batch_axes(STEP_INPUTS, step_args),
-                "local_rot": {0: "batch"},
-                "joints": {0: "batch"},
-                **state_out_axes,
-            },
-        )
+        torch.onnx.export(StartupModule(model), start_args, paths[0], input_names=list(STARTUP_INPUTS),
+                          output_names=list(CONTEXT_KEYS), dynamic_axes=start_axes, **common)
+        torch.onnx.export(StepModule(model), step_args, paths[1], input_names=list(STEP_INPUTS),
+                          output_names=list(STEP_OUTPUTS), dynamic_axes=step_axes, **common)
     return paths
 
 
@@ -102,6 +90,8 @@ def main(argv=None):
     p.add_argument("-o", "--out-dir", default="fip_export")
     p.add_argument("--format", choices=("torchscript", "onnx", "both"), default="both")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--batch", type=int, default=None,
+                   help="static ONNX graph for exactly this many bodies (faster); default: dynamic batch")
     a = p.parse_args(argv)
     from fip_ros.api import default_weights_path
 
@@ -111,7 +101,7 @@ def main(argv=None):
     if a.format in ("torchscript", "both"):
         written += export_torchscript(model, a.out_dir)
     if a.format in ("onnx", "both"):
-        written += export_onnx(model, a.out_dir, a.opset)
+        written += export_onnx(model, a.out_dir, a.opset, a.batch)
     for path in written:
         print(f"{path}  {os.path.getsize(path)} bytes")
 

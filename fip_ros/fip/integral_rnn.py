@@ -29,6 +29,7 @@ class IntegralRNN(nn.Module):
     def forward(self, feats: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         """feats (B, T, 5, 12) -> (displacement (B, T, 5, 3), h, c)."""
         b, t = feats.shape[0], feats.shape[1]
-        x = self.inp(feats.transpose(1, 2).reshape(b * N_LEAF, t, 12))
-        y, (h, c) = self.lstm(x, (h, c))
-        return self.out(y).reshape(b, N_LEAF, t, 3).transpose(1, 2), h, c
+        # MLPs on 2-D rows (one fused Gemm per layer in exported graphs), the LSTM on (B * 5, T, H).
+        x = self.inp(feats.transpose(1, 2).reshape(b * N_LEAF * t, 12))
+        y, (h, c) = self.lstm(x.reshape(b * N_LEAF, t, self.hidden), (h, c))
+        return self.out(y.reshape(b * N_LEAF * t, self.hidden)).reshape(b, N_LEAF, t, 3).transpose(1, 2), h, c

@@ -73,6 +73,8 @@ class OnnxStreamingEngine:
             layers, _, hidden = self._shapes[k]
             rows = self.batch * 5 if k.endswith("_int") else self.batch
             self.feed[k] = np.zeros((layers, rows, hidden), np.float32)
+        self.acc[...] = 0.0  # the hold-last-valid inputs start over too
+        self.ori[...] = np.eye(3, dtype=np.float32)
         return self
 
     def step(self, acc, ori):

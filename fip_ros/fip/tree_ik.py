@@ -38,9 +38,9 @@ class TreeIK(nn.Module):
         """skeleton (B, 19, 3), nodes (B, T, 19, 3), leaf_rot (B, T, 5, 3, 3) -> (6D (B, T, 15, 6),
         rotations (B, T, 15, 3, 3)), root-relative global rotations of ``ESTIMATED_JOINTS``."""
         b, t = nodes.shape[0], nodes.shape[1]
-        skel = skeleton.reshape(b, 1, -1).expand(b, t, skeleton.shape[1] * 3)
-        feats = [torch.cat([skel, nodes.reshape(b, t, -1), leaf_rot.reshape(b, t, -1)], dim=-1)]
-        for net in self.nets:
+        skel = skeleton.reshape(b, 1, -1).expand(b, t, skeleton.shape[1] * 3).reshape(b * t, -1)
+        feats = [torch.cat([skel, nodes.reshape(b * t, -1), leaf_rot.reshape(b * t, -1)], dim=-1)]
+        for net in self.nets:  # 2-D rows: one fused Gemm per layer in exported graphs
             feats.append(net(torch.cat(feats, dim=-1)))
         d6 = torch.cat(feats[1:], dim=-1).reshape(b, t, -1, 6)[:, :, self.perm] + self.ident
         return d6, sixd_to_rotmat(d6)

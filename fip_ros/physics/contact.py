@@ -43,16 +43,16 @@ def lowest_sole(pts: torch.Tensor, scale: float = 0.01):
     return weights, (weights * pts[..., 1]).sum(-1)
 
 
-def contact_from_trajectory(joint_pos: torch.Tensor, height, fps: float = 60.0):
+def contact_from_trajectory(joint_pos: torch.Tensor, height, fps: float = 60.0, world_speed: bool = True):
     """Offline, differentiable: joint positions (T,...,24,3) -> point (T,...,4) and foot (T,...,2) contact
     probabilities and the floor height (T,...) under the lowest sole point.
 
-    Heights and speeds are taken relative to the lowest sole point, so neither a sloped or drifting floor nor
-    a missing (or wrong) root translation changes the result.
+    Heights are taken relative to the lowest sole point (a sloped or drifting floor does not matter); speeds
+    are world speeds, or with ``world_speed=False`` relative to the lowest point (for root-relative poses).
     """
     pts = sole_points(joint_pos, height)
     weights, floor = lowest_sole(pts)
     vel = torch.gradient(pts, spacing=1.0 / fps, dim=0)[0]
-    rel_vel = vel - (weights[..., None] * vel).sum(-2, keepdim=True)
+    rel_vel = vel if world_speed else vel - (weights[..., None] * vel).sum(-2, keepdim=True)
     point = point_probability(pts[..., 1] - floor[..., None], rel_vel.norm(dim=-1))
     return point, foot_probability(point), floor

@@ -16,7 +16,7 @@ from fip_ros.physics.translation import StanceTranslation
 
 
 def offsets_for(body: dict) -> torch.Tensor:
-    """T-pose skeleton for a body dict: the parametric skeleton when limb lengths are given, else by height."""
+    """T-pose skeleton of a body dict: the parametric skeleton given limb lengths, else scaled by height."""
     from fip_ros.core.body_model import default_offsets, offsets_for_body
 
     if "arm_length" in body and "leg_length" in body:

@@ -3,8 +3,8 @@
 1. RNEA with no external load gives the wrench the whole body needs from outside (the root row: force F and,
    about the world origin, moment M).
 2. The total centre of pressure is where that wrench meets the floor (plus a free vertical moment).
-3. F is shared between the feet in proportion to their contact probabilities (smooth hand-over in double
-   support); each foot's CoP is the total CoP clamped to that foot's sole rectangle.
+3. Each foot's CoP is the total CoP clamped to that foot's sole rectangle; F is shared between the feet by
+   contact probability over distance to the total CoP (smooth hand-over in double support).
 4. RNEA again with those forces on the foot bodies: leg moments now come from the feet up, and what the
    feet could not explain is left at the root (the root residual, a quality signal).
 """
@@ -15,6 +15,7 @@ from fip_ros.physics.inverse_dynamics import GRAVITY, newton_euler
 from fip_ros.physics.segments import LEFT_FOOT, RIGHT_FOOT, Segments
 
 FEET = (LEFT_FOOT, RIGHT_FOOT)
+SPLIT_DISTANCE = 0.02  # m; a foot this far from the total CoP gets half the weight of one right under it
 
 
 def _mv(m, v):
@@ -62,10 +63,12 @@ def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> 
     total_m = moment0[..., 0, :] + torch.linalg.cross(kin["joint_pos"][..., 0, :], total_f, dim=-1)
     min_fy = 0.05 * float(seg.total_mass.mean()) * GRAVITY
     cop_total, free = total_cop(total_f, total_m, floor, min_vertical=min_fy)
-    # Shares sum to 1 once the feet are confidently down, and fade to 0 in flight.
-    share = foot_prob / foot_prob.sum(-1, keepdim=True).clamp_min(1.0)
-    grf = share[..., None] * total_f[..., None, :]
     cop = clamp_to_feet(cop_total, kin, seg)
+    # The foot nearer the total CoP carries more (in double support the CoP travels from the trailing to the
+    # leading foot); shares sum to 1 once the feet are confidently down and fade to 0 in flight.
+    near = foot_prob / ((cop - cop_total[..., None, :]).norm(dim=-1) + SPLIT_DISTANCE)
+    share = near / near.sum(-1, keepdim=True).clamp_min(1e-9) * foot_prob.sum(-1, keepdim=True).clamp(max=1.0)
+    grf = share[..., None] * total_f[..., None, :]
     free_k = share * free[..., None]
     shape = (*kin["joint_pos"].shape[:-1], 3)
     ext_f = torch.zeros(shape, dtype=com_acc.dtype)

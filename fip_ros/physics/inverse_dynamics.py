@@ -10,6 +10,8 @@ at the joint (row 0: the wrench the root needs from outside, the "root residual"
 are given as external forces).
 """
 
+from functools import lru_cache
+
 import torch
 from scipy.signal import savgol_coeffs
 
@@ -35,7 +37,7 @@ def _mv(m, v):
 
 
 def propagate_kinematics(local_rot, local_omega, local_alpha, offsets, root_pos, root_vel, root_acc):
-    """Forward pass. local_rot (...,24,3,3); local_omega/alpha (...,24,3) in each child frame (row 0: the root's
+    """Forward pass. local_rot (...,24,3,3); local_omega/alpha (...,24,3) in each child frame (row 0: root's
     angular rate in its own frame); root_pos/vel/acc (...,3) world. Returns dict of world quantities."""
     rot, omega, alpha, pos, acc = [local_rot[..., 0, :, :]], [], [], [root_pos], [root_acc]
     omega.append(_mv(rot[0], local_omega[..., 0, :]))
@@ -62,10 +64,14 @@ def com_acceleration(kin: dict, seg: Segments) -> torch.Tensor:
     return kin["joint_acc"] + _cross(kin["alpha"], r) + _cross(w, _cross(w, r))
 
 
+@lru_cache(maxsize=64)
+def _savgol_kernel(window: int, order: int, deriv: int, fps: float) -> torch.Tensor:
+    return torch.as_tensor(savgol_coeffs(window, order, deriv=deriv, delta=1.0 / fps, use="dot").copy())
+
+
 def savgol_filter(x: torch.Tensor, fps: float, window: int = 9, deriv: int = 0, order: int = 2):
     """Savitzky-Golay smoothing/derivative along dim 0 (time), edges padded by replication."""
-    coeffs = savgol_coeffs(window, order, deriv=deriv, delta=1.0 / fps, use="dot")
-    k = torch.as_tensor(coeffs.copy(), dtype=x.dtype)
+    k = _savgol_kernel(window, order, deriv, float(fps)).to(x.dtype)
     half = window // 2
     flat = x.reshape(x.shape[0], -1).T[:, None, :]  # (C, 1, T)
     flat = torch.nn.functional.pad(flat, (half, half), mode="replicate")

@@ -91,7 +91,7 @@ def _unit(v: torch.Tensor) -> torch.Tensor:
 
 
 def _inertia(mass, length, radii, axis):
-    """Inertia about the CM: m L^2 sum_k r_k^2 e_k e_k^T with e_lon = axis, e_sag = forward made orthogonal."""
+    """Inertia about the CM: m L^2 sum_k r_k^2 e_k e_k^T; e_lon = axis, e_sag = forward made orthogonal."""
     forward = torch.tensor([0.0, 0.0, 1.0], dtype=axis.dtype).expand_as(axis)
     if torch.all(axis[..., 2].abs() > 0.9):  # a forward-pointing segment (foot): its sagittal axis is up
         forward = torch.tensor([0.0, 1.0, 0.0], dtype=axis.dtype).expand_as(axis)
@@ -114,7 +114,8 @@ def build_segments(offsets, mass, height, sex: str = "male") -> Segments:
     """Segment model for a skeleton (offsets (..., 24, 3), T-pose), body mass (kg) and height (m)."""
     if sex not in DE_LEVA:
         raise ValueError(f"sex must be 'male' or 'female', got {sex!r}")
-    offsets = torch.as_tensor(offsets, dtype=torch.get_default_dtype())
+    offsets = torch.as_tensor(offsets)
+    offsets = offsets if offsets.is_floating_point() else offsets.to(torch.get_default_dtype())
     dtype = offsets.dtype
     mass = torch.as_tensor(mass, dtype=dtype).expand(offsets.shape[:-2])
     height = torch.as_tensor(height, dtype=dtype).expand(offsets.shape[:-2])
@@ -151,20 +152,24 @@ def build_segments(offsets, mass, height, sex: str = "male") -> Segments:
         seg = tp[..., distal, :] - tp[..., body, :]
         put(body, name, tp[..., body, :], _unit(seg), seg.norm(dim=-1))
     for body, distal in HANDS.items():
-        put(body, "hand", tp[..., body, :], _unit(tp[..., distal, :] - tp[..., body, :]), height * HAND_LENGTH)
+        direction = _unit(tp[..., distal, :] - tp[..., body, :])
+        put(body, "hand", tp[..., body, :], direction, height * HAND_LENGTH)
     heels, axes = [], []
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=dtype)
+    ankle_h = (height * ANKLE_HEIGHT)[..., None]
     foot_len = height * FOOT_LENGTH
     for body, toe in FEET.items():
         d = tp[..., toe, :] - tp[..., body, :]
         axis = _unit(d * torch.tensor([1.0, 0.0, 1.0], dtype=dtype))
-        ground = tp[..., body, :] - torch.tensor([0.0, 1.0, 0.0], dtype=dtype) * (height * ANKLE_HEIGHT)[..., None]
+        ground = tp[..., body, :] - up * ankle_h
         heel = ground - axis * (foot_len * HEEL_BACK)[..., None]
         put(body, "foot", heel, axis, foot_len)
         # The foot CM sits half an ankle height above the sole, not on it.
-        coms[body] = coms[body] + torch.tensor([0.0, 0.5, 0.0], dtype=dtype) * (height * ANKLE_HEIGHT)[..., None]
+        coms[body] = coms[body] + 0.5 * up * ankle_h
         heels.append(heel - tp[..., body, :])
         axes.append(axis)
-    return Segments(mass=torch.stack(masses, -1), com=torch.stack(coms, -2), inertia=torch.stack(inertias, -3),
+    return Segments(mass=torch.stack(masses, -1), com=torch.stack(coms, -2),
+                    inertia=torch.stack(inertias, -3),
                     foot_heel=torch.stack(heels, -2), foot_axis=torch.stack(axes, -2), foot_length=foot_len,
                     foot_width=height * FOOT_WIDTH, total_mass=mass, height=height)
 

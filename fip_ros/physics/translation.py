@@ -28,7 +28,7 @@ class StanceTranslation:
         self.vel = torch.zeros(3, dtype=torch.float64)
 
     def step(self, rel_joint_pos: torch.Tensor):
-        """rel_joint_pos (24,3): joint positions minus the root, world axes. Returns (root (3,), foot p (2,))."""
+        """rel_joint_pos (24,3): joints minus the root, world axes. Returns (root (3,), foot contact (2,))."""
         pts = sole_points(rel_joint_pos.to(torch.float64), self.height)
         lowest, ground = lowest_sole(pts, SOFTMIN_SCALE)
         rel_step = torch.zeros_like(pts) if self.prev_pts is None else pts - self.prev_pts

@@ -57,7 +57,10 @@ def load_calibrated(path: Path, fmt: str) -> dict:
         return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
                     tran=tran.numpy())
     if fmt in ("dip", "totalcapture"):
-        from fip_ros.data.dip_imu import load_dip_sequence
+        try:
+            from fip_ros.data.dip_imu import load_dip_sequence
+        except ImportError as exc:
+            raise ValueError(f"{fmt} recordings need the DIP loader fip_ros.data.dip_imu: {exc}") from exc
         seq = load_dip_sequence(path, totalcapture=fmt == "totalcapture")
         return dict(fps=60.0, acc=np.asarray(seq["acc"], float), ori=np.asarray(seq["ori"], float),
                     local_rot=np.asarray(seq["local_rot"], float), tran=None)

@@ -9,14 +9,13 @@ transient-local when any was). Optional ``/clock`` with the bag time, ``loop``, 
 import threading
 import time
 
-import rclpy
-import rclpy.executors
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 
 from fip_ros.ros.bag_tools import bag_topics, message_class, qos_from_bag, read_bag
 from fip_ros.ros.conversions import time_from_ns
+from fip_ros.ros.nodes import run_node
 
 
 class BagPlayer(Node):
@@ -35,6 +34,8 @@ class BagPlayer(Node):
             integer_range=[IntegerRange(from_value=0, to_value=100, step=1)]))
         g = self.get_parameter
         self.bag = g("bag").value
+        if not self.bag:
+            raise ValueError("parameter 'bag' must name a rosbag2 folder")
         self.rate = g("rate").value
         self.min_subscribers = g("wait_for_subscribers").value
         wanted = [t for t in g("topics").value if t]
@@ -89,18 +90,8 @@ class BagPlayer(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = BagPlayer()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(BagPlayer, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

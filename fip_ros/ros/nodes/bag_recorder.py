@@ -9,8 +9,6 @@ the receive time as log time. The bag is closed (readable) by the ``~/stop`` ser
 import threading
 from pathlib import Path
 
-import rclpy
-import rclpy.executors
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -19,9 +17,10 @@ from std_srvs.srv import Trigger
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.ros.bag_tools import STORAGES, BagWriter, message_class
 from fip_ros.ros.conversions import imu_topic
+from fip_ros.ros.nodes import run_node
 
 DEFAULT_TOPICS = ["/" + imu_topic(s) for s in SENSOR_NAMES] + [
-    "/ground_truth/pose", "/pose", "/body_params", "/joint_moments", "/tf", "/tf_static"]
+    "/ground_truth/pose", "/pose", "/joint_states", "/body_params", "/joint_moments", "/tf", "/tf_static"]
 RECORD_DEPTH = 1000  # generous: the bag writer must not drop bursts
 
 
@@ -104,18 +103,8 @@ class BagRecorder(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = BagRecorder()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(BagRecorder, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -11,8 +11,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import rclpy
-import rclpy.executors
 import yaml
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
@@ -21,6 +19,7 @@ from fip_msgs.msg import BodyParams
 from fip_msgs.srv import GetBodyParams, SetBodyParams
 from fip_ros.core.body_model import validate_body
 from fip_ros.ros import qos
+from fip_ros.ros.nodes import run_node
 
 MASS_RANGE = (20.0, 300.0)
 SEX_NAMES = {BodyParams.SEX_FEMALE: "female", BodyParams.SEX_MALE: "male"}
@@ -69,8 +68,12 @@ def to_msg(values: dict) -> BodyParams:
 
 
 def from_msg(msg: BodyParams) -> dict:
-    return dict(subject_id=msg.subject_id, sex=SEX_NAMES.get(msg.sex, f"code {msg.sex}"), height=msg.height,
-                arm_length=msg.arm_length, leg_length=msg.leg_length, mass=msg.mass)
+    # The message carries float32: keep its 6 significant digits, not the float64 expansion (1.6200000047).
+    def f32(x):
+        return float(f"{x:.6g}")
+    return dict(subject_id=msg.subject_id, sex=SEX_NAMES.get(msg.sex, f"code {msg.sex}"),
+                height=f32(msg.height), arm_length=f32(msg.arm_length), leg_length=f32(msg.leg_length),
+                mass=f32(msg.mass))
 
 
 class BodyParamsNode(Node):
@@ -146,16 +149,8 @@ class BodyParamsNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = BodyParamsNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(BodyParamsNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

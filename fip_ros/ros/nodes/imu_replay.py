@@ -6,16 +6,16 @@ recorded rate times ``rate``. With ``publish_clock`` the stamps are recording ti
 ``/clock`` carries it (run consumers with use_sim_time); otherwise stamps are the node clock's now.
 """
 
-import rclpy
-import rclpy.executors
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu
 
+from fip_msgs.msg import SmplPose
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
+from fip_ros.ros.nodes import run_node
 from fip_ros.ros.recordings import FORMATS, load_recording
 
 
@@ -33,7 +33,10 @@ class ImuReplay(Node):
         p("source", "", _desc("Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)"))
         p("format", "auto", _desc(f"auto (from the file name) or one of {', '.join(FORMATS)}"))
         p("tpose_seconds", 3.0, _desc("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
-        p("seed", 0, _desc("Seed of the simulated sensor mounting and device heading"))
+        p("seed", 0, _desc("Seed of the simulated sensor mountings"))
+        p("mount_error_deg", 30.0, _desc("Simulated sensor mounting: rotation from the body axes, deg",
+                                         lo=0.0, hi=180.0))
+        p("heading_deg", 30.0, _desc("Simulated device world heading, deg", lo=-180.0, hi=180.0))
         p("rate", 1.0, _desc("Playback speed factor", lo=0.01, hi=100.0))
         p("loop", False, _desc("Start again at the end (stamps keep increasing)", read_only=False))
         p("publish_clock", False, _desc("Publish /clock with recording time and stamp with it"))
@@ -45,18 +48,16 @@ class ImuReplay(Node):
         p("subject_id", "default", _desc("subject_id of the ground-truth pose"))
         for name in ("orientation", "angular_velocity", "linear_acceleration"):
             p(f"{name}_stddev", 0.0, _desc(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
-        self.cfg = {name: self.get_parameter(name).value for name in (
-            "source", "format", "tpose_seconds", "seed", "rate", "publish_clock", "start_time",
-            "frame_prefix", "publish_ground_truth", "world_frame", "subject_id", "orientation_stddev",
-            "angular_velocity_stddev", "linear_acceleration_stddev")}
+        self.cfg = {name: param.value for name, param in self.get_parameters_by_prefix("").items()}
 
+        if not self.cfg["source"]:
+            raise ValueError("parameter 'source' must name a recording (.npz clip or DIP-format .pkl)")
         self.rec = load_recording(self.cfg["source"], self.cfg["format"], self.cfg["tpose_seconds"],
-                                  self.cfg["seed"])
+                                  self.cfg["seed"], self.cfg["heading_deg"], self.cfg["mount_error_deg"])
         self.frames = [imu_frame(s, self.cfg["frame_prefix"]) for s in self.rec.sites]
         self.imu_pubs = [self.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in self.rec.sites]
         self.gt_pub = None
         if self.cfg["publish_ground_truth"] and self.rec.gt_local_rot is not None:
-            from fip_msgs.msg import SmplPose
             self.gt_pub = self.create_publisher(SmplPose, "ground_truth/pose", qos.RELIABLE)
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10) if self.cfg["publish_clock"] else None
         self.index = 0
@@ -100,19 +101,8 @@ class ImuReplay(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ImuReplay()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(ImuReplay, args)
 
 
 if __name__ == "__main__":
-    main()
-
+    raise SystemExit(main())

@@ -3,7 +3,8 @@
 Devices map to body sites either by UDP port (``ports``: one per site, in ``sites`` order) or, when
 ``device_map`` is set, on one shared ``port`` by sender address (entries ``host=site`` or ``host:port=site``).
 Every ``/sensors`` message publishes one ``sensor_msgs/Imu`` on ``imu/<site>/data`` with the device's latest
-``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped with the receive time. Units
+``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped with the receive time, and one
+``sensor_msgs/MagneticField`` (tesla, sensor frame) on ``imu/<site>/mag`` (REP 145). Units
 are converted to REP 145 (rad/s, m/s^2 specific force; orientation in ENU). Malformed or unmapped packets
 are counted, logged (throttled) and dropped; counters go to ``/diagnostics``.
 """
@@ -12,18 +13,17 @@ import select
 import socket
 import threading
 
-import rclpy
-import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
-from sensor_msgs.msg import Imu
+from sensor_msgs.msg import Imu, MagneticField
 from std_msgs.msg import Header
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu
 from fip_ros.ros.ngimu_osc import NgimuState, OscError, parse_packet
+from fip_ros.ros.nodes import run_node
 
 MAX_DATAGRAM = 65535
 
@@ -70,6 +70,8 @@ class ImuUdp(Node):
                        for n in ("orientation", "angular_velocity", "linear_acceleration")]
         self.frames = {s: imu_frame(s, g("frame_prefix").value) for s in self.sites}
         self.pubs = {s: self.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in self.sites}
+        self.mag_pubs = {s: self.create_publisher(MagneticField, f"imu/{s}/mag", qos.RELIABLE)
+                         for s in self.sites}
         self.states = {s: NgimuState() for s in self.sites}
         self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0,
                            **{f"published_{s}": 0 for s in self.sites})
@@ -133,6 +135,9 @@ class ImuUdp(Node):
             stamp = self.get_clock().now().to_msg()
             self.pubs[site].publish(make_imu(stamp, self.frames[site], state.quat_xyzw, state.gyro, state.acc,
                                              *self.stddev))
+            mag = MagneticField(header=Header(stamp=stamp, frame_id=self.frames[site]))
+            mag.magnetic_field.x, mag.magnetic_field.y, mag.magnetic_field.z = (float(v) for v in state.mag)
+            self.mag_pubs[site].publish(mag)
             self.counts[f"published_{site}"] += 1
 
     def _report(self):
@@ -154,18 +159,8 @@ class ImuUdp(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ImuUdp()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(ImuUdp, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Dynamics node: fip_msgs/SmplPose (+ latched BodyParams) -> fip_msgs/JointMoments and wrench markers.
+
+Runs fip_ros.physics.dynamics.DynamicsEstimator per pose. Its outputs refer to the pose ``delay`` frames
+back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own world
+(root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103 axes.
+"""
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import Point, Vector3
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from visualization_msgs.msg import Marker, MarkerArray
+
+from fip_msgs.msg import BodyParams, JointMoments, SmplPose
+from fip_ros.core.smpl_tree import JOINT_NAMES
+from fip_ros.physics.dynamics import DynamicsEstimator
+from fip_ros.ros import qos
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat
+
+QUAT_TOLERANCE = 1e-2
+
+
+def _descriptor(description, read_only=True, lo=None, hi=None, integer=False):
+    d = ParameterDescriptor(description=description, read_only=read_only)
+    if integer:
+        d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]
+    elif lo is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    return d
+
+
+def local_rot_from_pose(msg: SmplPose) -> np.ndarray:
+    """SmplPose -> (24,3,3) SMPL local rotations, row 0 the pelvis orientation in the SMPL world frame."""
+    root = matrix_from_quat([msg.root_orientation.x, msg.root_orientation.y, msg.root_orientation.z,
+                             msg.root_orientation.w])
+    local = matrix_from_quat(np.array([[q.x, q.y, q.z, q.w] for q in msg.local_rotations]))
+    local[0] = M_SMPL_TO_ROS.T @ root  # root_orientation = M R_pelvis_smpl
+    return local
+
+
+def _vec(v) -> Vector3:
+    x, y, z = (float(c) for c in M_SMPL_TO_ROS @ np.asarray(v, dtype=float))
+    return Vector3(x=x, y=y, z=z)
+
+
+def _point(v) -> Point:
+    x, y, z = (float(c) for c in M_SMPL_TO_ROS @ np.asarray(v, dtype=float))
+    return Point(x=x, y=y, z=z)
+
+
+class DynamicsNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("dynamics", **kwargs)
+        specs = {
+            "world_frame": ("world", _descriptor("Frame of the published vectors and markers (REP 103)")),
+            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female", False)),
+            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, _descriptor("Fallback arm length, m", False, 0.35, 0.95)),
+            "leg_length": (0.84, _descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            "mass": (75.0, _descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
+            "fps": (60.0, _descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
+            "window": (11, _descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
+                                       True, 5, 31, integer=True)),
+            "contact_threshold": (0.5, _descriptor("Contact probability above which a foot is in contact",
+                                                   False, 0.0, 1.0)),
+            "publish_markers": (True, _descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
+            "force_scale": (0.001, _descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
+        }
+        for name, (default, desc) in specs.items():
+            self.declare_parameter(name, default, desc)
+        g = self.get_parameter
+        body = {k: g(k).value for k in ("sex", "height", "arm_length", "leg_length", "mass")}
+        self.subject_id = ""
+        self.estimator = DynamicsEstimator(body, g("fps").value, g("window").value)
+        self.stamps = []
+        self.rejected = 0
+        self.pub = self.create_publisher(JointMoments, "joint_moments", qos.RELIABLE)
+        self.pub_markers = self.create_publisher(MarkerArray, "wrench_markers", qos.RELIABLE)
+        self.create_subscription(SmplPose, "pose", self._on_pose, qos.RELIABLE)
+        self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
+
+    def _on_body_params(self, msg: BodyParams):
+        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
+                "arm_length": msg.arm_length, "leg_length": msg.leg_length,
+                "mass": msg.mass if msg.mass > 0 else self.get_parameter("mass").value}
+        try:
+            self.estimator.set_body(body)
+        except ValueError as e:
+            self.get_logger().warning(f"ignoring body_params: {e}")
+            return
+        self.subject_id = msg.subject_id
+        self.stamps.clear()
+
+    def _on_pose(self, msg: SmplPose):
+        if msg.tracking_status in (SmplPose.STATUS_UNCALIBRATED, SmplPose.STATUS_INITIALIZING):
+            return
+        quats = [msg.root_orientation, *msg.local_rotations]
+        norms = np.array([np.linalg.norm([q.x, q.y, q.z, q.w]) for q in quats])
+        if not np.isfinite(norms).all() or np.abs(norms - 1.0).max() > QUAT_TOLERANCE:
+            self.rejected += 1
+            self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
+                                      throttle_duration_sec=5.0)
+            return
+        self.stamps.append(msg.header.stamp)
+        out = self.estimator.step(local_rot_from_pose(msg))
+        del self.stamps[:-(self.estimator.delay + 1)]
+        if out is None:
+            return
+        stamp = self.stamps[0]
+        self.pub.publish(self._moments_msg(stamp, out))
+        if self.get_parameter("publish_markers").value:
+            self.pub_markers.publish(self._markers(stamp, out))
+
+    def _moments_msg(self, stamp, out) -> JointMoments:
+        m = JointMoments()
+        m.header.stamp, m.header.frame_id = stamp, self.get_parameter("world_frame").value
+        m.subject_id = self.subject_id
+        m.joint_names = list(JOINT_NAMES)
+        m.moments = [_vec(v) for v in out["moments"].numpy()]
+        m.body_mass, m.body_height = float(self.estimator.mass), float(self.estimator.height)
+        grf, cop, p = out["grf"].numpy(), out["cop"].numpy(), out["contact"].numpy()
+        m.left_grf, m.right_grf = _vec(grf[0]), _vec(grf[1])
+        m.left_cop, m.right_cop = _point(cop[0]), _point(cop[1])
+        threshold = self.get_parameter("contact_threshold").value
+        m.left_contact, m.right_contact = bool(p[0] > threshold), bool(p[1] > threshold)
+        m.left_contact_probability, m.right_contact_probability = float(p[0]), float(p[1])
+        m.root_residual_force = _vec(out["residual_force"].numpy())
+        m.root_residual_moment = _vec(out["residual_moment"].numpy())
+        return m
+
+    def _markers(self, stamp, out) -> MarkerArray:
+        frame, scale = self.get_parameter("world_frame").value, self.get_parameter("force_scale").value
+        markers = []
+        for k, side in enumerate(("left", "right")):
+            cop, force = out["cop"][k].numpy(), out["grf"][k].numpy()
+            arrow = Marker(ns=f"grf/{side}", id=0, type=Marker.ARROW, action=Marker.ADD)
+            arrow.header.stamp, arrow.header.frame_id = stamp, frame
+            arrow.pose.orientation.w = 1.0
+            arrow.points = [_point(cop), _point(cop + force * scale)]
+            arrow.scale.x, arrow.scale.y, arrow.scale.z = 0.02, 0.04, 0.06
+            arrow.color.r, arrow.color.g, arrow.color.b = (0.1, 0.8, 0.2) if k == 0 else (0.9, 0.2, 0.2)
+            arrow.color.a = float(max(0.1, out["contact"][k]))
+            markers.append(arrow)
+        return MarkerArray(markers=markers)
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = DynamicsNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Dynamics node in-process: SmplPose + BodyParams in, JointMoments (N m, ROS axes) and markers out."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fip_msgs.msg")
+
+from geometry_msgs.msg import Quaternion  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from fip_msgs.msg import BodyParams, JointMoments, SmplPose  # noqa: E402
+from fip_ros.core.smpl_tree import JOINT_NAMES  # noqa: E402
+from fip_ros.ros import qos  # noqa: E402
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, quat_from_matrix  # noqa: E402
+from fip_ros.ros.nodes.dynamics import DynamicsNode  # noqa: E402
+
+MASS = 70.0
+
+
+def _pose(stamp_ns: int) -> SmplPose:
+    msg = SmplPose()
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    msg.header.frame_id = "world"
+    x, y, z, w = quat_from_matrix(M_SMPL_TO_ROS)  # T-pose standing upright: R_pelvis_smpl = I
+    msg.root_orientation = Quaternion(x=x, y=y, z=z, w=w)
+    msg.local_rotations = [Quaternion(w=1.0) for _ in range(24)]
+    msg.tracking_status = SmplPose.STATUS_OK
+    return msg
+
+
+def test_static_pose_gives_weight_and_shoulder_moment(ros_context, ros_node, spin_until):
+    node = DynamicsNode(context=ros_context)
+    got, markers = [], []
+    ros_node.create_subscription(JointMoments, "joint_moments", got.append, qos.RELIABLE)
+    ros_node.create_subscription(MarkerArray, "wrench_markers", markers.append, qos.RELIABLE)
+    body_pub = ros_node.create_publisher(BodyParams, "body_params", qos.LATCHED)
+    pose_pub = ros_node.create_publisher(SmplPose, "pose", qos.RELIABLE)
+    body_pub.publish(BodyParams(subject_id="s1", sex=BodyParams.SEX_FEMALE, height=1.65, arm_length=0.5,
+                                leg_length=0.78, mass=MASS))
+    assert spin_until([node, ros_node], lambda: node.subject_id == "s1", timeout=10.0)
+    sent = []
+
+    def publish_next():
+        if len(sent) < 30:
+            sent.append(int(1e9) + len(sent) * 16_666_667)
+            pose_pub.publish(_pose(sent[-1]))
+        return len(got) >= 10 and len(markers) >= 1
+
+    assert spin_until([node, ros_node], publish_next, timeout=20.0)
+    msg = got[-1]
+    assert list(msg.joint_names) == list(JOINT_NAMES) and msg.subject_id == "s1"
+    assert msg.body_mass == pytest.approx(MASS)
+    # Standing still: the feet carry the weight (ROS z up) and the stamp is the pose's, delay frames back.
+    total_z = msg.left_grf.z + msg.right_grf.z
+    assert total_z == pytest.approx(MASS * 9.81, rel=0.02)
+    assert msg.left_contact and msg.right_contact
+    stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+    assert stamp_ns in sent and stamp_ns < sent[len(got) - 1 + node.estimator.delay + 1]
+    # The left shoulder holds the horizontal arm (along ROS +y) up: a positive moment about ROS +x.
+    shoulder = msg.moments[16]
+    assert shoulder.x > 1.0 and abs(shoulder.y) < 1e-3 and abs(shoulder.z) < 1e-3
+    assert np.isfinite([msg.root_residual_force.x, msg.root_residual_moment.z]).all()
+    node.destroy_node()
