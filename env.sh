@@ -7,7 +7,8 @@ _fip_root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _fip_nounset=0; [[ $- == *u* ]] && _fip_nounset=1; set +u   # ROS setup scripts read unset variables
 
 _fip_ros_setup=""
-[[ ${FIP_SYSTEM_ROS:-1} != 0 ]] && _fip_ros_setup=$(ls /opt/ros/*/setup.bash 2>/dev/null | sort | tail -n 1)
+[[ ${FIP_SYSTEM_ROS:-1} != 0 ]] &&
+  _fip_ros_setup=${FIP_ROS_SETUP:-$(ls /opt/ros/*/setup.bash 2>/dev/null | sort | tail -n 1)}
 if [[ -n $_fip_ros_setup && -z $ROS_DISTRO ]]; then
   source "$_fip_ros_setup"
 fi

@@ -3,26 +3,30 @@
 #   scripts/bootstrap.sh          venv + Python deps (+ ROS 2 wheels when no system ROS) + colcon build
 #   scripts/bootstrap.sh build [colcon build args...]
 #                                 colcon build only (the venv must exist); extra args go to colcon build
-# A system ROS 2 (/opt/ros/<distro>/setup.bash, Jazzy or newer) is used when present; FIP_SYSTEM_ROS=0
-# ignores it.  Re-runs are cheap: pip and colcon are skipped while their inputs' hashes are unchanged.
+# A system ROS 2 (/opt/ros/<distro>/setup.bash, Jazzy or newer, or FIP_ROS_SETUP=<its setup.bash>) is used
+# when present; FIP_SYSTEM_ROS=0 ignores it.  FIP_TORCH_INDEX=<url> takes torch from that index (e.g.
+# https://download.pytorch.org/whl/cpu where the default index would give a CUDA build).
+# Re-runs are cheap: pip and colcon are skipped while their inputs' hashes are unchanged.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
-PYTHON=${PYTHON:-python3}
 cd "$ROOT"
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
 
-# The newest system ROS 2, if any.
+# The system ROS 2: FIP_ROS_SETUP (a setup.bash anywhere), else the newest /opt/ros/<distro>, if any.
 ROS_SETUP=""
 if [[ ${FIP_SYSTEM_ROS:-1} != 0 ]]; then
-  ROS_SETUP=$(ls /opt/ros/*/setup.bash 2>/dev/null | sort | tail -n 1 || true)
+  ROS_SETUP=${FIP_ROS_SETUP:-$(ls /opt/ros/*/setup.bash 2>/dev/null | sort | tail -n 1 || true)}
 fi
 if [[ -n $ROS_SETUP ]]; then
   log "system ROS 2: $ROS_SETUP"
   set +u; source "$ROS_SETUP"; set -u   # ROS setup scripts read unset variables
+  PYTHON=${PYTHON:-/usr/bin/python3}    # the interpreter the system ROS was built for
+else
+  PYTHON=${PYTHON:-python3}
 fi
 
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
@@ -30,11 +34,9 @@ hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 setup_venv() {
   if [[ ! -x $VENV/bin/python ]]; then
     log "creating $VENV"
-    if [[ -n $ROS_SETUP ]]; then
-      "$PYTHON" -m venv --system-site-packages "$VENV"   # sees the system rclpy and message packages
-    else
-      "$PYTHON" -m venv "$VENV"
-    fi
+    local opts=()
+    [[ -n $ROS_SETUP ]] && opts=(--system-site-packages)   # sees the system rclpy and message packages
+    "$PYTHON" -m venv "${opts[@]}" "$VENV" || die "'$PYTHON -m venv' failed (Debian: apt install python3-venv)"
   fi
   local reqs=(requirements.txt)
   [[ -z $ROS_SETUP ]] && reqs+=(requirements-ros.txt)
@@ -48,15 +50,30 @@ setup_venv() {
   local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
   # colcon-core needs setuptools<80; torch first and pinned so nothing pulls a CUDA build.
   "${pip[@]}" 'setuptools<80'
-  "${pip[@]}" 'torch==2.13.0'
-  "${pip[@]}" -r requirements.txt 'setuptools<80'
+  "${pip[@]}" ${FIP_TORCH_INDEX:+--index-url "$FIP_TORCH_INDEX"} 'torch==2.13.0'
   if [[ -z $ROS_SETUP ]]; then
-    "${pip[@]}" -r requirements-ros.txt 'setuptools<80'
+    "${pip[@]}" -r requirements.txt -r requirements-ros.txt 'setuptools<80'
     fix_wheel_cmake
-  elif ! command -v colcon >/dev/null; then
-    "${pip[@]}" colcon-common-extensions 'setuptools<80'
+  else
+    install_beside_system_ros
+    command -v colcon >/dev/null || "${pip[@]}" colcon-common-extensions 'setuptools<80'
   fi
   echo "$want" >"$stamp"
+}
+
+# The system ROS message modules are compiled against the system numpy (1.x on Ubuntu 24.04) and do not
+# load under numpy 2: keep the system numpy instead of the pinned one.
+install_beside_system_ros() {
+  local sys_numpy
+  sys_numpy=$("$PYTHON" -c "import numpy; print(numpy.__version__)" 2>/dev/null || true)
+  if [[ -z $sys_numpy ]]; then
+    "${pip[@]}" -r requirements.txt 'setuptools<80'
+    return
+  fi
+  log "keeping the system numpy $sys_numpy"
+  grep -v '^numpy==' requirements.txt >"$VENV/.fip-requirements.txt"
+  echo "numpy==$sys_numpy" >"$VENV/.fip-constraints.txt"
+  "${pip[@]}" -r "$VENV/.fip-requirements.txt" -c "$VENV/.fip-constraints.txt" 'setuptools<80'
 }
 
 # The wheels' exported CMake files name the include folders of the machine that built them; CMake's

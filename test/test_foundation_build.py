@@ -10,6 +10,9 @@ from conftest import REPO_ROOT
 SOURCES = ("package.xml", "setup.py", "setup.cfg", "resource", "fip_msgs", "interfaces", "scripts", "fip_ros",
            "launch", "config", "rviz", "requirements.txt", "requirements-ros.txt")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "weights")
+EXECUTABLES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcaster", "dynamics",
+               "bag_player", "bag_recorder", "bringup", "fip-dataset", "fip-train", "fip-eval", "fip-export",
+               "fip-finetune", "fip-bag", "fip-bringup", "fip-demo")
 
 
 def test_clean_workspace_builds(tmp_path):
@@ -32,7 +35,8 @@ def test_clean_workspace_builds(tmp_path):
     share = install / "fip_ros" / "share"
     assert (share / "fip_ros" / "package.xml").exists()
     assert (share / "ament_index" / "resource_index" / "packages" / "fip_ros").exists()
-    assert (install / "fip_ros" / "lib" / "fip_ros" / "estimator").exists()  # where `ros2 run` looks
+    # Where `ros2 run` looks: every executable of docs/CONTRACTS.md.
+    assert sorted(os.listdir(install / "fip_ros" / "lib" / "fip_ros")) == sorted(EXECUTABLES)
 
     # The freshly built fip_msgs is the one imported after sourcing, and it serialises round trip.
     check = (
@@ -48,3 +52,15 @@ def test_clean_workspace_builds(tmp_path):
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip().startswith(str(install / "fip_msgs")), run.stdout
+
+
+def test_env_sh_from_any_directory(tmp_path):
+    """`source env.sh` from elsewhere, under `set -u`, gives the ROS environment and the interfaces."""
+    script = (f'set -u; unset ROS_AUTOMATIC_DISCOVERY_RANGE RMW_IMPLEMENTATION; . "{REPO_ROOT}/env.sh" && '
+              'echo "$RMW_IMPLEMENTATION $ROS_AUTOMATIC_DISCOVERY_RANGE" && '
+              'python -c "import rclpy, fip_msgs.srv, tf2_msgs.msg, fip_ros; print(fip_ros.__file__)"')
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.split()
+    assert lines[:2] == ["rmw_fastrtps_cpp", "LOCALHOST"]
+    assert lines[2] == os.path.join(REPO_ROOT, "fip_ros", "__init__.py")  # the sources, not a copy

@@ -11,7 +11,15 @@ from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Double precision for these tests only (restored afterwards for the other test modules)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
 MASS, HEIGHT = 73.0, 1.73
 BODY = dict(sex="male", height=HEIGHT, mass=MASS)
 
@@ -39,7 +47,9 @@ def test_standing_contacts_and_weight(model):
     out = analyse(local_rot, root, foot, off, seg)
     grf = out["grf"][20]
     assert torch.allclose(grf.sum(0), torch.tensor([0.0, MASS * GRAVITY, 0.0]), rtol=0.01)
-    assert torch.allclose(grf[0], grf[1], atol=1e-6)  # symmetric stance: equal share
+    # Symmetric stance: mirror-image forces, each leaning in from its foot towards the centre of mass.
+    assert torch.allclose(grf[0] * torch.tensor([-1.0, 1.0, 1.0]), grf[1], atol=1e-6)
+    assert float(grf[0, 0]) < 0.0
     # Symmetric T-pose: the clamped CoPs explain the moment up to the soles' toe-out (< 0.5 BWBH%).
     assert out["residual_moment"][20].abs().max() < 0.005 * MASS * GRAVITY * HEIGHT
     assert out["residual_force"][20].abs().max() < 0.02 * MASS * GRAVITY

@@ -4,7 +4,8 @@
    about the world origin, moment M).
 2. The total centre of pressure is where that wrench meets the floor (plus a free vertical moment).
 3. Each foot's CoP is the total CoP clamped to that foot's sole rectangle; F is shared between the feet by
-   contact probability over distance to the total CoP (smooth hand-over in double support).
+   contact probability over distance to the total CoP (smooth hand-over in double support), each foot's
+   force pointing from its CoP towards the centre of mass.
 4. RNEA again with those forces on the foot bodies: leg moments now come from the feet up, and what the
    feet could not explain is left at the root (the root residual, a quality signal).
 """
@@ -51,6 +52,24 @@ def clamp_to_feet(cop, kin, seg: Segments):
     return torch.cat([out[..., :1], cop[..., None, 1:2].expand_as(out[..., 1:2]), out[..., 2:]], -1)
 
 
+def centre_of_mass(kin: dict, seg: Segments) -> torch.Tensor:
+    com = kin["joint_pos"] + _mv(kin["global_rot"], seg.com)
+    return (seg.mass[..., None] * com).sum(-2) / seg.mass.sum(-1)[..., None]
+
+
+def split_force(total_f, share, cop, com):
+    """Per-foot forces (...,2,3): each foot's share of the vertical force, directed from its CoP at the centre
+    of mass (the usual line of action in walking), plus its share of the horizontal remainder, so the feet
+    add up to the share-weighted total (exactly ``total_f`` in single support)."""
+    to_com = com[..., None, :] - cop
+    rise = to_com[..., 1:2].clamp_min(0.1)
+    vertical = share * total_f[..., None, 1]
+    f = vertical[..., None] * to_com / rise
+    remainder = share.sum(-1, keepdim=True) * total_f - f.sum(-2)
+    remainder = remainder * torch.tensor([1.0, 0.0, 1.0], dtype=total_f.dtype)
+    return f + share[..., None] * remainder[..., None, :] / share.sum(-1)[..., None, None].clamp_min(1e-9)
+
+
 def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> dict:
     """kin/com_acc as for :func:`newton_euler`; foot_prob (...,2) left/right contact probability; floor height
     (float or (...)).
@@ -68,7 +87,7 @@ def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> 
     # leading foot); shares sum to 1 once the feet are confidently down and fade to 0 in flight.
     near = foot_prob / ((cop - cop_total[..., None, :]).norm(dim=-1) + SPLIT_DISTANCE)
     share = near / near.sum(-1, keepdim=True).clamp_min(1e-9) * foot_prob.sum(-1, keepdim=True).clamp(max=1.0)
-    grf = share[..., None] * total_f[..., None, :]
+    grf = split_force(total_f, share, cop, centre_of_mass(kin, seg))
     free_k = share * free[..., None]
     shape = (*kin["joint_pos"].shape[:-1], 3)
     ext_f = torch.zeros(shape, dtype=com_acc.dtype)

@@ -55,7 +55,7 @@ class FinetuneConfig:
     w_residual: float = 0.05
     w_contact: float = 0.05
     w_smooth: float = 0.01
-    w_prior: float = 1.0  # per unit squared parameter change, summed over the network
+    w_prior: float = 10.0  # per unit squared parameter change, summed over the network
     w_mount: float = 0.1  # keeps the mounting rotation near identity (it is weakly observable)
     w_offset: float = 0.01  # per (5 cm)^2 of sensor shift: a weak prior on the nominal site
     mass: float | None = None  # kg; None: BMI 22 from the height
@@ -91,7 +91,7 @@ class SelfSupervised(torch.nn.Module):
         offset, rot = self.vimu.offset, self.vimu.rot
         if not placement_grad:  # the placement is identified from the virtual IMUs only
             offset, rot = offset.detach(), rot.detach()
-        shift = offset * torch.ones(6, 1).index_fill(0, torch.tensor([PELVIS]), 0.0)
+        shift = offset * torch.ones(6, 1, dtype=offset.dtype).index_fill(0, torch.tensor([PELVIS]), 0.0)
         ori_n = ori @ axis_angle_to_matrix(rot).transpose(-1, -2)
         return acc - offset_acceleration(ori_n, shift, self.fps, STENCIL), ori_n
 
@@ -260,7 +260,7 @@ def run_demo(args) -> dict:
     acc, ori = imu_from_clip(rot, off, tran, shift)
     acc_ok, ori_ok = imu_from_clip(rot, off, tran)
     init = _root_relative_rot15(rot[:1])
-    cfg = FinetuneConfig(steps=args.steps)
+    cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps)
     ss = SelfSupervised(model, body, cfg)
     result = {"weights": origin, "clip": f"cmu-daz/08_01 (subject 08, held out), {len(rot)} frames",
               "true_shift_m": shift.tolist(),
@@ -292,7 +292,8 @@ def run_user(args) -> dict:
         with np.load(args.imu) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
             acc, ori = torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float()
             body, init = torch.as_tensor(z["body"]).float(), None
-    ss = SelfSupervised(load_weights(args.weights), body, FinetuneConfig(steps=args.steps, mass=args.mass))
+    cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps, mass=args.mass)
+    ss = SelfSupervised(load_weights(args.weights), body, cfg)
     history = finetune(ss, acc, ori, init)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -312,7 +313,9 @@ def main(argv=None):
     src.add_argument("--clip", help="motion clip .npz (IMU synthesised from it; its pose is not used)")
     src.add_argument("--imu", help=".npz with acc (T,6,3), ori (T,6,3,3), body (4,)")
     ap.add_argument("--out", default="runs/finetune")
-    ap.add_argument("--steps", type=int, default=FinetuneConfig.steps)
+    ap.add_argument("--steps", type=int, default=FinetuneConfig.steps, help="network fine-tuning steps")
+    ap.add_argument("--placement-steps", type=int, default=FinetuneConfig.placement_steps,
+                    help="steps fitting only the sensor placement first")
     ap.add_argument("--mass", type=float, default=None, help="body mass, kg")
     ap.add_argument("--demo", action="store_true", help="shifted-sensor experiment on a held-out clip")
     ap.add_argument("--pretrain-steps", type=int, default=300)
@@ -322,7 +325,8 @@ def main(argv=None):
     if not args.demo and not (args.weights and (args.clip or args.imu)):
         ap.error("give --weights and --clip or --imu, or --demo")
     result = run_demo(args) if args.demo else run_user(args)
-    result["config"] = asdict(FinetuneConfig(steps=args.steps))
+    result["config"] = asdict(FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps,
+                                             mass=args.mass))
     print(json.dumps(result, indent=1))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))

@@ -15,7 +15,7 @@ from pathlib import Path
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer, WriterError
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from fip_ros.ros import qos
@@ -83,8 +83,11 @@ class BagWriter:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
         self.store = typestore()
-        self.writer = Writer(Path(path), version=9, storage_plugin=STORAGES[storage])
-        self.writer.open()
+        try:
+            self.writer = Writer(Path(path), version=9, storage_plugin=STORAGES[storage])
+            self.writer.open()
+        except WriterError as exc:
+            raise ValueError(f"cannot write bag {path}: {exc}") from exc
         self.connections = {}
 
     def add_topic(self, topic: str, msgtype: str, profiles=(qos.RELIABLE,)):
@@ -140,9 +143,12 @@ def read_bag(path, topics=None):
 
 def bag_topics(path) -> dict:
     """topic -> (msgtype, message count, [rosbags Qos])."""
-    with Reader(Path(path)) as reader:
-        return {c.topic: (c.msgtype, c.msgcount, list(getattr(c.ext, "offered_qos_profiles", []) or []))
-                for c in reader.connections}
+    try:
+        with Reader(Path(path)) as reader:
+            return {c.topic: (c.msgtype, c.msgcount, list(getattr(c.ext, "offered_qos_profiles", []) or []))
+                    for c in reader.connections}
+    except ReaderError as exc:
+        raise ValueError(f"cannot read bag {path}: {exc}") from exc
 
 
 def main(argv=None) -> int:

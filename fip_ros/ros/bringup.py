@@ -134,13 +134,14 @@ def main(argv=None):
         args[f"{node}_params"] = str(Path(path).resolve())
     specs, rviz_config = graph_nodes(opts.config or graph_path(opts.graph), args)
 
+    classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
     rclpy.init(args=["fip-bringup", *ros_args])
     executor = MultiThreadedExecutor(num_threads=opts.threads)
     nodes = []
     rviz = None
     try:
-        for spec in specs:
-            node = node_class(spec.executable)(cli_args=node_cli_args(spec, opts.namespace))
+        for cls, spec in zip(classes, specs, strict=True):
+            node = cls(cli_args=node_cli_args(spec, opts.namespace))
             nodes.append(node)
             executor.add_node(node)
         if opts.rviz:
@@ -150,7 +151,9 @@ def main(argv=None):
                 nodes[0].get_logger().warning("rviz2 is not installed here: starting without it")
         nodes[0].get_logger().info(f"bringup: {', '.join(s.name for s in specs)}")
         if opts.duration > 0:
-            threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT)).start()
+            stopper = threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT))
+            stopper.daemon = True  # must not keep the process alive after an earlier stop
+            stopper.start()
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -21,6 +21,7 @@ from fip_ros.ros.nodes import run_node
 class BagPlayer(Node):
     def __init__(self, **kwargs):
         super().__init__("bag_player", **kwargs)
+        self.running, self.thread = True, None
         p = self.declare_parameter
         p("bag", "", ParameterDescriptor(description="Bag folder (rosbag2, mcap or sqlite3)", read_only=True))
         p("topics", [""], ParameterDescriptor(description="Topics to play; [''] = all", read_only=True))
@@ -51,7 +52,6 @@ class BagPlayer(Node):
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10) if g("publish_clock").value else None
         self.published = 0
         self.done = False
-        self.running = True
         self.thread = threading.Thread(target=self._play, daemon=True)
         self.thread.start()
         self.get_logger().info(f"playing {self.bag}: {sorted(self.pubs)} at x{self.rate:g}")
@@ -84,7 +84,7 @@ class BagPlayer(Node):
 
     def destroy_node(self):
         self.running = False
-        if self.thread.is_alive():
+        if self.thread is not None and self.thread.is_alive():
             self.thread.join(timeout=2.0)
         return super().destroy_node()
 

@@ -27,6 +27,8 @@ RECORD_DEPTH = 1000  # generous: the bag writer must not drop bursts
 class BagRecorder(Node):
     def __init__(self, **kwargs):
         super().__init__("bag_recorder", **kwargs)
+        self.lock = threading.Lock()
+        self.writer = None
         p = self.declare_parameter
         p("output", "", ParameterDescriptor(description="Bag folder to create (must not exist); empty = "
                                             "fip_bag_<time> in the working directory", read_only=True))
@@ -41,7 +43,6 @@ class BagRecorder(Node):
         self.path = Path(out)
         self.wanted = [self.resolve_topic_name(t) for t in g("topics").value if t]
         self.writer = BagWriter(self.path, g("storage").value)
-        self.lock = threading.Lock()
         self.subs = {}
         self.counts = {}
         self.skipped = set()

@@ -14,9 +14,9 @@ import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from scipy.spatial.transform import Rotation
+from rclpy.task import Future
 from sensor_msgs.msg import Imu, JointState
 
 from fip_msgs.msg import BodyParams, SmplPose
@@ -73,6 +73,7 @@ class Estimator(Node):
         self.last_stamp_ns = None
         self.last_pose = None     # (24,3,3) last published local rotations, init pose after a gap
 
+        self.pose_msg, self.joints_msg = self._make_messages(p["world_frame"])
         self.pub_pose = self.create_publisher(SmplPose, "pose", qos.RELIABLE)
         self.pub_joints = self.create_publisher(JointState, "joint_states", qos.RELIABLE)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", qos.RELIABLE)
@@ -80,8 +81,8 @@ class Estimator(Node):
             self.create_subscription(Imu, imu_topic(site), lambda m, i=i: self._on_imu(i, m),
                                      qos.SENSOR_DATA)
         self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
-        # The service waits for frames the IMU callbacks collect: its own group, so a multi-threaded
-        # executor serves both at once.
+        # The service awaits frames the IMU callbacks collect; a coroutine holds its callback group while
+        # suspended, so it gets a group of its own.
         self.create_service(Calibrate, "calibrate", self._on_calibrate,
                             callback_group=MutuallyExclusiveCallbackGroup())
         self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
@@ -207,33 +208,40 @@ class Estimator(Node):
             self._reset_engine(self.last_pose)
             return
         self.last_pose = local_rot
-        self._publish(stamp_ns, local_rot, time.perf_counter() - arrival)
+        self._publish(stamp_ns, local_rot, arrival)
 
-    def _publish(self, stamp_ns: int, local_rot: np.ndarray, latency: float):
+    def _make_messages(self, world_frame: str):
+        """Messages built once and refilled per frame (no per-frame allocation of 24 nested quaternions);
+        publish() serialises them, so reuse is safe."""
+        estimated = [j in ESTIMATED_JOINTS for j in range(24)]
+        pose = SmplPose(subject_id=self.subject_id, translation_valid=False,
+                        tracking_status=SmplPose.STATUS_OK, estimated=estimated)
+        pose.header.frame_id = world_frame
+        joints = JointState(name=JOINT_STATE_NAMES)
+        joints.header.frame_id = world_frame
+        return pose, joints
+
+    def _publish(self, stamp_ns: int, local_rot: np.ndarray, arrival: float):
         stamp = time_from_ns(stamp_ns)
-        msg = SmplPose()
+        msg = self.pose_msg
         msg.header.stamp = stamp
-        msg.header.frame_id = self._param("world_frame")
-        msg.subject_id = self.subject_id
-        root = quat_from_matrix(M_SMPL_TO_ROS @ local_rot[0])
-        local = quat_from_matrix(local_rot)
-        local[0] = (0.0, 0.0, 0.0, 1.0)
+        quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
         o = msg.root_orientation
-        o.x, o.y, o.z, o.w = (float(c) for c in root)
-        for q, v in zip(msg.local_rotations, local, strict=True):
-            q.x, q.y, q.z, q.w = (float(c) for c in v)
-        msg.translation_valid = False
-        msg.estimated = [j in ESTIMATED_JOINTS for j in range(24)]
-        msg.tracking_status = SmplPose.STATUS_OK
-        msg.processing_latency = float(latency)
+        o.x, o.y, o.z, o.w = quats[0].tolist()
+        for q, v in zip(msg.local_rotations[1:], quats[1:].tolist(), strict=True):
+            q.x, q.y, q.z, q.w = v
+        latency = time.perf_counter() - arrival
+        msg.processing_latency = latency
         self.pub_pose.publish(msg)
 
-        js = JointState()
+        js = self.joints_msg
         js.header.stamp = stamp
-        js.header.frame_id = self._param("world_frame")
-        js.name = JOINT_STATE_NAMES
-        ros_rot = M_SMPL_TO_ROS @ local_rot @ M_SMPL_TO_ROS.T
-        js.position = Rotation.from_matrix(ros_rot).as_euler("ZYX").reshape(-1).tolist()
+        r = M_SMPL_TO_ROS @ local_rot @ M_SMPL_TO_ROS.T
+        # Intrinsic Z-Y-X angles of R = Rz(yaw) Ry(pitch) Rx(roll).
+        yaw = np.arctan2(r[:, 1, 0], r[:, 0, 0])
+        pitch = -np.arcsin(np.clip(r[:, 2, 0], -1.0, 1.0))
+        roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
+        js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
         self.pub_joints.publish(js)
         self.counters["published"] += 1
         self.latencies.append(latency)
@@ -246,8 +254,13 @@ class Estimator(Node):
 
     def _start_collection(self, kind: int, duration: float, start_ns: int | None = None):
         self.collect = dict(kind=kind, duration_ns=int(duration * 1e9), start_ns=start_ns, ori=[], acc=[],
-                            done=threading.Event(), result=(False, "no IMU frames arrived"))
+                            done=Future())
         return self.collect
+
+    @staticmethod
+    def _finish(c, success: bool, message: str):
+        if not c["done"].done():
+            c["done"].set_result((success, message))
 
     def _collect(self, stamp_ns, ori, acc):
         c = self.collect
@@ -263,18 +276,25 @@ class Estimator(Node):
                                        torch.from_numpy(np.stack(c["acc"])), pose)
         except (ValueError, RuntimeError) as e:
             self.counters["failed_calibrations"] += 1
-            c["result"] = (False, f"calibration failed: {e}")
+            result = (False, f"calibration failed: {e}")
         else:
             self.calibration = cal
             self.last_pose = None
             self._reset_engine(None)
             self.counters["calibrations"] += 1
-            c["result"] = (True, f"{POSE_NAMES[c['kind']]} calibration from {len(c['ori'])} frames")
-        self.get_logger().info(c["result"][1])
+            result = (True, f"{pose} calibration from {len(c['ori'])} frames")
+        self.get_logger().info(result[1])
         self.collect = None
-        c["done"].set()
+        self._finish(c, *result)
 
-    def _on_calibrate(self, request, response):
+    def _expire(self, c):
+        with self.lock:
+            if self.collect is c:
+                self.collect = None
+        self._finish(c, False, "timed out waiting for synchronised IMU frames")
+
+    async def _on_calibrate(self, request, response):
+        """Coroutine: the executor keeps serving the IMU callbacks that collect the window meanwhile."""
         kind, duration = request.pose, float(request.duration)
         if duration == 0.0:
             duration = self._param("default_calibration_duration")
@@ -290,13 +310,9 @@ class Estimator(Node):
                 self.auto_pending = False
                 c = self._start_collection(kind, duration)
             # Wall-clock bound: the window plus time for frames to arrive at all.
-            if not c["done"].wait(duration + 2.0):
-                with self.lock:
-                    if self.collect is c:
-                        self.collect = None
-                response.success, response.message = False, "timed out waiting for synchronised IMU frames"
-            else:
-                response.success, response.message = c["result"]
+            timer = self.create_timer(duration + 2.0, lambda: self._expire(c))
+            response.success, response.message = await c["done"]
+            self.destroy_timer(timer)
         if not response.success:
             self.get_logger().warning(f"calibration request refused: {response.message}")
         return response
@@ -329,10 +345,8 @@ class Estimator(Node):
 def main(args=None):
     rclpy.init(args=args)
     node = Estimator()
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
     try:
-        executor.spin()
+        rclpy.spin(node)  # single-threaded: less executor overhead per IMU message than multi-threaded
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

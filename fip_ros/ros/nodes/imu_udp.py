@@ -43,6 +43,7 @@ def parse_device_map(entries: list[str], sites: list[str]) -> dict:
 class ImuUdp(Node):
     def __init__(self, **kwargs):
         super().__init__("imu_udp", **kwargs)
+        self.running, self.thread, self.sockets = True, None, {}
 
         def desc(text, read_only=True):
             return ParameterDescriptor(description=text, read_only=read_only)
@@ -75,29 +76,27 @@ class ImuUdp(Node):
         self.states = {s: NgimuState() for s in self.sites}
         self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0,
                            **{f"published_{s}": 0 for s in self.sites})
-        self.sockets = self._open_sockets(g("bind_address").value, list(g("ports").value), g("port").value,
+        self._open_sockets(g("bind_address").value, list(g("ports").value), g("port").value,
                                           [e for e in g("device_map").value if e])
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(g("diagnostics_period").value, self._report)
-        self.running = True
         self.thread = threading.Thread(target=self._receive_loop, daemon=True)
         self.thread.start()
 
-    def _open_sockets(self, bind, ports, port, device_map) -> dict:
-        """socket -> site (port mode) or socket -> {(host, port|None): site} (shared-port mode)."""
+    def _open_sockets(self, bind, ports, port, device_map) -> None:
+        """Fill ``self.sockets``: socket -> site (port mode) or -> {(host, port|None): site} (shared port).
+
+        No SO_REUSEADDR: a port already taken (e.g. by a second driver) must fail loudly."""
         if not device_map and len(ports) != len(self.sites):
             raise ValueError(f"ports has {len(ports)} entries for {len(self.sites)} sites")
         plan = [(port, parse_device_map(device_map, self.sites))] if device_map else \
             list(zip(ports, self.sites, strict=True))
-        out = {}
         for pt, target in plan:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sockets[sock] = target  # registered first, so destroy_node closes it if bind fails
             sock.bind((bind, pt))
             sock.setblocking(False)
-            out[sock] = target
             self.get_logger().info(f"listening on udp {bind}:{pt} for {target}")
-        return out
 
     def _receive_loop(self):
         while self.running:
@@ -151,7 +150,7 @@ class ImuUdp(Node):
 
     def destroy_node(self):
         self.running = False
-        if self.thread.is_alive():
+        if self.thread is not None and self.thread.is_alive():
             self.thread.join(timeout=1.0)
         for sock in self.sockets:
             sock.close()

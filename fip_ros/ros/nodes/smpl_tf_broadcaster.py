@@ -8,10 +8,12 @@ Bone offsets come from the subject's body parameters (fip_ros.core.body_model.of
 
 import numpy as np
 import rclpy
+from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, TransformStamped
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
 from fip_msgs.msg import BodyParams, SmplPose
@@ -19,9 +21,10 @@ from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
-from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, TransformBroadcaster
+from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
 QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
+BONE_POINTS = [k for j, p in enumerate(PARENTS) if p >= 0 for k in (p, j)]  # LINE_LIST point order
 
 
 def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, offsets: np.ndarray,
@@ -81,13 +84,22 @@ class SmplTfBroadcaster(Node):
         body = {k: g(k).value for k in ("sex", "height", "arm_length", "leg_length")}
         self.offsets = self._offsets(body)
         self.rejected = 0
+        self.publish_markers = g("publish_markers").value
         self.mesh = self._load_mesh(g("smpl_model_path").value)
         self.betas = self._fit_betas(body)
         self.last_mesh_ns = 0
 
-        self.tf = TransformBroadcaster(self)
+        # /tf exactly as tf2_ros.TransformBroadcaster sends it (TFMessage, tf2 QoS), from one preallocated
+        # message refilled per pose: values are checked with numpy per pose, frame ids once here.
+        self.tf_msg = TFMessage(transforms=[
+            make_transform(Time(), parent, child, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+            for parent, child in zip(self.parents, self.children, strict=True)])
+        for t in self.tf_msg.transforms:
+            validate_transform(t)
+        self.pub_tf = self.create_publisher(TFMessage, "/tf", qos.TF)
         self.tf_static = StaticTransformBroadcaster(self)
         self.tf_static.send_transform(self._static_origin(g("origin_offset").value))
+        self.skeleton = self._skeleton_template()
         self.pub_markers = self.create_publisher(MarkerArray, "skeleton_markers", qos.RELIABLE)
         self.pub_mesh = self.mesh and self.create_publisher(MarkerArray, "mesh_markers", qos.RELIABLE)
         self.create_subscription(SmplPose, "pose", self._on_pose, qos.RELIABLE)
@@ -142,25 +154,17 @@ class SmplTfBroadcaster(Node):
                                       throttle_duration_sec=5.0)
             return
         trans, q, pos = pose_to_transforms(root, local, self.offsets, root_t)
-        if not (np.isfinite(trans).all() and np.isfinite(q).all()):
+        if not (np.isfinite(trans).all() and np.isfinite(q).all()
+                and np.abs(np.linalg.norm(q, axis=1) - 1.0).max() < QUAT_TOLERANCE):
             self.rejected += 1
             return
-        out = []
-        for j in range(24):
-            t = TransformStamped()
+        for t, tr, rot in zip(self.tf_msg.transforms, trans.tolist(), q.tolist(), strict=True):
             t.header.stamp = msg.header.stamp
-            t.header.frame_id, t.child_frame_id = self.parents[j], self.children[j]
             tt, rr = t.transform.translation, t.transform.rotation
-            tt.x, tt.y, tt.z = (float(c) for c in trans[j])
-            rr.x, rr.y, rr.z, rr.w = (float(c) for c in q[j])
-            out.append(t)
-        try:
-            self.tf.send_transform(out)  # validates (finite, unit quaternions, frame ids) before sending
-        except ValueError as e:
-            self.rejected += 1
-            self.get_logger().warning(f"not sending invalid transforms: {e}", throttle_duration_sec=5.0)
-            return
-        if self.get_parameter("publish_markers").value:
+            tt.x, tt.y, tt.z = tr
+            rr.x, rr.y, rr.z, rr.w = rot
+        self.pub_tf.publish(self.tf_msg)
+        if self.publish_markers:
             self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
         if self.mesh is not None:
             self._publish_mesh(msg, local)
@@ -172,18 +176,25 @@ class SmplTfBroadcaster(Node):
         m.frame_locked = False
         return m
 
-    def _skeleton(self, stamp, pos: np.ndarray) -> MarkerArray:
-        bones = self._marker(stamp, f"{self.origin}/bones", Marker.LINE_LIST)
+    def _skeleton_template(self) -> MarkerArray:
+        """Bones (LINE_LIST, parent-child pairs) and joints (SPHERE_LIST) in the origin frame."""
+        bones = self._marker(Time(), f"{self.origin}/bones", Marker.LINE_LIST)
         bones.scale.x = 0.02
         bones.color.r, bones.color.g, bones.color.b, bones.color.a = 0.2, 0.6, 1.0, 1.0
-        for j, p in enumerate(PARENTS):
-            if p >= 0:
-                bones.points += [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in (pos[p], pos[j])]
-        joints = self._marker(stamp, f"{self.origin}/joints", Marker.SPHERE_LIST)
+        bones.points = [Point() for _ in BONE_POINTS]
+        joints = self._marker(Time(), f"{self.origin}/joints", Marker.SPHERE_LIST)
         joints.scale.x = joints.scale.y = joints.scale.z = 0.04
         joints.color.r, joints.color.g, joints.color.b, joints.color.a = 1.0, 0.5, 0.1, 1.0
-        joints.points = [Point(x=float(a), y=float(b), z=float(c)) for a, b, c in pos]
+        joints.points = [Point() for _ in PARENTS]
         return MarkerArray(markers=[bones, joints])
+
+    def _skeleton(self, stamp, pos: np.ndarray) -> MarkerArray:
+        bones, joints = self.skeleton.markers
+        for marker, points in ((bones, pos[BONE_POINTS].tolist()), (joints, pos.tolist())):
+            marker.header.stamp = stamp
+            for p, (x, y, z) in zip(marker.points, points, strict=True):
+                p.x, p.y, p.z = x, y, z
+        return self.skeleton
 
     def _publish_mesh(self, msg: SmplPose, local_quats: np.ndarray):
         now = self.get_clock().now().nanoseconds
