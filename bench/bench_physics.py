@@ -41,12 +41,14 @@ def drift_per_10s(est: torch.Tensor, true: torch.Tensor, fps: float) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=4)
+    ap.add_argument("--data", default=".cache/dataset", help="dataset (test-split walks)")
     ap.add_argument("--window", type=int, default=15, help="Savitzky-Golay window, frames")
     args = ap.parse_args(argv)
     torch.set_default_dtype(torch.float64)
-    clips = walking_clips(args.clips)
+    clips = walking_clips(args.clips, data=args.data)
     print(f"{len(clips)} walking clips: {', '.join(c.name for c in clips)}")
-    drifts, dist, skate, peaks, grf_peaks, residuals = [], [], [], {k[0]: [] for k in REPORTED}, [], []
+    drifts, dist, ratio, skate, grf_peaks, residuals = [], [], [], [], [], []
+    peaks = {k[0]: [] for k in REPORTED}
     for clip in clips:
         body = body_dict(clip.body)
         off = torch.as_tensor(clip.offsets, dtype=torch.float64)
@@ -56,6 +58,7 @@ def main(argv=None):
         root, _ = estimate_translation(rel, body["height"], clip.fps)
         drifts.append(drift_per_10s(root, tran, clip.fps))
         dist.append(float((tran[-1] - tran[0])[[0, 2]].norm()))
+        ratio.append(float((root[-1] - root[0])[[0, 2]].norm()) / max(dist[-1], 1e-6))
         # How far the true lowest sole point itself slides (mocap/retargeting foot skate): anchoring's floor.
         _, pos = forward_kinematics(rot, off, tran)
         pts = sole_points(pos, body["height"])
@@ -75,6 +78,8 @@ def main(argv=None):
     print("\n## Translation by stance-foot anchoring (ground-truth pose, true pelvis path as reference)")
     print(f"drift: {np.mean(drifts):.3f} m per 10 s (per clip: {', '.join(f'{d:.3f}' for d in drifts)}); "
           f"clips walk {np.mean(dist):.2f} m on average over {np.mean([c.frames for c in clips]) / 60:.1f} s")
+    print("anchored / true net distance per clip (1 = consistent): "
+          + ", ".join(f"{c.name} {r:.2f}" for c, r in zip(clips, ratio, strict=True)))
     print(f"foot skate of the reference itself (net slide of the true lowest sole point): "
           f"{np.mean(skate):.3f} m per 10 s")
     print(f"\n## Walking joint moment peaks, N m/kg ({MASS:g} kg), mean over clips (reference, physics.md)")

@@ -103,7 +103,7 @@ def test_streaming_matches_offline(model):
     assert outs[est.window] is None and outs[-1] is not None
     _, rel = forward_kinematics(local_rot, off)
     root, contact = estimate_translation(rel, HEIGHT)
-    offline = analyse(local_rot, root, contact, off, seg)
+    offline = analyse(local_rot, root, contact, off, seg, window=est.window)
     frame = T - 1 - est.delay
     assert torch.allclose(outs[-1]["moments"], offline["moments"][frame], atol=1e-6)
     assert torch.allclose(outs[-1]["translation"], root[frame])

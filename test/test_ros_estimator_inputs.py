@@ -24,12 +24,12 @@ class Rig:
     """Estimator + a feeder node publishing IMU frames, spun by a multi-threaded executor in a thread."""
 
     def __init__(self, context, checkpoint, **params):
-        from fip_msgs.msg import SmplPose
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.node import Node
         from rclpy.parameter import Parameter
         from sensor_msgs.msg import Imu
 
+        from fip_msgs.msg import SmplPose
         from fip_ros.ros import qos
         from fip_ros.ros.conversions import imu_topic
         from fip_ros.ros.nodes.estimator import Estimator
@@ -186,3 +186,33 @@ def test_calibrate_service_good_and_bad_requests(rig):
     moving = call(r, Calibrate.Request.T_POSE, 0.2, 40, quat=[0.0, 0.0, 0.38, 0.92], rng=rng)
     assert not moving.success and "still" in moving.message
     assert r.est.calibration.pose == "npose"                    # the previous calibration stays in use
+
+
+def test_body_params_topic_gap_reset_and_diagnostics(rig):
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    from fip_msgs.msg import BodyParams
+    from fip_ros.ros import qos
+
+    r = rig()
+    diags = []
+    r.feeder.create_subscription(DiagnosticArray, "/diagnostics", diags.append, qos.RELIABLE)
+    latched = r.feeder.create_publisher(BodyParams, "body_params", qos.LATCHED)
+    latched.publish(BodyParams(subject_id="0", sex=BodyParams.SEX_FEMALE, height=1.6, arm_length=0.47,
+                               leg_length=0.76, mass=55.0))
+    assert r.wait(lambda: r.est.body["sex"] == "female" and abs(r.est.body["height"] - 1.6) < 1e-6)
+    # An implausible body (centimetres) is refused; the previous one stays in use.
+    latched.publish(BodyParams(subject_id="0", sex=BodyParams.SEX_MALE, height=175.0, arm_length=0.5,
+                               leg_length=0.8, mass=70.0))
+    calibrate(r)
+    assert r.est.body["sex"] == "female"
+    published = r.est.counters["published"]
+    r.stamp_ns += 500_000_000                                   # a 0.5 s gap (> max_gap)
+    for _ in range(5):
+        r.frame()
+    assert r.wait(lambda: r.est.counters["published"] >= published + 4)
+    assert r.est.counters["gap_resets"] == 1
+    assert r.wait(lambda: any(s.name.endswith("FIP estimator") and s.message.startswith("tracking")
+                              for d in diags for s in d.status))
+    values = {v.key: v.value for v in diags[-1].status[0].values}
+    assert values["state"] == "tracking" and int(values["gap_resets"]) == 1 and "latency_p99_ms" in values

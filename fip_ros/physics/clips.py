@@ -22,11 +22,11 @@ def _is_walk(name: str) -> bool:
     return any(low.startswith(h) or (h == "walk" and h in low) for h in WALK_HINTS)
 
 
-def walking_clips(limit: int = 4, split: str = "test") -> list[Motion]:
-    index = DATASET / "index.json"
+def walking_clips(limit: int = 4, split: str = "test", data=DATASET) -> list[Motion]:
+    index = Path(data) / "index.json"
     if index.exists():
         files = json.loads(index.read_text())["splits"].get(split, [])
-        clips = [Motion.load_npz(DATASET / f) for f in files if _is_walk(Path(f).stem)]
+        clips = [Motion.load_npz(Path(data) / f) for f in files if _is_walk(Path(f).stem)]
         clips = [c for c in clips if _is_walk(c.name or "")] or clips
         if clips:
             return clips[:limit]

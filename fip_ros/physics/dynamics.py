@@ -27,7 +27,7 @@ def offsets_for(body: dict) -> torch.Tensor:
 class DynamicsEstimator:
     """Per-frame dynamics for one subject. ``body``: dict(sex, height, mass[, arm_length, leg_length])."""
 
-    def __init__(self, body: dict, fps: float = 60.0, window: int = 9):
+    def __init__(self, body: dict, fps: float = 60.0, window: int = 11):
         self.fps, self.window = float(fps), int(window)
         self.delay = self.window // 2 + 1
         self.set_body(body)

@@ -46,18 +46,20 @@ PELVIS = 5  # sensor index of the pelvis: it defines the root acceleration, its 
 
 @dataclass
 class FinetuneConfig:
-    steps: int = 120
-    placement_steps: int = 60  # first steps: the network is frozen while the placement settles
-    lr: float = 1e-4  # network weights
+    steps: int = 80
+    placement_steps: int = 40  # first steps: the network is frozen while the placement settles
+    lr: float = 3e-5  # network weights: small steps, the pre-trained model is the starting point
     placement_lr: float = 3e-3  # sensor offsets (m) and mounting rotations (rad)
-    w_acc: float = 1.0
-    w_ori: float = 1.0
+    w_acc: float = 0.1
+    w_ori: float = 10.0  # the sensor bones must turn as the sensors say: the best-observed signal
     w_residual: float = 0.05
     w_contact: float = 0.05
     w_smooth: float = 0.01
     w_prior: float = 10.0  # per unit squared parameter change, summed over the network
-    w_mount: float = 0.1  # keeps the mounting rotation near identity (it is weakly observable)
-    w_offset: float = 0.01  # per (5 cm)^2 of sensor shift: a weak prior on the nominal site
+    # The mounting rotation is weakly observable and, left loose, rotates the network's input: held near
+    # identity unless a recording is known to have misaligned sensors.
+    w_mount: float = 100.0
+    w_offset: float = 0.001  # per (5 cm)^2 of sensor shift: a weak prior on the nominal site
     mass: float | None = None  # kg; None: BMI 22 from the height
 
 
@@ -150,7 +152,7 @@ def finetune(ss: SelfSupervised, acc, ori, init_pose=None, log=print) -> list[di
         opt.zero_grad()
         parts["total"].backward()
         opt.step()
-        rec = {k: float(v) for k, v in parts.items()}
+        rec = {k: float(v.detach()) for k, v in parts.items()}
         history.append(rec)
         if log and step % 20 == 0:
             log(f"step {step:4d} " + " ".join(f"{k} {v:.4g}" for k, v in rec.items()))
@@ -318,7 +320,8 @@ def main(argv=None):
                     help="steps fitting only the sensor placement first")
     ap.add_argument("--mass", type=float, default=None, help="body mass, kg")
     ap.add_argument("--demo", action="store_true", help="shifted-sensor experiment on a held-out clip")
-    ap.add_argument("--pretrain-steps", type=int, default=300)
+    ap.add_argument("--pretrain-steps", type=int, default=1500,
+                    help="quick pre-training when there are no shipped weights (cached in .cache/physics)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -1,0 +1,89 @@
+"""SMPL TF broadcaster: transform maths against forward kinematics, and the node through real DDS
+(frame names with prefix/body id, /tf_static origin, invalid poses never reach /tf)."""
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from fip_ros.core.body_model import offsets_for_body
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.smpl_tree import JOINT_NAMES
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, quat_from_matrix, smpl_pose_msg, time_from_ns
+from fip_ros.ros.nodes.smpl_tf_broadcaster import pose_to_transforms
+from fip_ros.ros.smpl_frames import joint_frames, origin_frame, parent_frames
+
+BODY = dict(sex="female", height=1.65, arm_length=0.48, leg_length=0.79)
+
+
+def _random_pose(seed):
+    return Rotation.random(24, random_state=seed).as_matrix()
+
+
+def test_tpose_frames_are_upright_and_bones_follow_ros_axes():
+    offsets = offsets_for_body(BODY).double().numpy()
+    trans, quats, pos = pose_to_transforms(np.array([0.5, 0.5, 0.5, 0.5]),  # = quat of M (SMPL -> ROS)
+                                           np.tile([0.0, 0.0, 0.0, 1.0], (24, 1)), offsets)
+    assert np.allclose(np.abs(quats[:, 3]), 1.0)                 # REP 103 axes in T-pose: identity
+    name = {n: i for i, n in enumerate(JOINT_NAMES)}
+    assert pos[name["left_hip"], 1] > 0.03                       # left = +y
+    assert pos[name["head"], 2] > 0.4                            # up = +z
+    assert pos[name["left_ankle"], 2] < -0.6
+    assert np.allclose(trans[1:], offsets[1:] @ M_SMPL_TO_ROS.T)
+
+
+def test_positions_match_forward_kinematics_in_ros_axes():
+    offsets = offsets_for_body(BODY).double().numpy()
+    local = _random_pose(0)
+    _, fk = forward_kinematics(torch.from_numpy(local), torch.from_numpy(offsets))
+    root = quat_from_matrix(M_SMPL_TO_ROS @ local[0])
+    _, quats, pos = pose_to_transforms(root, quat_from_matrix(local), offsets)
+    assert np.allclose(pos, fk.numpy() @ M_SMPL_TO_ROS.T, atol=1e-6)
+    assert np.allclose(np.linalg.norm(quats, axis=1), 1.0)
+
+
+def test_node_publishes_tf_static_and_rejects_invalid_poses(ros_context, spin_until):
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from tf2_msgs.msg import TFMessage
+    from visualization_msgs.msg import MarkerArray
+
+    from fip_msgs.msg import SmplPose
+    from fip_ros.ros import qos
+    from fip_ros.ros.nodes.smpl_tf_broadcaster import SmplTfBroadcaster
+
+    params = dict(body_id="3", frame_prefix="alice/", world_frame="map", origin_offset=[1.0, 2.0, 0.9])
+    node = SmplTfBroadcaster(context=ros_context,
+                             parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    probe = Node("probe", context=ros_context)
+    tf, static, markers = [], [], []
+    probe.create_subscription(TFMessage, "/tf", tf.append, qos.TF)
+    probe.create_subscription(TFMessage, "/tf_static", static.append, qos.TF_STATIC)
+    probe.create_subscription(MarkerArray, "skeleton_markers", markers.append, qos.RELIABLE)
+    pub = probe.create_publisher(SmplPose, "pose", qos.RELIABLE)
+    nodes = [node, probe]
+    try:
+        assert spin_until(nodes, lambda: pub.get_subscription_count() > 0 and static, timeout=10)
+        origin = [t for m in static for t in m.transforms if t.child_frame_id == origin_frame("3", "alice/")]
+        assert origin and origin[0].header.frame_id == "map" and origin[0].transform.translation.y == 2.0
+
+        good = smpl_pose_msg(time_from_ns(1_000), "map", "3", _random_pose(1))
+        nan = smpl_pose_msg(time_from_ns(2_000), "map", "3", _random_pose(2))
+        nan.local_rotations[5].x = float("nan")
+        non_unit = smpl_pose_msg(time_from_ns(3_000), "map", "3", _random_pose(3))
+        non_unit.root_orientation.w = 2.0
+        last = smpl_pose_msg(time_from_ns(4_000), "map", "3", _random_pose(4))
+        for msg in (good, nan, non_unit, last):
+            pub.publish(msg)
+        assert spin_until(nodes, lambda: len(tf) >= 2, timeout=10)
+        spin_until(nodes, lambda: False, timeout=0.3)
+        assert [m.transforms[0].header.stamp.nanosec for m in tf] == [1_000, 4_000]
+        assert node.rejected == 2
+        frames = joint_frames("3", "alice/")
+        assert frames[0] == "alice/body_3" and frames[4] == "alice/left_knee_3"
+        for m in tf:
+            assert [t.child_frame_id for t in m.transforms] == frames
+            assert [t.header.frame_id for t in m.transforms] == parent_frames("3", "alice/")
+        assert markers and markers[-1].markers[0].header.frame_id == "alice/origin_3"
+    finally:
+        node.destroy_node()
+        probe.destroy_node()
