@@ -32,3 +32,25 @@ def synthetic_clip(path, seconds: float = 3.0, fps: int = 60) -> str:
              offsets=offsets_for_body(BODY).numpy().astype(np.float32), body=body_vector(BODY).numpy(),
              fps=np.array(fps), subject="test", source="synthetic", name="wave")
     return str(path)
+
+
+def fake_smpl_model(path, vertices_per_joint: int = 2) -> str:
+    """A tiny SMPL-format model (.npz, smplx's keys): a few vertices rigidly attached to each joint of the
+    default skeleton. Stands in for the licensed SMPL files, which are never shipped."""
+    from fip_ros.core.body_model import tpose_positions
+    from fip_ros.core.smpl_tree import PARENTS
+
+    rng = np.random.default_rng(0)
+    k = vertices_per_joint
+    joints = tpose_positions(offsets_for_body(BODY)).numpy()
+    n = 24 * k
+    regressor, weights = np.zeros((24, n)), np.zeros((n, 24))
+    for j in range(24):
+        regressor[j, k * j:k * (j + 1)] = 1.0 / k
+        weights[k * j:k * (j + 1), j] = 1.0
+    np.savez(path, v_template=np.repeat(joints, k, axis=0) + rng.normal(0, 0.02, (n, 3)),
+             shapedirs=rng.normal(0, 0.01, (n, 3, 10)), posedirs=np.zeros((n, 3, 207)),
+             J_regressor=regressor, weights=weights,
+             kintree_table=np.array([[2**32 - 1 if p < 0 else p for p in PARENTS], list(range(24))]),
+             f=np.array([[k * j, k * j + 1, (k * j + k) % n] for j in range(24)]))
+    return str(path)

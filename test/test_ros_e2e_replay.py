@@ -13,14 +13,17 @@ def _ns(stamp):
     return stamp.sec * 10**9 + stamp.nanosec
 
 
-def test_replay_graph_publishes_valid_tf_for_all_joints(ros_context, spawn_python, spin_until, tmp_path):
+def test_replay_graph_publishes_valid_tf_for_all_joints(ros_context, spawn_python, spin_until, tmp_path,
+                                                        monkeypatch):
     from rclpy.node import Node
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Imu
     from tf2_msgs.msg import TFMessage
     from visualization_msgs.msg import MarkerArray
 
     from fip_ros.ros import qos
 
+    monkeypatch.setenv("ROS_HOME", str(tmp_path))  # body_params persists its state there
     ckpt = random_checkpoint(tmp_path / "random.pt")
     clip = synthetic_clip(tmp_path / "clip.npz", seconds=3.0)
     replay_params = tmp_path / "replay.yaml"
@@ -31,8 +34,9 @@ def test_replay_graph_publishes_valid_tf_for_all_joints(ros_context, spawn_pytho
     node.create_subscription(TFMessage, "/tf", tf.append, qos.TF)
     node.create_subscription(TFMessage, "/tf_static", static.append, qos.TF_STATIC)
     node.create_subscription(MarkerArray, "skeleton_markers", markers.append, qos.RELIABLE)
+    # Deep history: this listener must not miss an input stamp while it is busy (keep-last 10 would).
     node.create_subscription(Imu, "imu/pelvis/data", lambda m: imu_stamps.add(_ns(m.header.stamp)),
-                             qos.RELIABLE)
+                             QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE))
     proc = spawn_python("-m", "fip_ros.ros.bringup", "--graph", "replay", "--clip", clip, "--model", ckpt,
                         "--body-id", "7", "--params", f"imu_replay={replay_params}", "--duration", "40")
     try:

@@ -87,3 +87,34 @@ def test_node_publishes_tf_static_and_rejects_invalid_poses(ros_context, spin_un
     finally:
         node.destroy_node()
         probe.destroy_node()
+
+
+def test_mesh_markers_with_an_smpl_model(ros_context, spin_until, tmp_path):
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from test_ros_e2e_data import fake_smpl_model
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from fip_msgs.msg import SmplPose
+    from fip_ros.ros import qos
+    from fip_ros.ros.nodes.smpl_tf_broadcaster import SmplTfBroadcaster
+
+    model = fake_smpl_model(tmp_path / "SMPL_MALE.npz")
+    node = SmplTfBroadcaster(context=ros_context, parameter_overrides=[
+        Parameter("smpl_model_path", value=model), Parameter("mesh_period", value=0.0)])
+    probe = Node("probe", context=ros_context)
+    mesh = []
+    probe.create_subscription(MarkerArray, "mesh_markers", mesh.append, qos.RELIABLE)
+    pub = probe.create_publisher(SmplPose, "pose", qos.RELIABLE)
+    try:
+        assert node.mesh is not None
+        assert spin_until([node, probe], lambda: pub.get_subscription_count() > 0, timeout=10)
+        pub.publish(smpl_pose_msg(time_from_ns(5_000), "world", "0", _random_pose(5)))
+        assert spin_until([node, probe], lambda: mesh, timeout=10)
+        m = mesh[0].markers[0]
+        assert m.type == Marker.TRIANGLE_LIST and len(m.points) == 3 * 24 and m.header.frame_id == "origin_0"
+        pts = np.array([[p.x, p.y, p.z] for p in m.points])
+        assert np.isfinite(pts).all() and np.abs(pts).max() < 2.0
+    finally:
+        node.destroy_node()
+        probe.destroy_node()

@@ -136,6 +136,7 @@ def main(argv=None):
 
     classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
     rclpy.init(args=["fip-bringup", *ros_args])
+    log = rclpy.logging.get_logger("fip_bringup")
     executor = MultiThreadedExecutor(num_threads=opts.threads)
     nodes = []
     rviz = None
@@ -148,8 +149,8 @@ def main(argv=None):
             if shutil.which("rviz2") and rviz_config:
                 rviz = subprocess.Popen(["rviz2", "-d", rviz_config])
             else:
-                nodes[0].get_logger().warning("rviz2 is not installed here: starting without it")
-        nodes[0].get_logger().info(f"bringup: {', '.join(s.name for s in specs)}")
+                log.warning("rviz2 is not installed here: starting without it")
+        log.info(f"started {', '.join(s.name for s in specs)} in one process")
         if opts.duration > 0:
             stopper = threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT))
             stopper.daemon = True  # must not keep the process alive after an earlier stop
