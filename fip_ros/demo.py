@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-# Subject 08 of CMU walks in every trial and is outside the training subjects.
-DEFAULT_CLIP = "cmu-daz/08_04"
+# Walking (sneaking steps) by HDM05 actor tr, a test-split subject; the CMU walking subjects 07/08 train.
+DEFAULT_CLIP = "HDM_tr_sneak2StepsLStart_016_120"
 BODY_ID = "demo"
 
 
@@ -30,62 +29,35 @@ class DemoError(RuntimeError):
     """A failure with a message for the user (no traceback)."""
 
 
-def default_mocap_dir() -> Path:
-    return Path(os.environ.get("FIP_MOCAP_DIR") or REPO.parent / "shared" / "data" / "mocap")
-
-
 # ------------------------------------------------------------------ 1. the clip
-def find_clip(mocap: Path, name: str) -> Path:
-    """'cmu-daz/08_01', '08_01' or 'HDM_bd_walk...' -> the .bvh/.amc file under ``mocap``."""
+def find_clip(mocap: Path, name: str) -> tuple[str, str, tuple]:
+    """'16_02', 'cmu-daz/16_02' or 'HDM_tr_...' -> the dataset builder's (source, clip name, files) job."""
+    from fip_ros.data.build_dataset import discover
+
     if not mocap.is_dir():
         raise DemoError(f"mocap folder {mocap} not found: pass --mocap DIR or set FIP_MOCAP_DIR")
-    stem = Path(name).stem
-    hits = sorted(p for ext in ("bvh", "amc") for p in mocap.rglob(f"{stem}.{ext}"))
-    hits = [p for p in hits if p.relative_to(mocap).with_suffix("").as_posix().endswith(name)] or hits
-    if len(hits) != 1:
-        found = ", ".join(str(p.relative_to(mocap)) for p in hits) or "none"
-        raise DemoError(f"clip {name!r} must name exactly one .bvh/.amc file under {mocap} (found: {found})")
-    return hits[0]
+    jobs = [j for j in discover(mocap) if name in (j[1], f"{j[0]}/{j[1]}")]
+    if len(jobs) != 1:
+        found = ", ".join(f"{j[0]}/{j[1]}" for j in jobs) or "none"
+        raise DemoError(f"--clip {name!r} must name exactly one clip under {mocap} (found: {found})")
+    return jobs[0]
 
 
-def subject_of(path: Path) -> tuple[str, str]:
-    """(subject id, source): CMU subject = file-name prefix, HDM05 subject = actor folder."""
-    source = path.parent.name if path.suffix == ".bvh" else "hdm05"
-    if source == "hdm05":
-        return f"hdm05-{path.parent.name}", source
-    return f"cmu-{path.stem.split('_')[0]}", source
+def held_out_split(subject: str) -> str:
+    from fip_ros.data.split import load_split_config, split_of
+
+    return split_of(subject, load_split_config())
 
 
-def check_held_out(subject: str) -> str:
-    """'test' when the dataset split holds ``subject`` out, else a warning string (the split is optional)."""
-    try:
-        from fip_ros.data import split
-        return split.split_of_subject(subject)
-    except (ImportError, AttributeError, FileNotFoundError, KeyError) as exc:
-        return f"unknown (dataset split not available: {exc})"
+def import_clip(job, seconds: float, out: Path):
+    """Retarget one clip as the dataset builder does, keep its first ``seconds`` (0 = all), save it."""
+    from fip_ros.data.build_dataset import import_clip as build_one
 
-
-def import_clip(path: Path, seconds: float, out: Path):
-    """Retarget one source file to SMPL-24, keep its first ``seconds`` (0 = all), save it -> (Motion, npz)."""
-    from fip_ros.data.retarget import retarget
-
-    subject, source = subject_of(path)
-    if path.suffix == ".bvh":
-        from fip_ros.data.bvh import read_bvh
-        clip = read_bvh(path)
-    else:
-        from fip_ros.data.asf_amc import read_asf_amc
-        asf = next(path.parent.glob("*.asf"), None)
-        if asf is None:
-            raise DemoError(f"no .asf skeleton next to {path}")
-        clip = read_asf_amc(asf, path)
-    motion = retarget(clip, subject=subject, source=source, name=path.stem)
+    motion = build_one(*job)
     if seconds > 0:
         n = int(round(seconds * motion.fps))
         motion.local_rot, motion.tran = motion.local_rot[:n], motion.tran[:n]
-    if motion.frames < 30:
-        raise DemoError(f"clip {path.name} has only {motion.frames} frames at 60 Hz")
-    return motion, motion.save_npz(out / f"clip_{path.stem}.npz")
+    return motion, motion.save_npz(out / f"clip_{motion.name}.npz")
 
 
 # ------------------------------------------------------------------ 2. the ROS graph
@@ -172,27 +144,31 @@ def run_ros(clip_npz: Path, weights: Path, body: dict, out: Path, opts) -> dict:
         for node in nodes:
             executor.add_node(node)
         replay = nodes[1 + [s.executable for s in specs].index("imu_replay")]
-        print(f"ROS graph up (domain {opts.domain_id}): {', '.join(s.name for s in specs)} + collector; "
-              f"replaying {len(replay.rec)} frames ({replay.rec.tpose_frames} T-pose) in real time")
+        print(f"ROS graph up (domain {opts.domain_id}): {', '.join(s.name for s in specs)}, collector; "
+              f"replaying {len(replay.rec)} frames ({replay.rec.tpose_frames} T-pose) at {opts.rate:g}x")
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
-        deadline = time.monotonic() + len(replay.rec) / replay.rec.fps * 3 + 30
-        finished = None
-        while time.monotonic() < deadline and spinner.is_alive():
-            time.sleep(0.05)
-            if finished is None and replay.index >= len(replay.rec):
-                finished = time.monotonic()
-            # Done when the last frame's pose is in, or the pipeline stayed quiet for 2 s after the end.
-            if finished and (collector.has_pose_for_last_truth() or time.monotonic() - finished > 2.0):
-                break
-        else:
-            raise DemoError(f"replay did not finish in time ({replay.index}/{len(replay.rec)} frames sent)")
+        _wait_for_replay(replay, collector, spinner, opts.rate)
         return collector.result(replay.published, len(replay.rec) - replay.rec.tpose_frames)
     finally:
         executor.shutdown(timeout_sec=1.0)
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def _wait_for_replay(replay, collector: Collector, spinner: threading.Thread, rate: float):
+    """Until the last frame's pose is in, or the graph stayed quiet for 2 s after the replay's end."""
+    deadline = time.monotonic() + len(replay.rec) / replay.rec.fps / rate * 3 + 30
+    finished = None
+    while not (finished and (collector.has_pose_for_last_truth() or time.monotonic() - finished > 2.0)):
+        if not spinner.is_alive():
+            raise DemoError("the ROS executor stopped (see the error above)")
+        if time.monotonic() > deadline:
+            raise DemoError(f"replay did not finish in time ({replay.index}/{len(replay.rec)} frames sent)")
+        time.sleep(0.05)
+        if finished is None and replay.index >= len(replay.rec):
+            finished = time.monotonic()
 
 
 def run_offline(clip_npz: Path, weights: Path, body: dict, opts) -> dict:
@@ -241,10 +217,13 @@ def render(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float, 
 
 
 def parse_args(argv):
+    from fip_ros.data.build_dataset import default_mocap_dir
+
     ap = argparse.ArgumentParser(prog="fip-demo", description=__doc__.split("\n")[0])
     ap.add_argument("--mocap", type=Path, default=default_mocap_dir(),
                     help="mocap folder (default: $FIP_MOCAP_DIR, else the repo's ../shared/data/mocap)")
-    ap.add_argument("--clip", default=DEFAULT_CLIP, help="clip file name, e.g. 08_01 or cmu-daz/08_01")
+    ap.add_argument("--clip", default=DEFAULT_CLIP,
+                    help="file name without extension, e.g. 16_02 or cmu-daz/16_02")
     ap.add_argument("--seconds", type=float, default=20.0, help="first seconds of the clip to play (0 = all)")
     ap.add_argument("--weights", type=Path, default=None, help="FIP checkpoint (default: shipped weights)")
     ap.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
@@ -273,11 +252,13 @@ def run(opts) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
 
-    src = find_clip(opts.mocap, opts.clip)
-    motion, clip_npz = import_clip(src, opts.seconds, out)
-    split = check_held_out(motion.subject)
+    job = find_clip(opts.mocap, opts.clip)
+    motion, clip_npz = import_clip(job, opts.seconds, out)
+    split = held_out_split(motion.subject)
+    if split != "test":
+        print(f"WARNING: subject {motion.subject} is in the {split} split, not held out", file=sys.stderr)
     body = body_dict(motion.body)
-    print(f"clip {src.relative_to(opts.mocap)}: subject {motion.subject} (split: {split}), "
+    print(f"clip {job[0]}/{job[1]}: subject {motion.subject} (split: {split}), "
           f"{motion.frames} frames = {motion.frames / motion.fps:.1f} s, body {body} -> {clip_npz}")
 
     path = "ROS graph (fip-bringup replay graph, rclpy over DDS)"
@@ -302,7 +283,7 @@ def run(opts) -> dict:
     files = render(got["pred"][valid], true, motion.offsets, motion.fps, out)
     metrics = {
         "path": path,
-        "clip": {"file": str(src.relative_to(opts.mocap)), "subject": motion.subject, "split": split,
+        "clip": {"file": f"{job[0]}/{job[1]}", "subject": motion.subject, "split": split,
                  "frames": motion.frames, "seconds": motion.frames / motion.fps, "body": body,
                  "npz": str(clip_npz)},
         "weights": str(weights),

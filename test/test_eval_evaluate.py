@@ -37,6 +37,7 @@ def test_fip_eval_writes_json_plots_and_report(tmp_path):
     assert len(list(out.glob("*.png"))) == 1 + 2 * 2
     md = (tmp_path / "accuracy.md").read_text()
     assert "| FIP (true body) |" in md and "static T-pose" in md and "Mesh cm" not in md
+    assert "](eval/time_" in md  # figures linked relative to the report
     assert report.render(res).count("\n| 23 right_hand |") == 1
 
 

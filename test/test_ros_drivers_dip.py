@@ -14,8 +14,6 @@ from fip_ros.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from fip_ros.ros.conversions import matrix_from_quat
 from fip_ros.ros.recordings import load_recording
 
-pytest.importorskip("fip_ros.data.dip_imu", reason="the DIP loader (data engineer) is not there yet")
-
 DIP_SITES = [7, 8, 11, 12, 0, 2]  # DIP's 17 sensors -> the six FIP sites (data-formats.md)
 TC_ORDER = [2, 3, 0, 1, 4, 5]  # TotalCapture order -> FIP order
 FRAMES, TPOSE = 120, 30

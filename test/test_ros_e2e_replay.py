@@ -51,10 +51,12 @@ def test_replay_graph_publishes_valid_tf_for_all_joints(ros_context, spawn_pytho
                 q = np.array([r.x, r.y, r.z, r.w])
                 assert np.isfinite(q).all() and np.isfinite([p.x, p.y, p.z]).all()
                 assert abs(np.linalg.norm(q) - 1.0) < 1e-6
-                # Output stamp = input stamp (this listener may have joined the IMU topic a little late).
-                assert _ns(t.header.stamp) in imu_stamps or _ns(t.header.stamp) < min(imu_stamps)
+        # Output stamp = input stamp: one /tf per input frame, carrying its stamp. (This busy listener may
+        # miss a few IMU messages itself: a reliable keep-last writer drops samples for slow readers.)
         tf_stamps = {_ns(m.transforms[0].header.stamp) for m in tf}
-        assert len(tf_stamps) == len(tf) and len(tf_stamps & imu_stamps) >= 60  # one per input frame
+        seen = {s for s in tf_stamps if min(imu_stamps) <= s <= max(imu_stamps)}
+        assert len(tf_stamps) == len(tf) and len(seen) >= 60
+        assert len(seen & imu_stamps) >= 0.9 * len(seen), (len(seen & imu_stamps), len(seen))
         assert any(t.child_frame_id == origin_frame("7") and t.header.frame_id == "world"
                    for m in static for t in m.transforms)
         assert markers and len(markers[-1].markers[1].points) == 24

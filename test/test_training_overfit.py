@@ -39,3 +39,8 @@ def test_overfits_one_short_clip(tmp_path):
     # resume continues from the saved step
     args.steps, args.resume = 105, True
     assert train.train(args)["step"] == 105
+
+    # --init fine-tunes from the weights (fresh optimiser at a low rate): it starts where they left off
+    args.init, args.out = str(tmp_path / "run" / "best.pt"), str(tmp_path / "finetune")
+    args.resume, args.steps, args.lr = False, 2, 1e-5
+    assert train.train(args)["best_val_pos_cm"] < 3.0

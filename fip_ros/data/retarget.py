@@ -9,9 +9,11 @@ Method (rest-pose corrections, then a per-frame swing fix):
 3. Rest-to-T-pose corrections Q_j (constant per SMPL joint) such that the SMPL global rotation is
    G_j(t) = A R_s(t) A^T Q_j, with R_s the global rotation of the joint's rotation source: Q_j rotates the
    T-pose bone directions of the default skeleton (``fip_ros.core.body_model``) onto the rig's rest-pose bone
-   directions: Kabsch over the children for branching joints (pelvis, spine3); for one child, the parent's
-   correction followed by the minimal arc in the parent's T-pose frame (so twist is inherited down a chain;
-   near-antiparallel bones, e.g. CC_Base legs pointing up in the rest pose, first turn 180 degrees about
+   directions, each as the parent's correction followed by a minimal arc in the parent's T-pose frame (so
+   twist is inherited down a chain): of the left-right axis between the side children for branching joints
+   (pelvis, spine3; the rig's pelvis/chest pitch at rest is taken as the T-pose's, since rigs disagree on
+   where the spine starts), of the bone direction for one child (near-antiparallel bones, e.g. CC_Base
+   legs pointing up in the rest pose, first turn 180 degrees about
    z, or x for bones along z, i.e. keep the facing); SMPL leaves (head, hands, feet) keep their parent's
    correction (their rest pose is aligned with the parent's); plus an optional ``twist`` per joint.
    So local rotations are relative to the SMPL T-pose (identity = T-pose) whatever the rig's rest pose.
@@ -19,8 +21,12 @@ Method (rest-pose corrections, then a per-frame swing fix):
    with them reproduces the rig's joint positions. Joints between mapped ones (e.g. CMU upperneck) are
    absorbed by a per-frame swing of single-child bones onto the actual direction to the child joint.
 5. Resampling to 60 Hz (``resample``), floor at y = 0 under the lowest foot joint of the clip.
+Before all this, root jumps faster than ``MAX_ROOT_SPEED`` split the clip and only the longest piece is kept
+(cmu-iclone 007_03..007_12 start with one rest frame at the origin, 2-3 m from the take: kept, its jump
+made the pelvis cover 0.6x the distance the legs walk).
 """
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +37,7 @@ import yaml
 from fip_ros.core.body_model import DEFAULT_OFFSET_FRACTIONS, body_vector_from_offsets
 from fip_ros.core.kinematics import forward_kinematics, global_to_local
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.core.smpl_tree import JOINT_NAMES, PARENTS
+from fip_ros.core.smpl_tree import JOINT_NAMES, MIRROR, PARENTS
 from fip_ros.data.motion import Motion, SourceClip
 from fip_ros.data.resample import resample
 
@@ -40,6 +46,7 @@ CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(PARE
 UNIT_CANDIDATES = (1.0, 0.01, 0.0254, 0.0254 / 0.45)
 NOMINAL_DIAMETER = 1.7
 FOOT_JOINTS = (7, 8, 10, 11)
+MAX_ROOT_SPEED = 15.0  # m/s, above any human run: a faster root move between frames is an edit
 _SNAP_COS = np.cos(np.radians(25.0))
 _ANTIPARALLEL_COS = np.cos(np.radians(120.0))
 
@@ -76,6 +83,17 @@ def infer_scale(clip: SourceClip) -> float:
     return min(UNIT_CANDIDATES, key=lambda s: abs(np.log(d * s / NOMINAL_DIAMETER)))
 
 
+def longest_continuous(clip: SourceClip) -> SourceClip:
+    """The longest run of frames without a root jump faster than ``MAX_ROOT_SPEED`` (clip in metres)."""
+    speed = np.linalg.norm(np.diff(clip.root_pos, axis=0), axis=1) * clip.fps
+    bounds = np.r_[0, np.flatnonzero(speed > MAX_ROOT_SPEED) + 1, len(clip.root_pos)]
+    k = int(np.argmax(np.diff(bounds)))
+    if bounds[k + 1] - bounds[k] == len(clip.root_pos):
+        return clip
+    keep = slice(bounds[k], bounds[k + 1])
+    return replace(clip, local_rot=clip.local_rot[keep], root_pos=clip.root_pos[keep])
+
+
 def _spec(entry) -> tuple:
     """Joint-map entry -> (pos names, pos weights, rotation source name, twist degrees)."""
     if isinstance(entry, str):
@@ -101,13 +119,6 @@ def _rot_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _axis_angle(axis: np.ndarray, angle) -> np.ndarray:
     return axis_angle_to_matrix(torch.from_numpy(np.asarray(axis * np.asarray(angle)[..., None],
                                                             dtype=np.float64))).numpy()
-
-
-def _kabsch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Rotation R minimising sum |R src_i - dst_i|^2, (N, 3) each."""
-    u, _, vt = np.linalg.svd(src.T @ dst)
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -142,13 +153,18 @@ def rest_corrections(rest24: np.ndarray, twist_deg=None) -> np.ndarray:
         if not children:  # leaves keep their parent's correction (rest pose aligned with the parent)
             Q[j] = parent_q
             continue
-        t = _unit(tpose[children])
-        r = _unit(rest24[children] - rest24[j])
-        if len(children) > 1 and np.linalg.matrix_rank(r, tol=1e-3) > 1:
-            Q[j] = _kabsch(t, r)
+        lateral = [c for c in children if MIRROR[c] != c and MIRROR[c] in children]
+        # Branching joint (pelvis, spine3): the left-right axis between its side children.
+        if lateral and np.linalg.norm(rest24[lateral[0]] - rest24[MIRROR[lateral[0]]]) > 1e-6:
+            left, right = lateral[0], MIRROR[lateral[0]]
+            t = _unit(tpose[left] - tpose[right])
+            r = parent_q.T @ _unit(rest24[left] - rest24[right])
+            Q[j] = parent_q @ _rot_between(t, r)
             continue
         # One child: minimal arc in the parent's T-pose frame, so the twist follows the parent's.
-        t, r = t[0], parent_q.T @ r[0]
+        # (Children starting at one point, e.g. the CMU thorax's, act as one.)
+        t = _unit(tpose[children].mean(0))
+        r = parent_q.T @ _unit(rest24[children].mean(0) - rest24[j])
         if t @ r < _ANTIPARALLEL_COS:  # keep the facing: half turn about z (x for bones along z) first
             flip_axis = np.eye(3)[0] if abs(t[2]) > 0.7 else np.eye(3)[2]
             half = _axis_angle(_unit(flip_axis - flip_axis @ t * t), np.pi)
@@ -167,6 +183,7 @@ def retarget(clip: SourceClip, rig: str | None = None, target_fps: float = 60.0,
     spec = load_joint_maps()[rig]
     if clip.scale is None:
         clip = clip.scaled(spec.get("units") or infer_scale(clip))
+    clip = longest_continuous(clip)
     specs = [_spec(spec["joints"][n]) for n in JOINT_NAMES]
     idx = {n: i for i, n in enumerate(clip.names)}
     missing = sorted({n for s in specs for n in (*s[0], s[2]) if n not in idx})

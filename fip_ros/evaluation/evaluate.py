@@ -145,7 +145,8 @@ def main(argv=None):
     if a.report:
         from fip_ros.evaluation.report import write_report
 
-        write_report(res, a.report, command="fip-eval " + " ".join(sys.argv[1:] if argv is None else argv))
+        cmd = "fip-eval " + " ".join(sys.argv[1:] if argv is None else argv)
+        write_report(res, a.report, command=cmd, figure_dir=a.out)
 
 
 if __name__ == "__main__":

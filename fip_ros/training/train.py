@@ -51,6 +51,8 @@ def parse_args(argv=None):
     p.add_argument("--val-split", default="val")
     p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint's weights (fine-tuning: fresh optimiser and schedule)")
     return p.parse_args(argv)
 
 
@@ -99,8 +101,11 @@ def train(args) -> dict:
     sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed)
     val = to_device(fixed_windows(load_split(args.data, args.val_split), args.window), device)
 
-    cfg = json.loads(args.config) if args.config.lstrip().startswith("{") else args.config
-    model = FIP(get_config(cfg)).to(device)
+    if args.init:
+        model = load_checkpoint(args.init)[0].to(device)  # the checkpoint's own config
+    else:
+        cfg = json.loads(args.config) if args.config.lstrip().startswith("{") else args.config
+        model = FIP(get_config(cfg)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, best = 0, float("inf")
     state_path = out_dir / "train_state.pt"

@@ -24,7 +24,7 @@ from fip_msgs.srv import Calibrate
 from fip_ros.api import init_pose_from, load_model
 from fip_ros.core.body_model import body_vector
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
+from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, ROOT_SENSOR, SENSOR_NAMES
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import (
     GRAVITY,
@@ -55,12 +55,15 @@ class Estimator(Node):
         super().__init__("estimator", **kwargs)
         p = self._declare_parameters()
         self.sites = list(p["sensor_names"])
+        if len(self.sites) != len(SENSOR_NAMES):
+            raise ValueError(f"sensor_names must be {len(SENSOR_NAMES)} sites in FIP order, got {self.sites}")
         self.subject_id = p["subject_id"]
+        # Output stamp = the root (pelvis) sensor's stamp.
         self.sync = ApproximateTimeSync(len(self.sites), p["slop"], int(p["queue_size"]),
-                                        reference=len(self.sites) - 1, backward_reset_s=p["backward_reset"])
+                                        reference=ROOT_SENSOR, backward_reset_s=p["backward_reset"])
         self.counters = dict(rejected_nan=0, rejected_range=0, rejected_quat=0, rejected_missing=0,
                              invalid_output=0, published=0, gap_resets=0, time_resets=0,
-                             calibrations=0, failed_calibrations=0)
+                             calibrations=0, failed_calibrations=0, errors=0)
         self.latencies = deque(maxlen=600)
         self.lock = threading.Lock()
 
@@ -68,7 +71,7 @@ class Estimator(Node):
         self.body = self._body_from_params()
         self.engine = self.model.stream(self.body, backend=p["backend"])
         self.calibration = None
-        self.collect = None       # active calibration: dict(kind, until_ns, ori list, acc list, done Event)
+        self.collect = None       # open calibration window: dict(kind, duration_ns, start_ns, ori, acc, done)
         self.auto_pending = p["auto_calibrate"]
         self.last_stamp_ns = None
         self.last_pose = None     # (24,3,3) last published local rotations, init pose after a gap
@@ -155,7 +158,13 @@ class Estimator(Node):
                 self._reset_engine(self.last_pose)
                 self.last_stamp_ns = None
             for s in sets:
-                self._process(s.stamp_ns, s.items, arrival)
+                try:
+                    self._process(s.stamp_ns, s.items, arrival)
+                except Exception as e:  # a failure in one frame must not take the node down
+                    self.counters["errors"] += 1
+                    self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}",
+                                            throttle_duration_sec=5.0)
+                    self._reset_engine(self.last_pose)
 
     def _validate(self, items) -> tuple[np.ndarray, np.ndarray] | None:
         """Raw (6,3,3) device-world orientations and (6,3) sensor-frame specific forces, or None."""
@@ -325,7 +334,8 @@ class Estimator(Node):
             state = ("calibrating" if self.collect is not None else
                      "uncalibrated" if self.calibration is None else "tracking")
         status = DiagnosticStatus(name=f"{self.get_name()}: FIP estimator", hardware_id=self.subject_id)
-        rejected = sum(v for k, v in counters.items() if k.startswith("rejected_") or k == "invalid_output")
+        bad = ("invalid_output", "errors")
+        rejected = sum(v for k, v in counters.items() if k.startswith("rejected_") or k in bad)
         if state != "tracking":
             status.level, status.message = DiagnosticStatus.WARN, state
         elif rejected:

@@ -167,7 +167,10 @@ class SmplTfBroadcaster(Node):
         if self.publish_markers:
             self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
         if self.mesh is not None:
-            self._publish_mesh(msg, local)
+            try:
+                self._publish_mesh(msg, local)
+            except (RuntimeError, ValueError) as e:  # the optional mesh must not stop the TF output
+                self.get_logger().warning(f"no mesh for this pose: {e}", throttle_duration_sec=5.0)
 
     def _marker(self, stamp, ns: str, kind: int) -> Marker:
         m = Marker(ns=ns, id=0, type=kind, action=Marker.ADD)
