@@ -179,7 +179,8 @@ def run_offline(clip_npz: Path, weights: Path, body: dict, opts) -> dict:
 
     rec = load_recording(clip_npz, tpose_seconds=opts.tpose_seconds)
     calib = slice(0, min(rec.tpose_frames, 60) or 60)
-    out = load_model(weights).predict_raw(rec.acc, matrix_from_quat(rec.quat), body, calib_slice=calib)
+    model = load_model(weights, backend=opts.backend)
+    out = model.predict_raw(rec.acc, matrix_from_quat(rec.quat), body, calib_slice=calib)
     pred = out["rotations"][rec.tpose_frames:]
     return dict(pred=pred, valid=np.ones(len(pred), bool), frames_in=len(rec),
                 poses_out=len(out["rotations"]))

@@ -26,9 +26,9 @@ def test_overfits_one_short_clip(tmp_path):
     before = train.validate(FIP(get_config(TINY)), val)["pos_cm"]
 
     args = train.parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"),
-                             "--config", json.dumps(TINY), "--steps", "100", "--batch", "1",
+                             "--config", json.dumps(TINY), "--steps", "80", "--batch", "1",
                              "--window", str(WINDOW), "--lr", "3e-3", "--no-augment",
-                             "--eval-every", "50", "--log-every", "50"])
+                             "--eval-every", "40", "--log-every", "40"])
     result = train.train(args)
     model, meta = load_checkpoint(tmp_path / "run" / "best.pt")
     after = train.validate(model, val)["pos_cm"]
@@ -37,8 +37,8 @@ def test_overfits_one_short_clip(tmp_path):
     assert abs(after - result["best_val_pos_cm"]) < 1e-3 and meta["step"] > 0
 
     # resume continues from the saved step
-    args.steps, args.resume = 105, True
-    assert train.train(args)["step"] == 105
+    args.steps, args.resume = 84, True
+    assert train.train(args)["step"] == 84
 
     # --init fine-tunes from the weights (fresh optimiser at a low rate): it starts where they left off
     args.init, args.out = str(tmp_path / "run" / "best.pt"), str(tmp_path / "finetune")

@@ -1,0 +1,58 @@
+"""fip-dataset on a small mocap folder (real shared files plus a broken one): index shape, split by subject,
+dropped clips with a reason, up-to-date clips skipped on a re-run."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from fip_ros.data.build_dataset import build, default_mocap_dir, main
+from fip_ros.data.motion import Motion
+
+SHARED = default_mocap_dir()
+FILES = ["hdm05/tr/HDM_tr.asf", "hdm05/tr/HDM_tr_rotateArmsBothBackward1Reps_014_120.amc",
+         "cmu-daz/09_03.bvh", "cmu-iclone/007_12.bvh"]
+pytestmark = pytest.mark.skipif(not all((SHARED / f).exists() for f in FILES),
+                                reason="shared mocap not found")
+
+
+@pytest.fixture
+def mocap(tmp_path):
+    root = tmp_path / "mocap"
+    for f in FILES:
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).symlink_to(SHARED / f)
+    (root / "cmu-daz" / "14_99.bvh").write_text("HIERARCHY\nROOT hip\n{\n")  # truncated file
+    return root
+
+
+def test_build_index_and_rerun(mocap, tmp_path, capsys):
+    out = tmp_path / "dataset"
+    assert main(["--mocap", str(mocap), "--out", str(out)]) == 0
+    assert "dropped cmu-daz/14_99.npz" in capsys.readouterr().out
+    index = json.loads((out / "index.json").read_text())
+    assert set(index) == {"splits", "clips", "dropped"}
+    assert index["splits"] == {"train": ["cmu-daz/09_03.npz", "cmu-iclone/007_12.npz"], "val": [],
+                               "test": ["hdm05/HDM_tr_rotateArmsBothBackward1Reps_014_120.npz"]}
+    assert list(index["dropped"]) == ["cmu-daz/14_99.npz"] and index["dropped"]["cmu-daz/14_99.npz"]
+    entry = index["clips"]["cmu-iclone/007_12.npz"]
+    assert set(entry) == {"subject", "source", "frames", "minutes"}
+    m = Motion.load_npz(out / "cmu-iclone/007_12.npz")
+    assert (entry["subject"], entry["source"]) == ("cmu-07", "cmu-iclone")
+    assert (m.subject, m.source, m.name, m.fps) == ("cmu-07", "cmu-iclone", "007_12", 60.0)
+    assert entry["frames"] == m.frames and entry["minutes"] == pytest.approx(m.frames / 3600, abs=1e-4)
+    assert m.local_rot.shape == (m.frames, 24, 3, 3) and m.offsets.shape == (24, 3) and m.body.shape == (4,)
+
+    built = {k: os.stat(out / k).st_ctime_ns for k in index["clips"]}
+    link = mocap / "cmu-daz/09_03.bvh"
+    link.unlink()
+    shutil.copy(SHARED / "cmu-daz/09_03.bvh", link)  # a newer source file: rebuilt, the others skipped
+    assert build(mocap, out) == index
+    rebuilt = {k for k in built if os.stat(out / k).st_ctime_ns != built[k]}
+    assert rebuilt == {"cmu-daz/09_03.npz"}
+
+
+def test_missing_mocap_folder_fails_cleanly(tmp_path, capsys):
+    assert main(["--mocap", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == 2
+    assert "no clips" in capsys.readouterr().err
