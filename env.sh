@@ -34,8 +34,11 @@ fi
 
 # The repository's Python sources come first, so edits need no rebuild.
 case ":$PYTHONPATH:" in *":$_fip_root:"*) ;; *) export PYTHONPATH="$_fip_root${PYTHONPATH:+:$PYTHONPATH}" ;; esac
+# The console scripts (fip-bringup, fip-demo, ...) and node executables, appended so they never shadow others.
+_fip_bin=$_fip_root/install/fip_ros/lib/fip_ros
+case ":$PATH:" in *":$_fip_bin:"*) ;; *) [[ -d $_fip_bin ]] && export PATH="$PATH:$_fip_bin" ;; esac
 export RMW_IMPLEMENTATION=${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 
 [[ $_fip_nounset == 1 ]] && set -u
-unset _fip_root _fip_ros_setup _fip_nounset
+unset _fip_root _fip_ros_setup _fip_nounset _fip_bin
