@@ -6,10 +6,8 @@ back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are i
 """
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Point, Vector3
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -18,6 +16,7 @@ from fip_ros.core.smpl_tree import JOINT_NAMES
 from fip_ros.physics.dynamics import DynamicsEstimator
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat
+from fip_ros.ros.nodes import run_node
 
 QUAT_TOLERANCE = 1e-2
 
@@ -147,16 +146,8 @@ class DynamicsNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = DynamicsNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(DynamicsNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

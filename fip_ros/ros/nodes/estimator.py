@@ -9,12 +9,10 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import Imu, JointState
@@ -35,6 +33,7 @@ from fip_ros.ros.conversions import (
     quat_from_matrix,
     time_from_ns,
 )
+from fip_ros.ros.nodes import run_node
 from fip_ros.ros.sync import ApproximateTimeSync
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
@@ -353,16 +352,8 @@ class Estimator(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = Estimator()
-    try:
-        rclpy.spin(node)  # single-threaded: less executor overhead per IMU message than multi-threaded
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(Estimator, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

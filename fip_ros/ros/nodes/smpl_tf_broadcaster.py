@@ -7,11 +7,9 @@ Bone offsets come from the subject's body parameters (fip_ros.core.body_model.of
 """
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, TransformStamped
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
@@ -21,6 +19,7 @@ from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
+from fip_ros.ros.nodes import run_node
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
 QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
@@ -222,16 +221,8 @@ class SmplTfBroadcaster(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = SmplTfBroadcaster()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(SmplTfBroadcaster, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
