@@ -1,7 +1,5 @@
 """The shared mocap clips of each source load, retarget to plausible SMPL-24 motion, and walk forward."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +8,11 @@ import torch
 from fip_ros.core.body_model import body_dict, validate_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.data.asf_amc import read_asf_amc
+from fip_ros.data.build_dataset import default_mocap_dir
 from fip_ros.data.bvh import read_bvh
 from fip_ros.data.retarget import detect_rig, retarget
 
-MOCAP = Path(os.environ.get("FIP_MOCAP_DIR", "/work/shared/data/mocap"))
+MOCAP = default_mocap_dir()
 pytestmark = pytest.mark.skipif(not MOCAP.is_dir(), reason="shared mocap not available")
 
 CLIPS = {  # one clip per source and rig (16_01 is the 30 Hz CMU BVH with ASF bone names)

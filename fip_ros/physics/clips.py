@@ -7,11 +7,14 @@ walking subjects; otherwise retargeted straight from the shared mocap (cached un
 import json
 from pathlib import Path
 
+from fip_ros.data.build_dataset import REPO, default_mocap_dir, discover, import_clip
 from fip_ros.data.motion import Motion
 
-DATASET = Path(".cache/dataset")
-CACHE = Path(".cache/physics")
-MOCAP = Path("/work/shared/data/mocap")
+DATASET = REPO / ".cache" / "dataset"
+CACHE = REPO / ".cache" / "physics"
+MOCAP = default_mocap_dir()
+# A held-out (test-split) walking clip for the fine-tuning demo: HDM05 actor tr, sneaking steps.
+HELD_OUT_WALK = "HDM_tr_sneak2StepsLStart_016_120"
 # CMU subjects 07 and 08 walk in every trial; HDM05 classes named walk*.
 WALK_HINTS = ("07_", "08_", "007_", "walk")
 FALLBACK = ("cmu-daz/07_01.bvh", "cmu-daz/07_02.bvh", "cmu-daz/08_01.bvh", "cmu-daz/08_02.bvh")
@@ -31,6 +34,18 @@ def walking_clips(limit: int = 4, split: str = "test", data=DATASET) -> list[Mot
         if clips:
             return clips[:limit]
     return [_retargeted(rel) for rel in FALLBACK[:limit]]
+
+
+def held_out_clip(name: str = HELD_OUT_WALK) -> Motion:
+    """Import one clip of the shared mocap by name (cached), as the dataset builder would."""
+    out = CACHE / f"{name}.npz"
+    if out.exists():
+        return Motion.load_npz(out)
+    source, clip, files = next(j for j in discover(MOCAP) if j[1] == name)
+    motion = import_clip(source, clip, files)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    motion.save_npz(out)
+    return motion
 
 
 def _retargeted(rel: str) -> Motion:

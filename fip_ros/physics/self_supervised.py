@@ -235,10 +235,10 @@ def _root_relative_rot15(local_rot):
 
 
 def run_demo(args) -> dict:
-    from fip_ros.physics.clips import _retargeted
+    from fip_ros.physics.clips import _retargeted, held_out_clip
 
     weights = Path(args.weights) if args.weights else Path(__file__).parents[1] / "weights" / "fip_default.pt"
-    held_out = _retargeted("cmu-daz/08_01.bvh")
+    held_out = held_out_clip()  # a test-split subject: never seen by the shipped weights
     quick = Path(f".cache/physics/quick_fip_{args.pretrain_steps}.pt")
     if weights.exists():
         model, origin = load_weights(weights), str(weights)
@@ -264,7 +264,8 @@ def run_demo(args) -> dict:
     init = _root_relative_rot15(rot[:1])
     cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps)
     ss = SelfSupervised(model, body, cfg)
-    result = {"weights": origin, "clip": f"cmu-daz/08_01 (subject 08, held out), {len(rot)} frames",
+    clip = f"{held_out.source}/{held_out.name} ({held_out.subject}, test split), {len(rot)} frames"
+    result = {"weights": origin, "clip": clip,
               "true_shift_m": shift.tolist(),
               "nominal_placement_error": pose_error(ss, acc_ok, ori_ok, rot, init),
               "before": pose_error(ss, acc, ori, rot, init)}
