@@ -1,49 +1,12 @@
-"""Replay graph, one process per node: imu_replay -> estimator -> smpl_tf_broadcaster (+ body_params, RViz).
-
-Reads config/replay.yaml through fip_ros.ros.bringup.graph_nodes, exactly like `fip-bringup --graph replay`
-(which runs the same nodes in one process where `launch` is not installed).
+"""Replay graph, one process per node: imu_replay -> estimator -> smpl_tf_broadcaster (+ body_params,
+dynamics, RViz); the same graph as `fip-bringup --graph replay`.
     ros2 launch fip_ros replay.launch.py clip:=/path/clip.npz body_id:=1 namespace:=p1 rviz:=true
 """
 
-from pathlib import Path
-
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
-from launch.launch_description import LaunchDescription
-from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-
-from fip_ros.ros.bringup import GRAPH_ARGS, graph_nodes
+from fip_ros.ros.launch_graph import launch_description
 
 GRAPH = "replay"
-SHARE = Path(get_package_share_directory("fip_ros"))
-GRAPH_FILE = SHARE / "config" / f"{GRAPH}.yaml"
-ARG_HELP = {"namespace": "namespace of every node (one per tracked person)",
-            "body_id": "subject id / REP 155 body id (empty = the parameter files' value)",
-            "clip": "recording imu_replay plays (motion clip .npz, DIP/TotalCapture .pkl)",
-            "backend": "estimator inference backend torch | onnx (empty = estimator.yaml)",
-            "model": "estimator FIP checkpoint (empty = estimator.yaml / shipped weights)"}
-
-
-def _nodes(context):
-    value = {name: LaunchConfiguration(name).perform(context)
-             for name in (*GRAPH_ARGS, *(f"{s.name}_params" for s in graph_nodes(GRAPH_FILE, {})[0]))}
-    specs, _ = graph_nodes(LaunchConfiguration("graph").perform(context), value)
-    return [Node(package="fip_ros", executable=s.executable, name=s.name, namespace=value["namespace"],
-                 parameters=[*s.params, s.overrides], output="screen", emulate_tty=True) for s in specs]
 
 
 def generate_launch_description():
-    specs, rviz_config = graph_nodes(GRAPH_FILE, {})
-    return LaunchDescription([
-        DeclareLaunchArgument("graph", default_value=str(GRAPH_FILE), description="graph definition file"),
-        *[DeclareLaunchArgument(name, default_value="", description=ARG_HELP[name]) for name in GRAPH_ARGS],
-        *[DeclareLaunchArgument(f"{s.name}_params", default_value=s.params[0],
-                                description=f"parameter file of {s.name}") for s in specs],
-        DeclareLaunchArgument("rviz", default_value="false", description="start RViz"),
-        DeclareLaunchArgument("rviz_config", default_value=rviz_config, description="RViz configuration"),
-        OpaqueFunction(function=_nodes),
-        Node(package="rviz2", executable="rviz2", arguments=["-d", LaunchConfiguration("rviz_config")],
-             condition=IfCondition(LaunchConfiguration("rviz")), output="screen"),
-    ])
+    return launch_description(GRAPH)

@@ -21,8 +21,12 @@ def test_launch_file_mirrors_bringup_graph(graph):
     path = REPO / "launch" / f"{graph}.launch.py"
     tree = ast.parse(path.read_text(), str(path))
     assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
-    assert any(isinstance(n, ast.ImportFrom) and n.module == "launch_ros.actions" for n in tree.body)
     assert any(isinstance(n, ast.Assign) and getattr(n.value, "value", None) == graph for n in tree.body)
+    assert _calls(tree, "launch_description")
+    # The shared description (fip_ros/ros/launch_graph.py) builds the nodes from bringup's graph files.
+    shared = REPO / "fip_ros" / "ros" / "launch_graph.py"
+    tree = ast.parse(shared.read_text(), str(shared))
+    assert any(isinstance(n, ast.ImportFrom) and n.module == "launch_ros.actions" for n in tree.body)
     assert "graph_nodes" in {a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
     declared = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument")
                 if isinstance(c.args[0], ast.Constant)}
