@@ -7,7 +7,6 @@ back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are i
 
 import numpy as np
 from geometry_msgs.msg import Point, Vector3
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -17,17 +16,9 @@ from fip_ros.physics.dynamics import DynamicsEstimator
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import descriptor
 
 QUAT_TOLERANCE = 1e-2
-
-
-def _descriptor(description, read_only=True, lo=None, hi=None, integer=False):
-    d = ParameterDescriptor(description=description, read_only=read_only)
-    if integer:
-        d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]
-    elif lo is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
-    return d
 
 
 def local_rot_from_pose(msg: SmplPose) -> np.ndarray:
@@ -53,19 +44,19 @@ class DynamicsNode(Node):
     def __init__(self, **kwargs):
         super().__init__("dynamics", **kwargs)
         specs = {
-            "world_frame": ("world", _descriptor("Frame of the published vectors and markers (REP 103)")),
-            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female", False)),
-            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, _descriptor("Fallback arm length, m", False, 0.35, 0.95)),
-            "leg_length": (0.84, _descriptor("Fallback leg length, m", False, 0.45, 1.25)),
-            "mass": (75.0, _descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
-            "fps": (60.0, _descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
-            "window": (11, _descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
+            "world_frame": ("world", descriptor("Frame of the published vectors and markers (REP 103)")),
+            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
+            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, descriptor("Fallback arm length, m", False, 0.35, 0.95)),
+            "leg_length": (0.84, descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            "mass": (75.0, descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
+            "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
+            "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
                                        True, 5, 31, integer=True)),
-            "contact_threshold": (0.5, _descriptor("Contact probability above which a foot is in contact",
+            "contact_threshold": (0.5, descriptor("Contact probability above which a foot is in contact",
                                                    False, 0.0, 1.0)),
-            "publish_markers": (True, _descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
-            "force_scale": (0.001, _descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
+            "publish_markers": (True, descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
+            "force_scale": (0.001, descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
         }
         for name, (default, desc) in specs.items():
             self.declare_parameter(name, default, desc)

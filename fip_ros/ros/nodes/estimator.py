@@ -11,7 +11,6 @@ from collections import deque
 import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.task import Future
@@ -34,19 +33,13 @@ from fip_ros.ros.conversions import (
     time_from_ns,
 )
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import descriptor
 from fip_ros.ros.sync import ApproximateTimeSync
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
 # JointState convention: each SMPL joint is 3 revolute-equivalent entries, intrinsic Z-Y-X (yaw, pitch,
 # roll) of its local rotation re-expressed in REP-103 axes (M R M^T); entry 0 is the pelvis in the world.
 JOINT_STATE_NAMES = [f"{j}_{axis}" for j in JOINT_NAMES for axis in ("yaw", "pitch", "roll")]
-
-
-def _descriptor(description, read_only=False, lo=None, hi=None):
-    d = ParameterDescriptor(description=description, read_only=read_only)
-    if lo is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
-    return d
 
 
 class Estimator(Node):
@@ -93,34 +86,34 @@ class Estimator(Node):
 
     def _declare_parameters(self) -> dict:
         specs = {
-            "sensor_names": (list(SENSOR_NAMES), _descriptor(
+            "sensor_names": (list(SENSOR_NAMES), descriptor(
                 "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
-            "subject_id": ("0", _descriptor("Subject id copied into SmplPose.subject_id", read_only=True)),
-            "world_frame": ("world", _descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
-            "backend": ("torch", _descriptor("Inference backend: torch or onnx", read_only=True)),
-            "model_path": ("", _descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
-            "slop": (0.008, _descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
-            "queue_size": (10, _descriptor("Per-sensor sync queue length", read_only=True)),
-            "backward_reset": (0.5, _descriptor("Stamps this far back (s) mean a restarted clock: reset",
+            "subject_id": ("0", descriptor("Subject id copied into SmplPose.subject_id", read_only=True)),
+            "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
+            "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
+            "model_path": ("", descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
+            "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
+            "queue_size": (10, descriptor("Per-sensor sync queue length", read_only=True)),
+            "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
                                                 True, 0.0, 10.0)),
-            "max_gap": (0.1, _descriptor("Reset the streaming state after an input gap longer than this, s "
+            "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
                                          "(0 = never)", False, 0.0, 10.0)),
-            "acc_range": (16.0 * GRAVITY, _descriptor("Reject samples with a larger |acceleration|, m/s^2",
+            "acc_range": (16.0 * GRAVITY, descriptor("Reject samples with a larger |acceleration|, m/s^2",
                                                       False, 1.0, 2000.0)),
-            "quat_tolerance": (0.01, _descriptor("Reject orientations whose | |q| - 1 | exceeds this",
+            "quat_tolerance": (0.01, descriptor("Reject orientations whose | |q| - 1 | exceeds this",
                                                  False, 0.0, 0.5)),
-            "auto_calibrate": (True, _descriptor("Calibrate on the first frames (T-pose) at start-up",
+            "auto_calibrate": (True, descriptor("Calibrate on the first frames (T-pose) at start-up",
                                                  read_only=True)),
-            "auto_calibration_duration": (1.0, _descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
-            "default_calibration_duration": (2.0, _descriptor("Window when a request gives 0, s",
+            "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
+            "default_calibration_duration": (2.0, descriptor("Window when a request gives 0, s",
                                                               False, 0.05, 30.0)),
-            "max_calibration_duration": (30.0, _descriptor("Longest accepted calibration window, s",
+            "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
                                                            False, 0.1, 120.0)),
-            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female")),
-            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, _descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
-            "leg_length": (0.84, _descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
-            "diagnostics_period": (1.0, _descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
+            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
+            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
+            "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
+            "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
         }
         for name, (default, desc) in specs.items():
             self.declare_parameter(name, default, desc)

@@ -6,7 +6,6 @@ recorded rate times ``rate``. With ``publish_clock`` the stamps are recording ti
 ``/clock`` carries it (run consumers with use_sim_time); otherwise stamps are the node clock's now.
 """
 
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -16,38 +15,34 @@ from fip_msgs.msg import SmplPose
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import descriptor
 from fip_ros.ros.recordings import FORMATS, load_recording
-
-
-def _desc(text: str, read_only: bool = True, lo: float | None = None, hi: float | None = None):
-    d = ParameterDescriptor(description=text, read_only=read_only)
-    if lo is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=lo, to_value=hi)]
-    return d
 
 
 class ImuReplay(Node):
     def __init__(self, **kwargs):
         super().__init__("imu_replay", **kwargs)
         p = self.declare_parameter
-        p("source", "", _desc("Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)"))
-        p("format", "auto", _desc(f"auto (from the file name) or one of {', '.join(FORMATS)}"))
-        p("tpose_seconds", 3.0, _desc("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
-        p("seed", 0, _desc("Seed of the simulated sensor mountings"))
-        p("mount_error_deg", 30.0, _desc("Simulated sensor mounting: rotation from the body axes, deg",
+        p("source", "", descriptor(
+            "Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)"))
+        p("format", "auto", descriptor(f"auto (from the file name) or one of {', '.join(FORMATS)}"))
+        p("tpose_seconds", 3.0, descriptor("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
+        p("seed", 0, descriptor("Seed of the simulated sensor mountings"))
+        p("mount_error_deg", 30.0, descriptor("Simulated sensor mounting: rotation from the body axes, deg",
                                          lo=0.0, hi=180.0))
-        p("heading_deg", 30.0, _desc("Simulated device world heading, deg", lo=-180.0, hi=180.0))
-        p("rate", 1.0, _desc("Playback speed factor", lo=0.01, hi=100.0))
-        p("loop", False, _desc("Start again at the end (stamps keep increasing)", read_only=False))
-        p("publish_clock", False, _desc("Publish /clock with recording time and stamp with it"))
-        p("start_time", 0.0, _desc("Recording time of the first sample when publish_clock is set, s",
+        p("heading_deg", 30.0, descriptor("Simulated device world heading, deg", lo=-180.0, hi=180.0))
+        p("rate", 1.0, descriptor("Playback speed factor", lo=0.01, hi=100.0))
+        p("loop", False, descriptor("Start again at the end (stamps keep increasing)", read_only=False))
+        p("publish_clock", False, descriptor("Publish /clock with recording time and stamp with it"))
+        p("start_time", 0.0, descriptor("Recording time of the first sample when publish_clock is set, s",
                                    lo=0.0, hi=4.0e9))
-        p("frame_prefix", "", _desc("Prefix of the sensor frame ids (imu_<site>)"))
-        p("publish_ground_truth", True, _desc("Publish ground_truth/pose when the recording has it"))
-        p("world_frame", "world", _desc("frame_id of the ground-truth pose"))
-        p("subject_id", "default", _desc("subject_id of the ground-truth pose"))
+        p("frame_prefix", "", descriptor("Prefix of the sensor frame ids (imu_<site>)"))
+        p("publish_ground_truth", True, descriptor("Publish ground_truth/pose when the recording has it"))
+        p("world_frame", "world", descriptor("frame_id of the ground-truth pose"))
+        p("subject_id", "default", descriptor("subject_id of the ground-truth pose"))
         for name in ("orientation", "angular_velocity", "linear_acceleration"):
-            p(f"{name}_stddev", 0.0, _desc(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
+            p(f"{name}_stddev", 0.0, descriptor(f"REP 145 {name} standard deviation; 0 = unknown",
+                                                lo=0.0, hi=1e3))
         self.cfg = {name: param.value for name, param in self.get_parameters_by_prefix("").items()}
 
         if not self.cfg["source"]:

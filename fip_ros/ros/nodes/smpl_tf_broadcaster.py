@@ -9,7 +9,6 @@ Bone offsets come from the subject's body parameters (fip_ros.core.body_model.of
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, TransformStamped
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
@@ -20,6 +19,7 @@ from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import descriptor
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
 QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
@@ -47,30 +47,23 @@ def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, of
     return trans, quat_from_matrix(local), pos
 
 
-def _descriptor(description, read_only=True, lo=None, hi=None):
-    d = ParameterDescriptor(description=description, read_only=read_only)
-    if lo is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
-    return d
-
-
 class SmplTfBroadcaster(Node):
     def __init__(self, **kwargs):
         super().__init__("smpl_tf_broadcaster", **kwargs)
         specs = {
-            "body_id": ("0", _descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
-            "frame_prefix": ("", _descriptor("Prefix of every body frame (several people/systems)")),
-            "frame_suffix": ("", _descriptor("Suffix of every body frame")),
-            "world_frame": ("world", _descriptor("Fixed REP-103 z-up frame the body hangs from")),
-            "origin_offset": ([0.0, 0.0, 1.0], _descriptor(
+            "body_id": ("0", descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
+            "frame_prefix": ("", descriptor("Prefix of every body frame (several people/systems)")),
+            "frame_suffix": ("", descriptor("Suffix of every body frame")),
+            "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
+            "origin_offset": ([0.0, 0.0, 1.0], descriptor(
                 "Static world -> origin_<id> translation, m (mid-hip above the floor; offsets people)")),
-            "sex": ("male", _descriptor("Fallback body until body_params arrives: male|female", False)),
-            "height": (1.75, _descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, _descriptor("Fallback arm length, m", False, 0.35, 0.95)),
-            "leg_length": (0.84, _descriptor("Fallback leg length, m", False, 0.45, 1.25)),
-            "publish_markers": (True, _descriptor("Publish the skeleton_markers MarkerArray")),
-            "smpl_model_path": ("", _descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
-            "mesh_period": (0.1, _descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
+            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
+            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
+            "arm_length": (0.51, descriptor("Fallback arm length, m", False, 0.35, 0.95)),
+            "leg_length": (0.84, descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            "publish_markers": (True, descriptor("Publish the skeleton_markers MarkerArray")),
+            "smpl_model_path": ("", descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
+            "mesh_period": (0.1, descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
         }
         for name, (default, desc) in specs.items():
             self.declare_parameter(name, default, desc)
