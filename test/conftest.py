@@ -21,6 +21,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
+def torch_float64():
+    """Double precision for one test (known-answer physics checks), restored afterwards."""
+    import torch  # here, not at the top: conftest must not import torch before every test run
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture
 def ros_context():
     """A fresh, initialised rclpy context for one test; nodes take it with `context=ros_context`."""
     import rclpy

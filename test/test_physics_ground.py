@@ -11,14 +11,7 @@ from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    """Double precision for these tests only (restored afterwards for the other test modules)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("torch_float64")  # double precision, restored afterwards
 
 MASS, HEIGHT = 73.0, 1.73
 BODY = dict(sex="male", height=HEIGHT, mass=MASS)
