@@ -20,7 +20,7 @@ def test_unknown_clip_name_is_an_error():
 
 def test_configured_held_out_subjects():
     held = load_split_config()
-    assert {s for s, split in held.items() if split == "test"} == {"hdm-tr", "cmu-16"}
+    assert {s for s, split in held.items() if split == "test"} == {"hdm-tr", "cmu-16", "cmu-07"}
     assert {s for s, split in held.items() if split == "val"} == {"hdm-mm", "cmu-14"}
 
 
@@ -43,5 +43,5 @@ def test_shared_clips_no_subject_in_two_splits():
         for key in keys:
             assert owners.setdefault(subjects[key], split) == split, f"{subjects[key]} in two splits"
     # The same CMU subject from both sources lands in one split (cmu-07 has daz and iclone clips).
-    assert {k.split("/")[0] for k in splits["train"] if subjects[k] == "cmu-07"} == {"cmu-daz", "cmu-iclone"}
+    assert {k.split("/")[0] for k in splits["test"] if subjects[k] == "cmu-07"} == {"cmu-daz", "cmu-iclone"}
     assert sum(len(v) for v in splits.values()) == len(jobs)

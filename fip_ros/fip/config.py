@@ -28,6 +28,9 @@ class FIPConfig:
     lower_levels: tuple = LOWER_LEVELS
     upper_levels: tuple = UPPER_LEVELS
     leaky_slope: float = 0.01
+    # False: the paper's "without body shape" ablation; the body input is replaced by one fixed reference
+    # body (REFERENCE_BODY in model.py), so the network cannot see the subject's measurements.
+    shape_input: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)

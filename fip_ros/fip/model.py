@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from fip_ros.core.body_model import body_vector_from_offsets, default_offsets
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, LOWER_BODY_JOINTS, SKELETON_JOINTS, UPPER_BODY_JOINTS
 from fip_ros.fip.assembly import Assembler, full_offsets
 from fip_ros.fip.body_rnns import lower_body_rnn, upper_body_rnn
@@ -16,6 +17,8 @@ from fip_ros.fip.tree_ik import TreeIK
 # Where the upper/lower RNN outputs go in the SKELETON_JOINTS-ordered node array.
 _NODE_ORDER = [(UPPER_BODY_JOINTS + LOWER_BODY_JOINTS).index(j) for j in SKELETON_JOINTS]
 STATE_KEYS = ("h_int", "c_int", "h_up", "c_up", "h_lo", "c_lo")
+# The body a model without shape input always sees: the default skeleton at 1.70 m, male.
+REFERENCE_BODY = body_vector_from_offsets(default_offsets(1.70), "male").float()
 
 
 class FIP(nn.Module):
@@ -37,12 +40,15 @@ class FIP(nn.Module):
         self.ik = ik or TreeIK(self.cfg)
         self.assemble = Assembler()
         self.register_buffer("node_order", torch.tensor(_NODE_ORDER), persistent=False)
+        self.register_buffer("reference_body", REFERENCE_BODY.clone(), persistent=False)
 
     # --- start-up -----------------------------------------------------------------------------------
     def startup(self, body: torch.Tensor, init_pose: torch.Tensor | None = None):
         """body (B, 4), init_pose (B, 15, 3, 3) root-relative global rotations of ESTIMATED_JOINTS (None:
         T-pose, all identity) -> (skeleton (B, 19, 3), offsets (B, 24, 3), leaf0 (B, 5, 3), emb_up,
         emb_lo)."""
+        if not self.cfg.shape_input:
+            body = self.reference_body.to(body.dtype).expand_as(body)
         if init_pose is None:
             init_pose = torch.eye(3, dtype=body.dtype, device=body.device).expand(
                 body.shape[0], len(ESTIMATED_JOINTS), 3, 3
