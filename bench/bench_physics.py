@@ -1,7 +1,8 @@
 """Physics layer figures: translation drift, walking joint moments and GRF, streaming speed.
 
-Run: OMP_NUM_THREADS=1 python bench/bench_physics.py [--clips N]
-Ground-truth kinematics of held-out walking clips (dataset test split, or retargeted CMU walking trials).
+Run: OMP_NUM_THREADS=1 python bench/bench_physics.py [--weights W] [--sets cmu-iclone,cmu-daz] [--clips N]
+Held-out walking (dataset test split: CMU subject 07, cmu-iclone 007_xx and cmu-daz 07_xx reported apart),
+each with the true kinematics and with FIP-estimated kinematics (synthesised IMUs -> ``--weights``).
 """
 
 import argparse
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from fip_ros.core.body_model import body_dict
+from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.physics.clips import walking_clips
 from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
@@ -38,56 +40,103 @@ def drift_per_10s(est: torch.Tensor, true: torch.Tensor, fps: float) -> float:
     return float(np.mean(errs))
 
 
+def fip_kinematics(model, clip) -> torch.Tensor:
+    """FIP's local rotations (T,24,3,3) from clean IMUs synthesised from the clip (first true frame as the
+    initial pose, fip-eval's gt_init protocol); row 0 is the measured pelvis orientation."""
+    f32 = torch.float32
+    rot = torch.as_tensor(clip.local_rot, dtype=f32)
+    imu = synthesize(rot, torch.as_tensor(clip.offsets, dtype=f32), torch.as_tensor(clip.tran, dtype=f32))
+    torch.set_default_dtype(f32)  # the network builds its state in the default dtype
+    try:
+        out = model.predict(imu["acc"].numpy(), imu["ori"].numpy(), body_dict(clip.body),
+                            init_pose=rot[0].numpy())
+    finally:
+        torch.set_default_dtype(torch.float64)
+    return torch.as_tensor(out["rotations"], dtype=torch.float64)
+
+
+def clip_figures(clip, rot, window: int, true_root: bool) -> dict:
+    """Drift, reference foot skate, moment / GRF peaks and residual of one clip for the pose ``rot``.
+
+    true_root: the clip's own pelvis path and contacts from it (true kinematics, GRF from the momentum
+    change); otherwise the root and the contacts come from stance-foot anchoring of ``rot`` alone and the GRF
+    points at the centre of mass, as in the live node. Peaks with the other GRF direction go under 'other'."""
+    body = body_dict(clip.body)
+    off = torch.as_tensor(clip.offsets, dtype=torch.float64)
+    tran = torch.as_tensor(clip.tran, dtype=torch.float64)
+    _, rel = forward_kinematics(rot, off)
+    anchored, _ = estimate_translation(rel, body["height"], clip.fps)
+    dist = float((tran[-1] - tran[0])[[0, 2]].norm())
+    fig = dict(drift=drift_per_10s(anchored, tran, clip.fps), dist=dist,
+               ratio=float((anchored[-1] - anchored[0])[[0, 2]].norm()) / max(dist, 1e-6))
+    root = tran if true_root else anchored
+    _, pos = forward_kinematics(rot, off, root)
+    # How far the lowest sole point slides (true kinematics: the mocap/retargeting's own foot skate).
+    pts = sole_points(pos, body["height"])
+    weights, _ = lowest_sole(pts)
+    slide = (weights[1:, :, None] * (pts[1:] - pts[:-1])).sum(1)[:, [0, 2]].sum(0)
+    fig["skate"] = float(slide.norm()) * 10 * clip.fps / (len(pts) - 1)
+    seg = build_segments(off, MASS, body["height"], body["sex"])
+    _, contact, floor = contact_from_trajectory(pos, body["height"], clip.fps)
+    inner = slice(10, -10)  # away from the clip ends, where the derivatives are one-sided
+    modes = ("momentum", "com") if true_root else ("com", "momentum")
+    for mode in reversed(modes):  # the reported mode last: its output is kept
+        out = analyse(rot, root, contact, off, seg, clip.fps, window, floor=floor, grf_direction=mode)
+        for name, bodies, sign in REPORTED:
+            key = name if mode == modes[0] else f"other {name}"
+            fig[key] = float((sign * out["moments_local"][inner][:, list(bodies), 0]).max()) / MASS
+    fig["grf"] = float(out["grf"][inner][..., 1].sum(-1).max()) / (MASS * GRAVITY)
+    fig["residual"] = float(out["residual_force"][inner].norm(dim=-1).mean()) / (MASS * GRAVITY)
+    return fig
+
+
+def report(title: str, clips, figs: list[dict], other: str):
+    mean = lambda k: float(np.mean([f[k] for f in figs]))  # noqa: E731
+    secs = np.mean([c.frames for c in clips]) / clips[0].fps
+    print(f"\n### {title}")
+    print(f"drift {mean('drift'):.2f} m per 10 s (clips of {secs:.1f} s walking {mean('dist'):.2f} m); "
+          f"anchored / true distance {mean('ratio'):.2f} (per clip "
+          + ", ".join(f"{c.name} {f['ratio']:.2f}" for c, f in zip(clips, figs, strict=True)) + ")")
+    print(f"lowest-sole slide {mean('skate'):.2f} m per 10 s")
+    for name, _, _ in REPORTED:
+        vals = [f[name] for f in figs]
+        print(f"{name} peak {np.mean(vals):.2f} N m/kg = {np.mean(vals) * 100 / (GRAVITY * 1.73):.1f} BWBH% "
+              f"(reference {REFERENCE[name]:.2f}; clips {min(vals):.2f}-{max(vals):.2f}, "
+              f"median {np.median(vals):.2f})")
+    print(f"vertical GRF peak {mean('grf'):.2f} BW (reference 1.17); mean root residual force "
+          f"{100 * mean('residual'):.1f} % BW")
+    print(f"({other} GRF direction instead: " + ", ".join(f"{name} {mean('other ' + name):.2f}"
+                                                         for name, _, _ in REPORTED) + " N m/kg)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=4)
+    ap.add_argument("--clips", type=int, default=12, help="clips per set")
+    ap.add_argument("--sets", default="cmu-iclone,cmu-daz", help="sources of the test-split walking")
     ap.add_argument("--data", default=".cache/dataset", help="dataset (test-split walks)")
+    ap.add_argument("--weights", default=None, help="FIP checkpoint (default: the shipped weights)")
     ap.add_argument("--window", type=int, default=15, help="Savitzky-Golay window, frames")
     args = ap.parse_args(argv)
+    from fip_ros.api import default_weights_path, load_model
+
+    weights = args.weights or default_weights_path()
+    model = load_model(weights) if Path(weights).is_file() else None  # float32, built before the switch
     torch.set_default_dtype(torch.float64)
-    clips = walking_clips(args.clips, data=args.data)
-    print(f"{len(clips)} walking clips: {', '.join(c.name for c in clips)}")
-    drifts, dist, ratio, skate, grf_peaks, residuals = [], [], [], [], [], []
-    peaks = {k[0]: [] for k in REPORTED}
-    for clip in clips:
-        body = body_dict(clip.body)
-        off = torch.as_tensor(clip.offsets, dtype=torch.float64)
-        rot = torch.as_tensor(clip.local_rot, dtype=torch.float64)
-        tran = torch.as_tensor(clip.tran, dtype=torch.float64)
-        _, rel = forward_kinematics(rot, off)
-        root, _ = estimate_translation(rel, body["height"], clip.fps)
-        drifts.append(drift_per_10s(root, tran, clip.fps))
-        dist.append(float((tran[-1] - tran[0])[[0, 2]].norm()))
-        ratio.append(float((root[-1] - root[0])[[0, 2]].norm()) / max(dist[-1], 1e-6))
-        # How far the true lowest sole point itself slides (mocap/retargeting foot skate): anchoring's floor.
-        _, pos = forward_kinematics(rot, off, tran)
-        pts = sole_points(pos, body["height"])
-        weights, _ = lowest_sole(pts)
-        slide = (weights[1:, :, None] * (pts[1:] - pts[:-1])).sum(1)[:, [0, 2]].sum(0)
-        skate.append(float(slide.norm()) * 10 * clip.fps / (len(pts) - 1))
-        # Moments from ground-truth kinematics and contacts from the true foot trajectory.
-        seg = build_segments(off, MASS, body["height"], body["sex"])
-        _, contact, floor = contact_from_trajectory(pos, body["height"], clip.fps)
-        out = analyse(rot, tran, contact, off, seg, clip.fps, args.window, floor=floor)
-        inner = slice(10, -10)  # away from the clip ends, where the derivatives are one-sided
-        for name, bodies, sign in REPORTED:
-            m = sign * out["moments_local"][inner][:, list(bodies), 0] / MASS
-            peaks[name].append(float(m.max()))
-        grf_peaks.append(float(out["grf"][inner][..., 1].sum(-1).max()) / (MASS * GRAVITY))
-        residuals.append(float(out["residual_force"][inner].norm(dim=-1).mean()) / (MASS * GRAVITY))
-    print("\n## Translation by stance-foot anchoring (ground-truth pose, true pelvis path as reference)")
-    print(f"drift: {np.mean(drifts):.3f} m per 10 s (per clip: {', '.join(f'{d:.3f}' for d in drifts)}); "
-          f"clips walk {np.mean(dist):.2f} m on average over {np.mean([c.frames for c in clips]) / 60:.1f} s")
-    print("anchored / true net distance per clip (1 = consistent): "
-          + ", ".join(f"{c.name} {r:.2f}" for c, r in zip(clips, ratio, strict=True)))
-    print(f"foot skate of the reference itself (net slide of the true lowest sole point): "
-          f"{np.mean(skate):.3f} m per 10 s")
-    print(f"\n## Walking joint moment peaks, N m/kg ({MASS:g} kg), mean over clips (reference, physics.md)")
-    for name, vals in peaks.items():
-        print(f"{name}: {np.mean(vals):.2f} (clips {', '.join(f'{v:.2f}' for v in vals)}; "
-              f"reference {REFERENCE[name]:.2f}) = {np.mean(vals) * 100 / (GRAVITY * 1.73):.1f} BWBH%")
-    print(f"vertical GRF peak: {np.mean(grf_peaks):.2f} BW (reference 1.17); "
-          f"mean root residual force {100 * np.mean(residuals):.1f} % BW")
+    print(f"FIP weights: {weights if model else 'none (FIP rows skipped)'}; body mass {MASS:g} kg; "
+          "moment peaks: mean over clips of each clip's peak (left or right)")
+    clips = []
+    for source in args.sets.split(","):
+        clips = walking_clips(args.clips, data=args.data, source=source)
+        names = ", ".join(f"{c.source}/{c.name} ({c.subject})" for c in clips)
+        print(f"\n## {source}: {len(clips)} held-out walking clips: {names}")
+        report("true kinematics (clip pose and pelvis path, GRF from the momentum change; drift: anchoring "
+               "of the true pose)", clips,
+               [clip_figures(c, torch.as_tensor(c.local_rot, dtype=torch.float64), args.window, True)
+                for c in clips], "CoM-directed")
+        if model is not None:
+            report(f"FIP-estimated kinematics ({Path(weights).name}; root and contacts by anchoring, "
+                   "CoM-directed GRF as in the node)", clips,
+                   [clip_figures(c, fip_kinematics(model, c), args.window, False) for c in clips], "momentum")
 
     est = DynamicsEstimator(dict(sex="male", height=1.73, mass=MASS))
     rot = torch.as_tensor(clips[0].local_rot, dtype=torch.float64)
@@ -101,7 +150,8 @@ def main(argv=None):
           f"(1 thread), output delay {est.delay} frames")
     print(f"batched offline analyse: {bench_batch(clips[0]):.3f} ms/frame")
     print(f"RNEA vs pinocchio, max relative torque error on random q, v, a: {pinocchio_error()}")
-    print("\ncommand: OMP_NUM_THREADS=1 python bench/bench_physics.py")
+    print("\ncommand: OMP_NUM_THREADS=1 python bench/bench_physics.py"
+          + (f" --weights {args.weights}" if args.weights else ""))
 
 
 def bench_batch(clip) -> float:

@@ -83,6 +83,48 @@ def test_translation_follows_planted_foot():
     assert bool((foot[5:, 0] > 0.9).all()) and bool((foot[5:, 1] < 0.1).all())
 
 
+def test_gliding_heel_strike_not_anchored():
+    """Left foot planted, body at 1.2 m/s; the right foot lands still gliding forward at 1 m/s in the world
+    (as mocap heel strikes do): over the next 0.2 s the root keeps within 10 % of the planted foot's speed.
+    Speeds relative to the lowest point alone shared the anchor with the gliding foot (root at 0.70 m/s)."""
+    off = default_offsets(HEIGHT).double()
+    T, fps, v, glide = 60, 60.0, 1.2, 1.0
+    _, tp = forward_kinematics(torch.eye(3).expand(24, 3, 3), off)
+    rel = tp.expand(T, 24, 3).clone()
+    t = torch.arange(T) / fps
+    rel[:, [1, 4, 7, 10], 2] -= v * t[:, None]  # planted left foot moves back relative to the root
+    air = (t < 0.5).double()  # right foot in the air, then down on the floor, gliding
+    rel[:, [2, 5, 8, 11], 1] += 0.15 * air[:, None]
+    rel[:, [2, 5, 8, 11], 2] += ((glide - v) * (t - 0.5).clamp(min=0))[:, None]
+    root, _ = estimate_translation(rel, HEIGHT, fps)
+    down = slice(32, 42)  # 1/30 s after touch-down to 0.2 s later
+    speed = (root[down.stop, 2] - root[down.start, 2]) * fps / (down.stop - down.start)
+    assert float(speed) == pytest.approx(v, rel=0.1)
+
+
+def test_com_directed_grf_in_single_support(model):
+    """grf_direction='com': the foot force points from its CoP at the centre of mass, with the vertical part
+    of the momentum change; 'momentum': the feet carry the whole momentum change (body pushed sideways)."""
+    off, seg = model
+    local_rot, root = _standing(off)
+    root = root.clone()
+    root[:, 0] += 0.5 * (torch.arange(len(root)) / 60.0) ** 2  # 1 m/s^2 sideways
+    contact = torch.tensor([1.0, 0.0]).expand(len(root), 2)
+    com_out = analyse(local_rot, root, contact, off, seg, grf_direction="com")
+    mom_out = analyse(local_rot, root, contact, off, seg, grf_direction="momentum")
+    f, cop = com_out["grf"][20, 0], com_out["cop"][20, 0]
+    from fip_ros.physics.ground_reaction import centre_of_mass
+    from fip_ros.physics.inverse_dynamics import kinematics_from_motion
+
+    kin = kinematics_from_motion(local_rot, off, root, 60.0, 9)
+    to_com = centre_of_mass({k: v[20] for k, v in kin.items()}, seg) - cop
+    assert torch.allclose(f / f[1], to_com / to_com[1], atol=1e-9)
+    assert float(f[1]) == pytest.approx(float(mom_out["grf"][20, 0, 1]), rel=1e-9)
+    assert float(mom_out["grf"][20, 0, 0]) == pytest.approx(MASS * 1.0, rel=0.02)
+    # What the foot no longer explains stays at the root.
+    assert float(com_out["residual_force"][20, 0]) == pytest.approx(MASS * 1.0 - float(f[0]), rel=1e-6)
+
+
 def test_streaming_matches_offline(model):
     """The streaming estimator's output for frame t equals the offline analysis of the whole sequence."""
     off, seg = model
@@ -96,7 +138,7 @@ def test_streaming_matches_offline(model):
     assert outs[est.window] is None and outs[-1] is not None
     _, rel = forward_kinematics(local_rot, off)
     root, contact = estimate_translation(rel, HEIGHT)
-    offline = analyse(local_rot, root, contact, off, seg, window=est.window)
+    offline = analyse(local_rot, root, contact, off, seg, window=est.window, grf_direction=est.grf_direction)
     frame = T - 1 - est.delay
     assert torch.allclose(outs[-1]["moments"], offline["moments"][frame], atol=1e-6)
     assert torch.allclose(outs[-1]["translation"], root[frame])

@@ -8,7 +8,7 @@ import torch
 
 from fip_ros.core.body_model import body_dict
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.physics.clips import MOCAP, _retargeted
+from fip_ros.physics.clips import DATASET, MOCAP, _retargeted, walking_clips
 from fip_ros.physics.contact import contact_from_trajectory
 from fip_ros.physics.dynamics import analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
@@ -39,3 +39,10 @@ def test_walking_moment_peaks_in_band():
     assert 0.9 < grf < 1.8, grf
     # The feet explain the body's motion most of the time: median residual below 10 % of body weight.
     assert float(out["residual_force"][inner].norm(dim=-1).median()) < 0.1 * MASS * GRAVITY
+
+
+@pytest.mark.skipif(not Path(DATASET, "index.json").exists(), reason="dataset not built (fip-dataset)")
+def test_held_out_walking_by_source():
+    """The bench's held-out walking sets: test-split CMU 07 clips of the one source asked for."""
+    clips = walking_clips(3, source="cmu-iclone")
+    assert clips and all(c.source == "cmu-iclone" and c.subject == "cmu-07" for c in clips)

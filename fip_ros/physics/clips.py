@@ -25,15 +25,18 @@ def _is_walk(name: str) -> bool:
     return any(low.startswith(h) or (h == "walk" and h in low) for h in WALK_HINTS)
 
 
-def walking_clips(limit: int = 4, split: str = "test", data=DATASET) -> list[Motion]:
+def walking_clips(limit: int = 4, split: str = "test", data=DATASET,
+                  source: str | None = None) -> list[Motion]:
+    """Walking clips of ``split`` (only those of ``source``, e.g. 'cmu-iclone', when given)."""
     index = Path(data) / "index.json"
     if index.exists():
         files = json.loads(index.read_text())["splits"].get(split, [])
+        files = [f for f in files if source is None or Path(f).parent.name == source]
         clips = [Motion.load_npz(Path(data) / f) for f in files if _is_walk(Path(f).stem)]
         clips = [c for c in clips if _is_walk(c.name or "")] or clips
         if clips:
             return clips[:limit]
-    return [_retargeted(rel) for rel in FALLBACK[:limit]]
+    return [_retargeted(rel) for rel in FALLBACK if source is None or rel.startswith(f"{source}/")][:limit]
 
 
 def held_out_clip(name: str = HELD_OUT_WALK) -> Motion:

@@ -25,10 +25,13 @@ def offsets_for(body: dict) -> torch.Tensor:
 
 
 class DynamicsEstimator:
-    """Per-frame dynamics for one subject. ``body``: dict(sex, height, mass[, arm_length, leg_length])."""
+    """Per-frame dynamics for one subject. ``body``: dict(sex, height, mass[, arm_length, leg_length]).
 
-    def __init__(self, body: dict, fps: float = 60.0, window: int = 11):
-        self.fps, self.window = float(fps), int(window)
+    The root path is estimated (stance anchoring), so the ground reactions point from the CoPs at the centre
+    of mass by default (``grf_direction='com'``, see :mod:`fip_ros.physics.ground_reaction`)."""
+
+    def __init__(self, body: dict, fps: float = 60.0, window: int = 11, grf_direction: str = "com"):
+        self.fps, self.window, self.grf_direction = float(fps), int(window), grf_direction
         self.delay = self.window // 2 + 1
         self.set_body(body)
 
@@ -54,14 +57,15 @@ class DynamicsEstimator:
             return None
         rots, roots, contacts = (torch.stack(x) for x in zip(*self.buffer, strict=True))
         return analyse(rots, roots, contacts, self.offsets, self.segments, self.fps, self.window,
-                       frames=self.delay)
+                       frames=self.delay, grf_direction=self.grf_direction)
 
 
 def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, window: int = 9, floor=0.0,
-            frames=None) -> dict:
+            frames=None, grf_direction: str = "momentum") -> dict:
     """Offline dynamics of a sequence (T,24,3,3), root (T,3), contact (T,2), floor height (float or (T,)):
     dict of (T, ...) tensors (or only the ``frames`` index/slice of them; the kinematics use the whole
-    sequence).
+    sequence). grf_direction: 'momentum' for a measured root path, 'com' for an estimated one
+    (:func:`fip_ros.physics.ground_reaction.ground_reaction`).
 
     Keys: translation, contact, grf, cop, free_moment, moments (N m, world, parent on child), moments_bwbh,
     moments_local (in each child segment's frame), residual_force, residual_moment, total_force.
@@ -72,7 +76,7 @@ def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, wind
         kin = {k: v[frames] for k, v in kin.items()}
         com_acc, root, contact = com_acc[frames], root[frames], contact[frames]
         floor = floor[frames] if torch.is_tensor(floor) else floor
-    out = ground_reaction(kin, segments, com_acc, contact, floor)
+    out = ground_reaction(kin, segments, com_acc, contact, floor, grf_direction)
     out["moments_local"] = (kin["global_rot"].transpose(-1, -2) @ out["moments"][..., None])[..., 0]
     out["moments_bwbh"] = bwbh_percent(out["moments"], segments.total_mass, segments.height)
     out["translation"], out["contact"] = root, contact

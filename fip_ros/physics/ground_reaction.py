@@ -5,7 +5,12 @@
 2. The total centre of pressure is where that wrench meets the floor (plus a free vertical moment).
 3. Each foot's CoP is the total CoP clamped to that foot's sole rectangle; F is shared between the feet by
    contact probability over distance to the total CoP (smooth hand-over in double support), each foot's
-   force pointing from its CoP towards the centre of mass.
+   force pointing from its CoP towards the centre of mass. With ``grf_direction='momentum'`` (a measured
+   root path) the horizontal remainder is added so the feet carry the whole momentum change; with ``'com'``
+   (an estimated root path, e.g. stance anchoring) it is not: the horizontal root acceleration of such a path
+   is not observed (anchoring gives a near-constant speed, no braking or push-off), and the momentum route
+   would turn its errors into large hip moments (docs/physics.md). The inverted-pendulum line of action
+   (CoP -> centre of mass) stands in for it and the mismatch stays in the root residual.
 4. RNEA again with those forces on the foot bodies: leg moments now come from the feet up, and what the
    feet could not explain is left at the root (the root residual, a quality signal).
 """
@@ -57,22 +62,25 @@ def centre_of_mass(kin: dict, seg: Segments) -> torch.Tensor:
     return (seg.mass[..., None] * com).sum(-2) / seg.mass.sum(-1)[..., None]
 
 
-def split_force(total_f, share, cop, com):
+def split_force(total_f, share, cop, com, momentum: bool = True):
     """Per-foot forces (...,2,3): each foot's share of the vertical force, directed from its CoP at the centre
-    of mass (the usual line of action in walking), plus its share of the horizontal remainder, so the feet
-    add up to the share-weighted total (exactly ``total_f`` in single support)."""
+    of mass (the usual line of action in walking), plus (``momentum``) its share of the horizontal remainder,
+    so the feet add up to the share-weighted total (exactly ``total_f`` in single support)."""
     to_com = com[..., None, :] - cop
     rise = to_com[..., 1:2].clamp_min(0.1)
     vertical = share * total_f[..., None, 1]
     f = vertical[..., None] * to_com / rise
+    if not momentum:
+        return f
     remainder = share.sum(-1, keepdim=True) * total_f - f.sum(-2)
     remainder = remainder * torch.tensor([1.0, 0.0, 1.0], dtype=total_f.dtype)
     return f + share[..., None] * remainder[..., None, :] / share.sum(-1)[..., None, None].clamp_min(1e-9)
 
 
-def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> dict:
+def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0,
+                    grf_direction: str = "momentum") -> dict:
     """kin/com_acc as for :func:`newton_euler`; foot_prob (...,2) left/right contact probability; floor height
-    (float or (...)).
+    (float or (...)); grf_direction 'momentum' (measured root path) or 'com' (estimated one), see above.
 
     Returns grf (...,2,3) N, cop (...,2,3) m, free_moment (...,2) N m, moments (...,24,3) N m (parent on
     child, world), residual_force / residual_moment (...,3) at the root, total_force (...,3).
@@ -87,7 +95,9 @@ def ground_reaction(kin: dict, seg: Segments, com_acc, foot_prob, floor=0.0) -> 
     # leading foot); shares sum to 1 once the feet are confidently down and fade to 0 in flight.
     near = foot_prob / ((cop - cop_total[..., None, :]).norm(dim=-1) + SPLIT_DISTANCE)
     share = near / near.sum(-1, keepdim=True).clamp_min(1e-9) * foot_prob.sum(-1, keepdim=True).clamp(max=1.0)
-    grf = split_force(total_f, share, cop, centre_of_mass(kin, seg))
+    if grf_direction not in ("momentum", "com"):
+        raise ValueError(f"grf_direction must be 'momentum' or 'com', got {grf_direction!r}")
+    grf = split_force(total_f, share, cop, centre_of_mass(kin, seg), grf_direction == "momentum")
     free_k = share * free[..., None]
     shape = (*kin["joint_pos"].shape[:-1], 3)
     ext_f = torch.zeros(shape, dtype=com_acc.dtype)

@@ -32,10 +32,16 @@ class StanceTranslation:
         pts = sole_points(rel_joint_pos.to(torch.float64), self.height)
         lowest, ground = lowest_sole(pts, SOFTMIN_SCALE)
         rel_step = torch.zeros_like(pts) if self.prev_pts is None else pts - self.prev_pts
-        # World speed of each sole point, taking the lowest point as the one on the ground (no root velocity
-        # needed, so the estimate cannot lock itself out of contact).
-        speed = ((rel_step - (lowest[:, None] * rel_step).sum(0)) * self.fps).norm(dim=-1)
-        p = point_probability(pts[:, 1] - ground, speed)
+        height = pts[:, 1] - ground
+        # World speed of each sole point under the current root velocity: a point keeps (or gains) contact
+        # only while it is still in the world frame, so a swing heel that reaches the floor still gliding
+        # forward (mocap heel strikes: ~1 m/s for ~0.1 s) is not anchored before it stops.
+        p_world = point_probability(height, (rel_step * self.fps + self.vel).norm(dim=-1))
+        # Fallback when no point is still under that velocity (start-up, a wrong velocity): the lowest point
+        # is the one on the ground, speeds relative to it (needs no root velocity, cannot lock out).
+        p_low = point_probability(height, ((rel_step - (lowest[:, None] * rel_step).sum(0)) * self.fps)
+                                  .norm(dim=-1))
+        p = p_world + (1.0 - p_world.sum().clamp(max=1.0)) * p_low
         total = p.sum()
         anchored = -(p[:, None] * rel_step).sum(0) / total.clamp_min(1e-6)
         trust = total.clamp(max=1.0)
