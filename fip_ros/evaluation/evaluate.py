@@ -6,7 +6,12 @@ Two start-up modes, both reported:
   T-pose); only the clip's own frames are scored.
 - ``gt_init`` (the paper's protocol): the initial pose is the clip's first true frame.
 Methods: ``fip`` (true body), ``fip_avg_body`` (training-average measurements), ``fip_zero_body`` (all-zero
-body input) and ``static_tpose`` (T-pose held). IMUs are clean synthetic (no corruption).
+body input), ``static_tpose`` (T-pose held) and, with --no-shape-weights, ``fip_no_shape`` (a model trained
+without shape input, given the true body through the same API path). These are scored on clean synthetic
+IMUs (``overall``). Two extra conditions, in ``tpose_start`` mode only (``EXTRA_MODES``: keeps the run cheap):
+- ``overall_corrupted``: the FIP methods on IMUs corrupted with ``TEST_CORRUPTION``, seeded per clip.
+- ``overall_shape``: every clip rescaled to the ``SHAPE_BODIES`` (short, tall), IMUs synthesised from the
+  rescaled motion; ``fip`` gets the rescaled body's true measurements, ``fip_avg_body`` the training average.
 Writes ``DIR/results.json``, ``DIR/*.png`` and, with --report, the markdown report.
 """
 
@@ -14,23 +19,44 @@ import argparse
 import json
 import sys
 import time
+import zlib
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from fip_ros.api import Model, default_weights_path, init_pose_from
-from fip_ros.core.body_model import body_dict, validate_body
+from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validate_body
 from fip_ros.core.calibration import calibration_pose_local_rot
+from fip_ros.core.imu_synthesis import ImuCorruption, corrupt
 from fip_ros.evaluation import baselines, plots
 from fip_ros.evaluation.metrics import sequence_errors, summarize
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.training import dataset as ds
-from fip_ros.training.augment import prepend_calibration
+from fip_ros.training.augment import prepend_calibration, rescale_body
 from fip_ros.training.dataset import STENCIL, Clip
 
 MODES = ("tpose_start", "gt_init")
 METHODS = ("fip", "fip_avg_body", "fip_zero_body", "static_tpose")
+NO_SHAPE = "fip_no_shape"  # only present with --no-shape-weights
 CALIB_HOLD, CALIB_BLEND = 30, 30  # frames, as in training (AugmentConfig)
+EXTRA_MODES = ("tpose_start",)  # start-up mode of the corrupted and shape conditions (live use)
+CONDITIONS = ("corrupted", "shape")
+
+# Test-time sensor errors: fixed, and 1.5-2.5 times training's TRAIN_CORRUPTION (fip_ros.training.train), so
+# the score shows robustness beyond what the network saw. Levels of a consumer MEMS IMU on a strap after a
+# T-pose calibration: 0.2 m/s^2 white acc noise (strap and soft-tissue vibration, far above the sensor's own
+# noise), 0.1 m/s^2 (10 mg) residual bias with a slow walk, 1 deg orientation noise (typical dynamic AHRS
+# accuracy), 5 deg heading disagreement between sensors (indoor magnetic disturbance), 5 deg sensor-to-bone
+# rotation left by an imperfect T-pose or strap slip, 2 cm placement error, 0.5 % dropped samples (radio).
+TEST_CORRUPTION = ImuCorruption(acc_noise_std=0.2, acc_bias_std=0.1, acc_bias_walk_std=0.002,
+                                ori_noise_deg=1.0, heading_error_deg=5.0, mount_rot_deg=5.0,
+                                mount_pos_m=0.02, drop_prob=0.005)
+# Bodies every test clip is rescaled to (augment.rescale_body): arm and leg bones times the factor, then the
+# skeleton to the height. Near the ends of training's range (AugmentConfig: 1.50-1.95 m, limbs 0.92-1.08),
+# where the average body is most wrong, so the gap between true and average measurements is largest.
+SHAPE_BODIES = {"short": {"height": 1.55, "arm_scale": 0.94, "leg_scale": 0.94},
+                "tall": {"height": 1.92, "arm_scale": 1.06, "leg_scale": 1.06}}
 
 
 def with_calibration_prefix(clip: Clip, pose: str = "tpose"):
@@ -51,27 +77,87 @@ def run_fip(model: Model, acc, ori, body: torch.Tensor, init15: torch.Tensor | N
     return torch.as_tensor(model.predict(acc.numpy(), ori.numpy(), body_arg, init_pose=init15)["rotations"])
 
 
-def evaluate_clip(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None) -> dict:
-    """{mode: {method: sequence_errors}} for one clip."""
+def clip_generator(name: str) -> torch.Generator:
+    """The same random numbers for a clip on every run and machine (crc32 of its name, not Python's hash)."""
+    return torch.Generator().manual_seed(zlib.crc32(name.encode()))
+
+
+def corrupted_imu(acc, ori, name: str, cfg: ImuCorruption = TEST_CORRUPTION):
+    """``cfg`` applied to clean (T, 6, ...) IMUs of clip ``name``, seeded by the clip (clip_generator)."""
+    return corrupt(acc, ori, cfg, clip_generator(name))
+
+
+def rescaled_clip(clip: Clip, height: float, arm_scale: float = 1.0, leg_scale: float = 1.0) -> Clip:
+    """The clip's motion on its skeleton rescaled as the training augmentation does; the body vector is
+    measured from the new skeleton (same sex)."""
+    offsets, tran = rescale_body(clip.offsets, clip.tran, height, arm_scale, leg_scale)
+    return replace(clip, offsets=offsets, tran=tran, body=body_vector_from_offsets(offsets, clip.body[0]))
+
+
+def clip_imu(clip: Clip, mode: str):
+    """(acc (T', 6, 3), ori (T', 6, 3, 3), init15 or None, frames to skip) of a clip in a start-up mode."""
+    if mode == "gt_init":
+        acc, ori = ds.imu_from_motion(clip.local_rot[None], clip.offsets[None], clip.tran[None])
+        return acc[0], ori[0], ds.root_relative_rot15(clip.local_rot[STENCIL]), 0
+    rot, tran = with_calibration_prefix(clip)
+    acc, ori = ds.imu_from_motion(rot[None], clip.offsets[None], tran[None])
+    return acc[0], ori[0], None, CALIB_HOLD + CALIB_BLEND
+
+
+def score_runs(runs: dict, acc, ori, init, skip: int, clip: Clip, smpl_dir=None) -> dict:
+    """{method: sequence_errors} for runs {method: (Model, body)} on one IMU sequence of ``clip``."""
     truth = clip.local_rot[STENCIL:-STENCIL]
-    bodies = {"fip": clip.body, "fip_avg_body": baselines.average_body(clip.body, mean_body),
-              "fip_zero_body": baselines.zero_body(clip.body)}
+    return {m: sequence_errors(run_fip(model, acc, ori, body, init)[skip:], truth, clip.offsets,
+                               smpl_model_dir=smpl_dir)
+            for m, (model, body) in runs.items()}
+
+
+def fip_runs(model: Model, clip: Clip, mean_body: torch.Tensor, no_shape: Model | None = None,
+             zero_body: bool = True) -> dict:
+    """{method: (Model, body)} of the FIP methods for one clip."""
+    runs = {"fip": (model, clip.body), "fip_avg_body": (model, baselines.average_body(clip.body, mean_body))}
+    if zero_body:
+        runs["fip_zero_body"] = (model, baselines.zero_body(clip.body))
+    if no_shape is not None:
+        runs[NO_SHAPE] = (no_shape, clip.body)  # the body goes in as for fip; the network replaces it
+    return runs
+
+
+def evaluate_clip(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
+                  no_shape: Model | None = None) -> dict:
+    """{mode: {method: sequence_errors}} for one clip on clean IMUs."""
+    truth = clip.local_rot[STENCIL:-STENCIL]
+    runs = fip_runs(model, clip, mean_body, no_shape)
     out = {}
     for mode in MODES:
-        if mode == "gt_init":
-            acc, ori = ds.imu_from_motion(clip.local_rot[None], clip.offsets[None], clip.tran[None])
-            init, skip = ds.root_relative_rot15(truth[0]), 0
-        else:
-            rot, tran = with_calibration_prefix(clip)
-            acc, ori = ds.imu_from_motion(rot[None], clip.offsets[None], tran[None])
-            init, skip = None, CALIB_HOLD + CALIB_BLEND
-        res = {}
-        for method, body in bodies.items():
-            pred = run_fip(model, acc[0], ori[0], body, init)[skip:]
-            res[method] = sequence_errors(pred, truth, clip.offsets, smpl_model_dir=smpl_dir)
+        res = score_runs(runs, *clip_imu(clip, mode), clip, smpl_dir)
         res["static_tpose"] = sequence_errors(baselines.static_pose(truth), truth, clip.offsets,
                                               smpl_model_dir=smpl_dir)
         out[mode] = res
+    return out
+
+
+def evaluate_clip_corrupted(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
+                            no_shape: Model | None = None) -> dict:
+    """{mode: {method: sequence_errors}} of the FIP methods on TEST_CORRUPTION IMUs, modes EXTRA_MODES."""
+    runs = fip_runs(model, clip, mean_body, no_shape)
+    out = {}
+    for mode in EXTRA_MODES:
+        acc, ori, init, skip = clip_imu(clip, mode)
+        out[mode] = score_runs(runs, *corrupted_imu(acc, ori, clip.name), init, skip, clip, smpl_dir)
+    return out
+
+
+def evaluate_clip_shape(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
+                        no_shape: Model | None = None) -> dict:
+    """{body: {mode: {method: sequence_errors}}}: the clip rescaled to each of SHAPE_BODIES, scored on the
+    rescaled skeleton; no zero-body probe (it says nothing about shape)."""
+    out = {}
+    for name, target in SHAPE_BODIES.items():
+        scaled = rescaled_clip(clip, **target)
+        runs = fip_runs(model, scaled, mean_body, no_shape, zero_body=False)
+        out[name] = {mode: score_runs(runs, *clip_imu(scaled, mode), scaled, smpl_dir)
+                     for mode in EXTRA_MODES}
     return out
 
 
@@ -79,16 +165,24 @@ def _scalars(summary: dict) -> dict:
     return {k: v for k, v in summary.items() if not k.startswith("per_joint")}
 
 
-def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips=None) -> dict:
+def _summaries(per_clip: dict, methods) -> dict:
+    """{method: summary over clips} of per_clip {clip: {method: sequence_errors}}."""
+    return {m: summarize([res[m] for res in per_clip.values()]) for m in methods}
+
+
+def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips=None, no_shape_weights=None,
+             conditions=CONDITIONS) -> dict:
     torch.set_num_threads(1)
     fip, meta = load_checkpoint(weights)
     model = Model(fip, meta)
+    no_shape = Model(*load_checkpoint(no_shape_weights)) if no_shape_weights else None
+    methods = (*METHODS[:-1], NO_SHAPE, METHODS[-1]) if no_shape else METHODS  # static baseline last
     clips = ds.load_split(data, split)[:max_clips]
     try:
         mean_body = torch.stack([c.body for c in ds.load_split(data, "train")]).mean(0)
     except (KeyError, FileNotFoundError):  # no training split beside the test split: use the test subjects
         mean_body = torch.stack([c.body for c in clips]).mean(0)
-    per_clip = {c.name: evaluate_clip(model, c, mean_body, smpl_dir) for c in clips}
+    per_clip = {c.name: evaluate_clip(model, c, mean_body, smpl_dir, no_shape) for c in clips}
     results = {"settings": {"weights": str(weights), "data": str(data), "split": split, "clips": len(clips),
                             "frames": sum(c.frames - 2 * STENCIL for c in clips),
                             "imu": "clean synthetic (fip_ros.core.imu_synthesis)",
@@ -97,10 +191,26 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
                             "clip_files": [p.name for p in ds.clip_paths(data, split)][:max_clips],
                             "weights_metadata": meta},
                "overall": {}, "per_clip": {}}
+    if no_shape:
+        results["settings"]["no_shape_weights"] = str(no_shape_weights)
     for mode in MODES:
-        results["overall"][mode] = {m: summarize([per_clip[c][mode][m] for c in per_clip]) for m in METHODS}
-        results["per_clip"][mode] = {c: {m: _scalars(summarize([per_clip[c][mode][m]])) for m in METHODS}
+        results["overall"][mode] = _summaries({c: r[mode] for c, r in per_clip.items()}, methods)
+        results["per_clip"][mode] = {c: {m: _scalars(summarize([per_clip[c][mode][m]])) for m in methods}
                                      for c in per_clip}
+    if "corrupted" in conditions:
+        corrupted = {c.name: evaluate_clip_corrupted(model, c, mean_body, smpl_dir, no_shape) for c in clips}
+        results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)
+        results["overall_corrupted"] = {
+            mode: _summaries({c: r[mode] for c, r in corrupted.items()}, corrupted[clips[0].name][mode])
+            for mode in EXTRA_MODES}
+    if "shape" in conditions:
+        shaped = {c.name: evaluate_clip_shape(model, c, mean_body, smpl_dir, no_shape) for c in clips}
+        results["settings"]["shape_bodies"] = SHAPE_BODIES
+        results["overall_shape"] = {
+            body: {mode: _summaries({c: r[body][mode] for c, r in shaped.items()},
+                                    shaped[clips[0].name][body][mode])
+                   for mode in EXTRA_MODES}
+            for body in SHAPE_BODIES}
     if out_dir:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,8 +228,14 @@ def write_plots(per_clip: dict, results: dict, out_dir: Path, n_clips: int = 3):
                        ("per_joint_pos_cm", "position error (cm)")):
         for mode in MODES:
             overall = results["overall"][mode]
-            bars = {m: overall[m][key] for m in METHODS if key in overall[m]}
+            bars = {m: s[key] for m, s in overall.items() if key in s}
             plots.per_joint_bars(bars, out_dir / f"{key}_{mode}.png", f"{label}, {mode}", label)
+
+
+def _line(label: str, s: dict) -> str:
+    return (f"{label:34s} SIP {s['sip_deg']:6.2f}  ang24 {s['angle24_deg']:6.2f}  "
+            f"ang15 {s['angle15_deg']:6.2f}  pos {s['pos_cm']:6.2f} cm  "
+            f"jitter {s['jitter_km_s3']:6.3f} km/s^3")
 
 
 def main(argv=None):
@@ -131,16 +247,24 @@ def main(argv=None):
     p.add_argument("--smpl", default=None, help="SMPL model folder: adds the mesh error")
     p.add_argument("--max-clips", type=int, default=None)
     p.add_argument("--report", default=None, help="also render the markdown report to this path")
+    p.add_argument("--no-shape-weights", default=None,
+                   help="checkpoint trained with shape_input false: adds the method fip_no_shape")
+    p.add_argument("--conditions", nargs="*", choices=CONDITIONS, default=list(CONDITIONS),
+                   help="extra conditions beside clean IMUs (default: all; none: clean only)")
     a = p.parse_args(argv)
     weights = a.weights or default_weights_path()
     t0 = time.time()
-    res = evaluate(weights, a.data, a.split, a.out, a.smpl, a.max_clips)
+    res = evaluate(weights, a.data, a.split, a.out, a.smpl, a.max_clips, a.no_shape_weights, a.conditions)
     for mode in MODES:
-        for m in METHODS:
-            s = res["overall"][mode][m]
-            print(f"{mode:12s} {m:14s} SIP {s['sip_deg']:6.2f}  ang24 {s['angle24_deg']:6.2f}  "
-                  f"ang15 {s['angle15_deg']:6.2f}  pos {s['pos_cm']:6.2f} cm  "
-                  f"jitter {s['jitter_km_s3']:6.3f} km/s^3")
+        for m, s in res["overall"][mode].items():
+            print(_line(f"{mode} {m}", s))
+    for mode, methods in res.get("overall_corrupted", {}).items():
+        for m, s in methods.items():
+            print(_line(f"corrupted {mode} {m}", s))
+    for body, modes in res.get("overall_shape", {}).items():
+        for mode, methods in modes.items():
+            for m, s in methods.items():
+                print(_line(f"{body} {mode} {m}", s))
     print(f"{res['settings']['clips']} clips, {res['settings']['frames']} frames in {time.time() - t0:.0f} s")
     if a.report:
         from fip_ros.evaluation.report import write_report

@@ -12,16 +12,62 @@ COLUMNS = (("sip_deg", "SIP °"), ("angle24_deg", "Ang (24) °"), ("angle15_deg"
 MODE_TITLES = {"tpose_start": "Start-up from a T-pose calibration prefix (live use, offline API path)",
                "gt_init": "Start-up from the first true frame (the paper's protocol)"}
 METHOD_TITLES = {"fip": "FIP (true body)", "fip_avg_body": "FIP, average body measurements",
-                 "fip_zero_body": "FIP, all-zero body input", "static_tpose": "static T-pose"}
+                 "fip_zero_body": "FIP, all-zero body input",
+                 "fip_no_shape": "FIP trained without shape input", "static_tpose": "static T-pose"}
+GAP_COLUMNS = (("sip_deg", "Δ SIP °"), ("angle15_deg", "Δ Ang (15) °"), ("pos_cm", "Δ Pos cm"))
+# ImuCorruption field -> (words, unit, factor from the field's SI value)
+CORRUPTION_UNITS = {"acc_noise_std": ("acc noise", " m/s²", 1), "acc_bias_std": ("acc bias", " m/s²", 1),
+                    "acc_bias_walk_std": ("bias walk", " m/s² per sample", 1),
+                    "ori_noise_deg": ("orientation noise", "°", 1),
+                    "heading_error_deg": ("heading error", "°", 1),
+                    "mount_rot_deg": ("mount rotation", "°", 1), "mount_pos_m": ("mount offset", " cm", 100),
+                    "drop_prob": ("dropped samples", " %", 100)}
+SHAPE_SENTENCE = (
+    "Every clip's skeleton rescaled as the training augmentation does (arm and leg bones by the factor, then "
+    "the whole skeleton to the height; `fip_ros.training.augment.rescale_body`), IMUs synthesised from the "
+    "rescaled motion and positions scored on the rescaled skeleton: FIP gets the rescaled body's true "
+    "measurements, the baselines the training average or none, so the gap is what the shape input is worth.")
+
+
+def _table(heads: list[str], rows: list[tuple[list[str], dict]], columns=COLUMNS) -> str:
+    """Markdown table: label columns ``heads`` then one column per metric of ``columns`` that any row has."""
+    cols = [(k, t) for k, t in columns if any(k in s for _, s in rows)]
+    lines = ["| " + " | ".join(heads + [t for _, t in cols]) + " |", "|---" * (len(heads) + len(cols)) + "|"]
+    for labels, s in rows:
+        lines.append("| " + " | ".join(labels + [f"{s[k]:.2f}" if k in s else "–" for k, _ in cols]) + " |")
+    return "\n".join(lines)
 
 
 def overall_table(overall: dict) -> str:
-    cols = [(k, t) for k, t in COLUMNS if any(k in s for s in overall.values())]
-    lines = ["| method | " + " | ".join(t for _, t in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for method, s in overall.items():
-        cells = [f"{s[k]:.2f}" if k in s else "–" for k, _ in cols]
-        lines.append(f"| {METHOD_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return _table(["method"], [([METHOD_TITLES.get(m, m)], s) for m, s in overall.items()])
+
+
+def corruption_sentence(cfg: dict) -> str:
+    terms = [f"{name} {cfg[k] * f:g}{unit}" for k, (name, unit, f) in CORRUPTION_UNITS.items() if cfg.get(k)]
+    return ("The same clips with synthetic IMUs corrupted by the fixed test preset "
+            "(`fip_ros.evaluation.evaluate.TEST_CORRUPTION`: " + ", ".join(terms) + "; biases, heading and "
+            "mounting errors constant per clip and sensor), seeded per clip so every run sees the same "
+            "errors; harsher than training's `TRAIN_CORRUPTION`.")
+
+
+def _body_label(name: str, target: dict) -> str:
+    return f"{name} ({target['height']:.2f} m, arm ×{target['arm_scale']:g}, leg ×{target['leg_scale']:g})"
+
+
+def shape_tables(overall_shape: dict, bodies: dict, mode: str) -> str:
+    """Scores per rescaled body and method, then each method's gap to FIP with the true measurements."""
+    rows, gaps = [], []
+    for name, modes in overall_shape.items():
+        label = _body_label(name, bodies[name])
+        for method, s in modes[mode].items():
+            rows.append(([label, METHOD_TITLES.get(method, method)], s))
+            if method != "fip":
+                ref = modes[mode]["fip"]
+                gaps.append(([label, METHOD_TITLES.get(method, method)],
+                             {k: s[k] - ref[k] for k, _ in GAP_COLUMNS}))
+    gap = _table(["body", "method"], gaps, GAP_COLUMNS).replace("| -", "| −")
+    return (_table(["body", "method"], rows) + "\n\nGap to FIP with the true measurements (positive = worse):"
+            "\n\n" + gap)
 
 
 def per_joint_table(summary: dict) -> str:
@@ -59,6 +105,13 @@ def render(results: dict, command: str = "", figures: list[str] = ()) -> str:
     for mode, title in MODE_TITLES.items():
         if mode in results["overall"]:
             parts += [f"## {title}", "", overall_table(results["overall"][mode]), ""]
+    for mode, overall in results.get("overall_corrupted", {}).items():
+        parts += [f"## Corrupted IMUs ({mode})", "", corruption_sentence(st["test_corruption"]), "",
+                  overall_table(overall), ""]
+    shape = results.get("overall_shape")
+    for mode in next(iter(shape.values())) if shape else ():
+        parts += [f"## Body-shape sensitivity ({mode})", "", SHAPE_SENTENCE, "",
+                  shape_tables(shape, st["shape_bodies"], mode), ""]
     mode = "tpose_start" if "tpose_start" in results["overall"] else next(iter(results["overall"]))
     parts += [f"## Per joint (FIP, {mode})", "", per_joint_table(results["overall"][mode]["fip"]), "",
               f"## Per clip (FIP, {mode})", "", per_clip_table(results["per_clip"][mode]), ""]

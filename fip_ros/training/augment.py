@@ -62,17 +62,29 @@ def mirror(local_rot: torch.Tensor, tran: torch.Tensor, offsets: torch.Tensor):
     return m @ local_rot[:, idx] @ m, tran * m.diagonal(), offsets[idx] * m.diagonal()
 
 
+def rescale_body(offsets: torch.Tensor, tran: torch.Tensor, height: float, arm_scale: float = 1.0,
+                 leg_scale: float = 1.0):
+    """Scale arm and leg bones by the given factors, then the whole skeleton to ``height`` (m).
+
+    The pelvis trajectory scales with the leg length (pelvis height and stride both follow it).
+    Returns (offsets, tran). Deterministic; ``scale_body`` draws its arguments at random.
+    """
+    out = offsets.clone()
+    out[list(LEG_BONES)] *= leg_scale
+    out[list(ARM_BONES)] *= arm_scale
+    out = out * (height / measure_offsets(out)["height"])
+    return out, tran * (measure_offsets(out)["leg_length"] / measure_offsets(offsets)["leg_length"])
+
+
 def scale_body(offsets: torch.Tensor, tran: torch.Tensor, cfg: AugmentConfig, g: torch.Generator):
     """Rescale the skeleton to random arm / leg proportions, then to a random adult height.
 
-    The pelvis trajectory scales with the leg length (pelvis height and stride both follow it).
-    Returns (offsets, tran).
+    Returns (offsets, tran) of ``rescale_body``.
     """
-    out = offsets.clone()
-    out[list(LEG_BONES)] *= _uniform(cfg.limb_scale, g)
-    out[list(ARM_BONES)] *= _uniform(cfg.limb_scale, g)
-    out = out * (_uniform(cfg.height, g) / measure_offsets(out)["height"])
-    return out, tran * (measure_offsets(out)["leg_length"] / measure_offsets(offsets)["leg_length"])
+    # drawn in this order (leg, arm, height) so that a seed gives the same bodies as before the refactor
+    leg = _uniform(cfg.limb_scale, g)
+    arm = _uniform(cfg.limb_scale, g)
+    return rescale_body(offsets, tran, _uniform(cfg.height, g), arm, leg)
 
 
 def _heading(rot: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,130 @@
+"""fip-eval's extra conditions: the no-shape method, corrupted IMUs, rescaled bodies, their report tables."""
+
+import json
+
+import pytest
+import torch
+from test_training_dataset import write_fake_dataset
+from test_training_overfit import TINY
+
+from fip_ros.api import Model
+from fip_ros.core.body_model import default_offsets, measure_offsets
+from fip_ros.core.imu_synthesis import ImuCorruption
+from fip_ros.evaluation import evaluate, report
+from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
+from fip_ros.fip.config import get_config
+from fip_ros.fip.model import FIP
+from fip_ros.training import augment
+from fip_ros.training.augment import AugmentConfig, rescale_body
+from fip_ros.training.dataset import load_split
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return load_split(write_fake_dataset(tmp_path, n_train=1, frames=100), "test")[0]
+
+
+def test_zero_corruption_reproduces_the_clean_imus(clip):
+    acc, ori, _, _ = evaluate.clip_imu(clip, "tpose_start")
+    c_acc, c_ori = evaluate.corrupted_imu(acc, ori, clip.name, ImuCorruption())
+    assert torch.equal(c_acc, acc) and torch.equal(c_ori, ori)
+
+
+def test_corruption_is_seeded_per_clip(clip):
+    acc, ori, _, _ = evaluate.clip_imu(clip, "tpose_start")
+    a1, o1 = evaluate.corrupted_imu(acc, ori, clip.name)
+    a2, o2 = evaluate.corrupted_imu(acc, ori, clip.name)
+    assert torch.equal(a1, a2) and torch.equal(o1, o2)  # same clip: the same errors on every run
+    a3, o3 = evaluate.corrupted_imu(acc, ori, clip.name + "_other")
+    assert not torch.allclose(a1, a3) and not torch.allclose(o1, o3)  # another clip: other errors
+    assert not torch.allclose(a1, acc)
+    # the seed is the crc32 of the name, independent of PYTHONHASHSEED
+    assert evaluate.clip_generator("16_01").initial_seed() == 1717280274
+
+
+def test_rescaled_clip_has_the_target_measurements(clip):
+    before = measure_offsets(clip.offsets)
+    for target in evaluate.SHAPE_BODIES.values():
+        scaled = evaluate.rescaled_clip(clip, **target)
+        m = measure_offsets(scaled.offsets)
+        assert float(m["height"]) == pytest.approx(target["height"], abs=1e-4)
+        # equal arm and leg factors keep the arm-to-leg proportion; the pelvis path follows the legs
+        leg_ratio = float(m["leg_length"] / before["leg_length"])
+        assert float(m["arm_length"] / before["arm_length"]) == pytest.approx(leg_ratio, abs=1e-4)
+        assert torch.allclose(scaled.tran, clip.tran * leg_ratio, atol=1e-5)
+        # the body vector given to FIP is measured from the rescaled skeleton, same sex
+        expected = torch.stack([clip.body[0], m["height"], m["arm_length"], m["leg_length"]]).float()
+        assert torch.allclose(scaled.body, expected, atol=1e-4)
+        assert torch.equal(scaled.local_rot, clip.local_rot)
+
+
+def test_rescale_body_known_answers():
+    off = default_offsets(1.70).float()
+    tran = torch.tensor([[0.0, 1.0, 2.0]])
+    # no limb factors: the default skeleton is proportional to the height
+    out, out_tran = rescale_body(off, tran, 1.55)
+    assert torch.allclose(out, default_offsets(1.55).float(), atol=1e-5)
+    assert torch.allclose(out_tran, tran * 1.55 / 1.70, atol=1e-5)
+    # an arm factor alone changes the arm-to-leg proportion by exactly that factor
+    m0, m = measure_offsets(off), measure_offsets(rescale_body(off, tran, 1.80, arm_scale=0.94)[0])
+    assert float(m["height"]) == pytest.approx(1.80, abs=1e-4)
+    proportion = (m["arm_length"] / m["leg_length"]) / (m0["arm_length"] / m0["leg_length"])
+    assert float(proportion) == pytest.approx(0.94, abs=1e-4)
+
+
+def test_scale_body_draws_leg_arm_height_in_that_order():
+    off, tran, cfg = default_offsets(1.70).float(), torch.zeros(1, 3), AugmentConfig()
+    got = augment.scale_body(off, tran, cfg, torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    leg, arm, height = (augment._uniform(r, g) for r in (cfg.limb_scale, cfg.limb_scale, cfg.height))
+    assert torch.equal(got[0], rescale_body(off, tran, height, arm, leg)[0])
+
+
+def _weights(path, **cfg):
+    torch.manual_seed(0)
+    save_checkpoint(path, FIP(get_config({**TINY, **cfg})))
+    return str(path)
+
+
+def test_no_shape_method_is_absent_without_the_option(tmp_path):
+    data = write_fake_dataset(tmp_path / "data", n_train=1, frames=100)
+    res = evaluate.evaluate(_weights(tmp_path / "w.pt"), data, conditions=())
+    for mode in evaluate.MODES:
+        assert evaluate.NO_SHAPE not in res["overall"][mode]
+        assert evaluate.NO_SHAPE not in res["per_clip"][mode]["clip2"]
+    assert "overall_corrupted" not in res and "overall_shape" not in res
+    assert "Corrupted IMUs" not in report.render(res) and "Body-shape" not in report.render(res)
+
+
+def test_no_shape_method_runs_the_same_way_and_the_report_has_the_conditions(tmp_path):
+    data = write_fake_dataset(tmp_path / "data", n_train=1, frames=100)
+    w = _weights(tmp_path / "w.pt")
+    # the same checkpoint given as the "no-shape" model must score exactly like fip: the same API path
+    res = evaluate.evaluate(w, data, no_shape_weights=w)
+    for mode in evaluate.MODES:
+        assert list(res["overall"][mode]) == ["fip", "fip_avg_body", "fip_zero_body", "fip_no_shape",
+                                              "static_tpose"]
+        assert res["overall"][mode]["fip_no_shape"]["pos_cm"] == res["overall"][mode]["fip"]["pos_cm"]
+    (mode,) = evaluate.EXTRA_MODES
+    corrupted = res["overall_corrupted"][mode]
+    assert set(corrupted) == {"fip", "fip_avg_body", "fip_zero_body", "fip_no_shape"}
+    assert corrupted["fip_no_shape"]["sip_deg"] == corrupted["fip"]["sip_deg"]
+    assert corrupted["fip"]["sip_deg"] != res["overall"][mode]["fip"]["sip_deg"]
+    for body in evaluate.SHAPE_BODIES:
+        shape = res["overall_shape"][body][mode]
+        assert set(shape) == {"fip", "fip_avg_body", "fip_no_shape"}
+        assert shape["fip_no_shape"]["angle24_deg"] == shape["fip"]["angle24_deg"]
+    # a real no-shape model ignores the body: its start-up is the same for any measurements
+    ns = Model(*load_checkpoint(_weights(tmp_path / "ns.pt", shape_input=False)))
+    clip = load_split(data, "test")[0]
+    acc, ori, init, _ = evaluate.clip_imu(clip, "tpose_start")
+    short = evaluate.rescaled_clip(clip, **evaluate.SHAPE_BODIES["short"]).body
+    assert torch.equal(evaluate.run_fip(ns, acc, ori, clip.body, init),
+                       evaluate.run_fip(ns, acc, ori, short, init))
+    json.dumps(res)  # results.json stays serialisable
+    md = report.render(res)
+    assert "## Corrupted IMUs (tpose_start)" in md and "## Body-shape sensitivity (tpose_start)" in md
+    assert "| FIP trained without shape input |" in md
+    assert "| short (1.55 m, arm ×0.94, leg ×0.94) | FIP, average body measurements |" in md
+    assert "Gap to FIP with the true measurements" in md
+    assert "heading error 5°, mount rotation 5°, mount offset 2 cm, dropped samples 0.5 %" in md
