@@ -75,6 +75,7 @@ class Collector:
         self.body_frame = smpl_frames.joint_frames(BODY_ID)[0]
         self.truth_ns: list[int] = []  # in publication order: frame i of the replay
         self.poses: dict = {}  # stamp ns -> SmplPose
+        self.last_pose_time = 0.0  # monotonic receipt time of the newest pose
         self.tf_latency_ns: dict = {}  # stamp ns -> receipt - stamp (stamp = IMU publication time)
         self.node.create_subscription(SmplPose, "ground_truth/pose",
                                       lambda m: self.truth_ns.append(_ns(m.header.stamp)), qos.RELIABLE)
@@ -83,6 +84,7 @@ class Collector:
 
     def _on_pose(self, msg):
         self.poses[_ns(msg.header.stamp)] = msg
+        self.last_pose_time = time.monotonic()
 
     def _on_tf(self, msg):
         now = self.node.get_clock().now().nanoseconds
@@ -158,10 +160,18 @@ def run_ros(clip_npz: Path, weights: Path, body: dict, out: Path, opts) -> dict:
 
 
 def _wait_for_replay(replay, collector: Collector, spinner: threading.Thread, rate: float):
-    """Until the last frame's pose is in, or the graph stayed quiet for 2 s after the replay's end."""
+    """Until the last frame's pose is in, or the graph stayed quiet (no pose) for 2 s after the replay's end.
+
+    No frame can be lost on the way, whatever the load: the replay, the estimator and the collector share one
+    process and one single-threaded executor, Fast DDS delivers in-process samples synchronously inside
+    publish(), and per executor cycle the replay timer publishes at most one frame (rcl skips missed periods)
+    while every subscription takes one message, so no best-effort queue (depth 5) ever fills. Only the end is
+    timed: quiet is measured from the last pose, not from the replay's end, so a slow last cycle still counts.
+    """
     deadline = time.monotonic() + len(replay.rec) / replay.rec.fps / rate * 3 + 30
     finished = None
-    while not (finished and (collector.has_pose_for_last_truth() or time.monotonic() - finished > 2.0)):
+    while not (finished and (collector.has_pose_for_last_truth()
+                             or time.monotonic() - max(finished, collector.last_pose_time) > 2.0)):
         if not spinner.is_alive():
             raise DemoError("the ROS executor stopped (see the error above)")
         if time.monotonic() > deadline:

@@ -34,7 +34,9 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
     f = m["frames"]
     assert 0 < f["clip_frames"] <= 4 * 60
     assert f["imu_frames_in"] == f["clip_frames"] + 90  # the T-pose, then the clip
-    assert f["clip_frames_with_pose"] == f["clip_frames"]  # one pose per replayed clip frame
+    # One pose per replayed clip frame. Not timing-dependent: in the demo's one-process, single-threaded
+    # graph no frame can be dropped (see fip_ros.demo._wait_for_replay), so an exact count holds under load.
+    assert f["clip_frames_with_pose"] == f["clip_frames"]
     for lat in m["latency"].values():
         assert lat["count"] > 0 and 0 < lat["p50_ms"] <= lat["p99_ms"] < 5000
     assert "SIP error" in proc.stdout and "IMU publish -> TF receipt" in proc.stdout

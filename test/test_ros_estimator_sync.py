@@ -56,3 +56,40 @@ def test_backward_jump_resets():
 def test_rejects_bad_configuration():
     with pytest.raises(ValueError):
         ApproximateTimeSync(2, slop_s=-1)
+
+
+def test_silent_channel_is_held_after_hold_after_then_rejoins():
+    sync = ApproximateTimeSync(3, slop_s=0.005, queue_size=10, reference=2, hold_after_s=0.05)
+    assert len(feed(sync, [(c, 100 * MS) for c in range(3)])) == 1
+    # Channel 2 (the reference) falls silent: nothing until it is 50 ms behind, then the queued frames
+    # come out with its last item reused, stamped with the newest live stamp.
+    frames = [[(0, t * MS), (1, t * MS)] for t in range(116, 200, 16)]
+    out = [feed(sync, f) for f in frames]
+    assert [len(o) for o in out] == [0, 0, 0, 4, 1, 1]  # at 164 ms channel 2 is 64 ms behind
+    held = [s for o in out for s in o]
+    assert all(s.held == [2] and s.items[2] == (2, 100 * MS) and s.stamps_ns[2] == 100 * MS for s in held)
+    assert [s.stamp_ns for s in held] == [t * MS for t in range(116, 200, 16)]
+    assert sync.stats.held == 6
+    # It comes back after the others of its frame: that frame is still held and its message too late to
+    # join, but it counts as alive again, so the next frame waits for it and is whole.
+    back = feed(sync, [(0, 212 * MS), (1, 212 * MS), (2, 212 * MS)])
+    assert [s.held for s in back] == [[2]] and sync.stats.late == 1
+    back = feed(sync, [(0, 228 * MS), (1, 228 * MS), (2, 228 * MS)])
+    assert len(back) == 1 and back[0].held == [] and back[0].stamp_ns == 228 * MS
+
+
+def test_no_hold_for_a_channel_never_seen_or_when_disabled():
+    for hold, first in ((0.05, []), (0.0, [(2, 100 * MS)])):
+        sync = ApproximateTimeSync(3, slop_s=0.005, hold_after_s=hold)
+        feed(sync, [(0, 100 * MS), (1, 100 * MS), *first])
+        assert feed(sync, [(c, t * MS) for t in range(116, 400, 16) for c in (0, 1)]) == []
+
+
+def test_a_lagging_consumer_does_not_hold_a_channel_that_still_arrives():
+    # Channel 1's queue lost samples (best effort, consumer behind): its stamps run 100 ms ahead of
+    # channel 0's, yet channel 0 keeps arriving once per round, so it is matched late or dropped, never held.
+    sync = ApproximateTimeSync(2, slop_s=0.005, hold_after_s=0.05)
+    feed(sync, [(0, 100 * MS), (1, 100 * MS)])
+    rounds = [((1, (100 + 16 * (k + 6)) * MS), (0, (100 + 16 * k) * MS)) for k in range(1, 12)]
+    out = feed(sync, [e for r in rounds for e in r])
+    assert sync.stats.held == 0 and all(s.held == [] for s in out)

@@ -1,6 +1,9 @@
-"""Parameter descriptors for the nodes: one helper so every node declares ranges and read-only flags alike."""
+"""Parameter declarations shared by the nodes: one descriptor helper so every node declares ranges and
+read-only flags alike, and the one fallback-body spec of the nodes that need a body before body_params."""
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+from fip_msgs.msg import BodyParams
 
 
 def descriptor(description: str, read_only: bool = True, lo=None, hi=None, integer: bool = False):
@@ -14,3 +17,24 @@ def descriptor(description: str, read_only: bool = True, lo=None, hi=None, integ
     elif lo is not None:
         d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
     return d
+
+
+# The body the estimator, TF broadcaster and dynamics nodes use until the latched body_params topic arrives.
+# One spec so the three declare the same names, defaults and ranges (a contract: config/*.yaml set them).
+FALLBACK_BODY = {
+    "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", read_only=False)),
+    "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
+    "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
+    "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
+}
+
+
+def fallback_body(node) -> dict:
+    """The FALLBACK_BODY parameters of ``node`` (declared from that spec) as a body dict."""
+    return {name: node.get_parameter(name).value for name in FALLBACK_BODY}
+
+
+def body_from_msg(msg) -> dict:
+    """The body dict of a ``fip_msgs/BodyParams`` message (the four measurements, as FALLBACK_BODY)."""
+    return {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
+            "arm_length": msg.arm_length, "leg_length": msg.leg_length}

@@ -3,10 +3,21 @@
 Greedy policy: every channel keeps a stamp-ordered queue; while all queues are non-empty, heads older than
 the newest head by more than ``slop`` can never be matched (later messages on the newest channel are newer
 still) and are dropped; once all heads lie within ``slop`` they are emitted together.
+
+Holding (``hold_after_s`` > 0): a channel that has fallen silent no longer blocks the others; sets are matched
+over the live channels and the silent one contributes its last emitted item again (listed in
+``SyncedSet.held``), so a single dropped-out sensor does not stop the output. Silent = its last stamp is more
+than ``hold_after`` behind the newest one seen AND every live channel has received ``HOLD_MIN_ARRIVALS``
+messages since its last one. The second test keeps a consumer that falls behind from holding channels that
+still arrive: its best-effort queues then lose samples unevenly, so stamps alone make a live channel look
+behind, but every channel is still taken about once per executor cycle. A channel that never emitted
+anything cannot be held.
 """
 
 from collections import deque
 from dataclasses import dataclass, field
+
+HOLD_MIN_ARRIVALS = 3
 
 
 @dataclass
@@ -18,6 +29,7 @@ class SyncStats:
     unmatched: int = 0      # dropped because no partner within slop can arrive any more
     overflow: int = 0       # dropped because a channel's queue was full (e.g. a sensor is missing)
     time_resets: int = 0    # stamps jumped backwards by more than the reset threshold
+    held: int = 0           # sets emitted with at least one silent channel's last item reused
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -25,34 +37,45 @@ class SyncStats:
 
 @dataclass
 class SyncedSet:
-    stamp_ns: int             # stamp of the reference channel
-    stamps_ns: list[int]
+    stamp_ns: int             # stamp of the reference channel (newest live stamp when it is held)
+    stamps_ns: list[int]      # a held channel's entry is the stamp of its reused item
     items: list = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # channels whose last item was reused
 
 
 class ApproximateTimeSync:
     def __init__(self, num_channels: int, slop_s: float, queue_size: int = 10, reference: int = 0,
-                 backward_reset_s: float = 0.5):
-        if num_channels < 1 or slop_s < 0 or queue_size < 1 or not 0 <= reference < num_channels:
+                 backward_reset_s: float = 0.5, hold_after_s: float = 0.0):
+        if (num_channels < 1 or slop_s < 0 or queue_size < 1 or not 0 <= reference < num_channels
+                or hold_after_s < 0):
             raise ValueError("invalid synchroniser configuration")
         self.slop_ns = int(slop_s * 1e9)
+        self.hold_after_ns = int(hold_after_s * 1e9)
         self.queue_size = queue_size
         self.reference = reference
         self.backward_reset_ns = int(backward_reset_s * 1e9)
         self.stats = SyncStats()
         self._queues = [deque() for _ in range(num_channels)]
         self._last_in = [None] * num_channels
+        self._last_emitted = [None] * num_channels  # (stamp, item) per channel, what a hold reuses
         self._last_out = None
+        self._arrivals = [0] * num_channels  # messages received per channel
+        self._arrivals_at_last = [self._arrivals] * num_channels  # _arrivals when each channel last received
 
     def reset(self):
         for q in self._queues:
             q.clear()
         self._last_in = [None] * len(self._queues)
+        self._last_emitted = [None] * len(self._queues)
         self._last_out = None
+        self._arrivals = [0] * len(self._queues)
+        self._arrivals_at_last = [self._arrivals] * len(self._queues)
 
     def push(self, channel: int, stamp_ns: int, item) -> tuple[list[SyncedSet], bool]:
         """Add one message; returns (completed sets in time order, whether time jumped backwards)."""
         self.stats.received += 1
+        self._arrivals[channel] += 1
+        self._arrivals_at_last[channel] = list(self._arrivals)
         jumped = False
         last = self._last_in[channel]
         if last is not None and stamp_ns < last - self.backward_reset_ns:
@@ -65,6 +88,8 @@ class ApproximateTimeSync:
             return [], False
         elif self._last_out is not None and stamp_ns <= self._last_out:
             self.stats.late += 1
+            # Too late to join, but the channel is alive: a held channel stops being held from here.
+            self._last_in[channel] = stamp_ns
             return [], False
         self._last_in[channel] = stamp_ns
         q = self._queues[channel]
@@ -74,19 +99,41 @@ class ApproximateTimeSync:
             self.stats.overflow += 1
         return self._match(), jumped
 
+    def _live_channels(self) -> list[int]:
+        """Channels to match now: all of them when every queue has a head; else the non-empty ones if every
+        empty channel can be held (silent for longer than ``hold_after``); else none (wait)."""
+        live = [c for c, q in enumerate(self._queues) if q]
+        if len(live) == len(self._queues) or not live or self.hold_after_ns <= 0:
+            return live if len(live) == len(self._queues) else []
+        newest = max(t for t in self._last_in if t is not None)
+        for c, q in enumerate(self._queues):  # a channel that emitted has a _last_in
+            if q:
+                continue
+            if self._last_emitted[c] is None or newest - self._last_in[c] <= self.hold_after_ns:
+                return []
+            since = self._arrivals_at_last[c]
+            if min(self._arrivals[k] - since[k] for k in live) < HOLD_MIN_ARRIVALS:
+                return []
+        return live
+
     def _match(self) -> list[SyncedSet]:
         out = []
-        while all(self._queues):
-            newest = max(q[0][0] for q in self._queues)
-            stale = [q for q in self._queues if q[0][0] < newest - self.slop_ns]
+        while live := self._live_channels():
+            queues = [self._queues[c] for c in live]
+            newest = max(q[0][0] for q in queues)
+            stale = [q for q in queues if q[0][0] < newest - self.slop_ns]
             if stale:
                 for q in stale:
                     q.popleft()
                     self.stats.unmatched += 1
                 continue
-            heads = [q.popleft() for q in self._queues]
-            stamps = [s for s, _ in heads]
-            self._last_out = max(stamps)
+            for c in live:
+                self._last_emitted[c] = self._queues[c].popleft()
+            held = [c for c in range(len(self._queues)) if c not in live]
+            stamps = [s for s, _ in self._last_emitted]
+            self._last_out = max(stamps[c] for c in live)
             self.stats.synced += 1
-            out.append(SyncedSet(stamps[self.reference], stamps, [i for _, i in heads]))
+            self.stats.held += bool(held)
+            stamp = self._last_out if self.reference in held else stamps[self.reference]
+            out.append(SyncedSet(stamp, stamps, [i for _, i in self._last_emitted], held))
         return out

@@ -16,7 +16,7 @@ from fip_ros.physics.dynamics import DynamicsEstimator
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import descriptor
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 
 QUAT_TOLERANCE = 1e-2
 
@@ -45,10 +45,7 @@ class DynamicsNode(Node):
         super().__init__("dynamics", **kwargs)
         specs = {
             "world_frame": ("world", descriptor("Frame of the published vectors and markers (REP 103)")),
-            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
-            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, descriptor("Fallback arm length, m", False, 0.35, 0.95)),
-            "leg_length": (0.84, descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            **FALLBACK_BODY,
             "mass": (75.0, descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
             "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
             "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
@@ -61,7 +58,7 @@ class DynamicsNode(Node):
         for name, (default, desc) in specs.items():
             self.declare_parameter(name, default, desc)
         g = self.get_parameter
-        body = {k: g(k).value for k in ("sex", "height", "arm_length", "leg_length", "mass")}
+        body = {**fallback_body(self), "mass": g("mass").value}
         self.subject_id = ""
         self.estimator = DynamicsEstimator(body, g("fps").value, g("window").value)
         self.stamps = []
@@ -72,9 +69,7 @@ class DynamicsNode(Node):
         self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
 
     def _on_body_params(self, msg: BodyParams):
-        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
-                "arm_length": msg.arm_length, "leg_length": msg.leg_length,
-                "mass": msg.mass if msg.mass > 0 else self.get_parameter("mass").value}
+        body = {**body_from_msg(msg), "mass": msg.mass if msg.mass > 0 else self.get_parameter("mass").value}
         try:
             self.estimator.set_body(body)
         except ValueError as e:

@@ -1,7 +1,14 @@
 """FIP estimator node: six REP-145 IMU streams -> fip_msgs/SmplPose, sensor_msgs/JointState, /diagnostics.
 
 Pipeline per synchronised set: validate -> (collect for calibration) -> calibrate (core) -> streaming FIP step
--> validate output -> publish with the input stamp. All maths lives in fip_ros.core / fip_ros.api.
+-> validate output -> publish with the input stamp and a tracking status. All maths lives in fip_ros.core /
+fip_ros.api.
+
+Tracking status of each published pose (SmplPose.STATUS_*; nothing is published before calibration):
+LOST when a sensor has been silent for longer than ``lost_after`` (the last pose is republished unchanged),
+INITIALIZING for ``status_window`` s after the recurrent state was reset (calibration, gap, time jump, new
+body, bad output), DEGRADED for ``status_window`` s after a sample was rejected or a silent sensor's last
+sample was held in, OK otherwise.
 """
 
 import threading
@@ -33,13 +40,21 @@ from fip_ros.ros.conversions import (
     time_from_ns,
 )
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import descriptor
-from fip_ros.ros.sync import ApproximateTimeSync
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.sync import ApproximateTimeSync, SyncedSet
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
 # JointState convention: each SMPL joint is 3 revolute-equivalent entries, intrinsic Z-Y-X (yaw, pitch,
 # roll) of its local rotation re-expressed in REP-103 axes (M R M^T); entry 0 is the pelvis in the world.
 JOINT_STATE_NAMES = [f"{j}_{axis}" for j in JOINT_NAMES for axis in ("yaw", "pitch", "roll")]
+STATUS_NAMES = {SmplPose.STATUS_OK: "OK", SmplPose.STATUS_DEGRADED: "DEGRADED",
+                SmplPose.STATUS_UNCALIBRATED: "UNCALIBRATED", SmplPose.STATUS_LOST: "LOST",
+                SmplPose.STATUS_INITIALIZING: "INITIALIZING"}
+# /diagnostics level per tracking status: WARN while the pose is usable with care, ERROR while it is frozen.
+STATUS_LEVELS = {SmplPose.STATUS_OK: DiagnosticStatus.OK, SmplPose.STATUS_DEGRADED: DiagnosticStatus.WARN,
+                 SmplPose.STATUS_INITIALIZING: DiagnosticStatus.WARN,
+                 SmplPose.STATUS_LOST: DiagnosticStatus.ERROR}
+PENDING = -1  # an event whose status window starts at the next published frame (its stamp is not known yet)
 
 
 class Estimator(Node):
@@ -52,21 +67,27 @@ class Estimator(Node):
         self.subject_id = p["subject_id"]
         # Output stamp = the root (pelvis) sensor's stamp.
         self.sync = ApproximateTimeSync(len(self.sites), p["slop"], int(p["queue_size"]),
-                                        reference=ROOT_SENSOR, backward_reset_s=p["backward_reset"])
+                                        reference=ROOT_SENSOR, backward_reset_s=p["backward_reset"],
+                                        hold_after_s=p["hold_after"])
         self.counters = dict(rejected_nan=0, rejected_range=0, rejected_quat=0, rejected_missing=0,
                              invalid_output=0, published=0, gap_resets=0, time_resets=0,
-                             calibrations=0, failed_calibrations=0, errors=0)
+                             calibrations=0, failed_calibrations=0, errors=0, held=0, lost=0)
         self.latencies = deque(maxlen=600)
         self.lock = threading.Lock()
 
         self.model = load_model(p["model_path"] or None, backend=p["backend"])
-        self.body = self._body_from_params()
+        self.body = fallback_body(self)
         self.engine = self.model.stream(self.body, backend=p["backend"])
         self.calibration = None
         self.collect = None       # open calibration window: dict(kind, duration_ns, start_ns, ori, acc, done)
         self.auto_pending = p["auto_calibrate"]
         self.last_stamp_ns = None
         self.last_pose = None     # (24,3,3) last published local rotations, init pose after a gap
+        # Stamp (ns) of the last event that qualifies the poses after it, PENDING or None; see _status().
+        self.events = {SmplPose.STATUS_INITIALIZING: None, SmplPose.STATUS_DEGRADED: None}
+        self.lost = False         # a sensor is silent beyond lost_after: the last pose is being held
+        self.status = SmplPose.STATUS_UNCALIBRATED  # of the last published pose, for /diagnostics
+        self.last_publish_time = None  # perf_counter() of the last published pose
 
         self.pose_msg, self.joints_msg = self._make_messages(p["world_frame"])
         self.pub_pose = self.create_publisher(SmplPose, "pose", qos.RELIABLE)
@@ -94,6 +115,14 @@ class Estimator(Node):
             "model_path": ("", descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
             "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
             "queue_size": (10, descriptor("Per-sensor sync queue length", read_only=True)),
+            "hold_after": (0.1, descriptor(
+                "A sensor silent this long behind the others is held: its last sample is reused (DEGRADED), "
+                "s (0 = never; keep below queue_size frames)", True, 0.0, 10.0)),
+            "lost_after": (0.5, descriptor("A sensor held this long: the last pose is republished (LOST), s",
+                                           False, 0.0, 60.0)),
+            "status_window": (0.5, descriptor(
+                "DEGRADED / INITIALIZING last this long after a rejected or held sample / a state reset, s",
+                False, 0.0, 60.0)),
             "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
                                                 True, 0.0, 10.0)),
             "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
@@ -109,10 +138,7 @@ class Estimator(Node):
                                                               False, 0.05, 30.0)),
             "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
                                                            False, 0.1, 120.0)),
-            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
-            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
-            "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
+            **FALLBACK_BODY,
             "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
         }
         for name, (default, desc) in specs.items():
@@ -122,13 +148,9 @@ class Estimator(Node):
     def _param(self, name):
         return self.get_parameter(name).value
 
-    def _body_from_params(self) -> dict:
-        return {k: self._param(k) for k in ("sex", "height", "arm_length", "leg_length")}
-
     # ---------------------------------------------------------------- inputs
     def _on_body_params(self, msg: BodyParams):
-        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
-                "arm_length": msg.arm_length, "leg_length": msg.leg_length}
+        body = body_from_msg(msg)
         try:
             with self.lock:
                 self.engine = self.model.stream(body, backend=self._param("backend"))
@@ -149,9 +171,10 @@ class Estimator(Node):
                 self.get_logger().warning("input time jumped backwards: state reset")
                 self._reset_engine(self.last_pose)
                 self.last_stamp_ns = None
+                self.events[SmplPose.STATUS_DEGRADED] = None  # a stamp of the old timeline
             for s in sets:
                 try:
-                    self._process(s.stamp_ns, s.items, arrival)
+                    self._process(s, arrival)
                 except Exception as e:  # a failure in one frame must not take the node down
                     self.counters["errors"] += 1
                     self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}",
@@ -177,9 +200,11 @@ class Estimator(Node):
         return matrix_from_quat(quat), acc
 
     # ---------------------------------------------------------------- processing
-    def _process(self, stamp_ns: int, items, arrival: float):
-        raw = self._validate(items)
+    def _process(self, s: SyncedSet, arrival: float):
+        stamp_ns = s.stamp_ns
+        raw = self._validate(s.items)
         if raw is None:
+            self.events[SmplPose.STATUS_DEGRADED] = stamp_ns
             return
         ori, acc = raw
         gap = self._param("max_gap")
@@ -187,6 +212,20 @@ class Estimator(Node):
             self.counters["gap_resets"] += 1
             self._reset_engine(self.last_pose)
         self.last_stamp_ns = stamp_ns
+        if s.held:
+            self.counters["held"] += 1
+            self.events[SmplPose.STATUS_DEGRADED] = stamp_ns
+            if (stamp_ns - min(s.stamps_ns[c] for c in s.held)) * 1e-9 > self._param("lost_after"):
+                # A stale sample this old would drive the network with fiction: freeze the pose instead,
+                # and neither calibrate nor step on it.
+                self.counters["lost"] += 1
+                self.lost = True
+                if self.calibration is not None and self.collect is None and self.last_pose is not None:
+                    self._publish(stamp_ns, self.last_pose, arrival, SmplPose.STATUS_LOST)
+                return
+        if self.lost:  # the sensor is back: restart from the frozen pose
+            self.lost = False
+            self._reset_engine(self.last_pose)
         if self.auto_pending and self.collect is None:
             self.auto_pending = False
             self._start_collection(Calibrate.Request.T_POSE, self._param("auto_calibration_duration"),
@@ -209,23 +248,38 @@ class Estimator(Node):
             self._reset_engine(self.last_pose)
             return
         self.last_pose = local_rot
-        self._publish(stamp_ns, local_rot, arrival)
+        self._publish(stamp_ns, local_rot, arrival, self._status(stamp_ns))
+
+    def _status(self, stamp_ns: int) -> int:
+        """INITIALIZING, else DEGRADED, while within status_window of their last event; else OK.
+
+        INITIALIZING first: consumers (dynamics) skip such frames, and a fresh state outweighs stale input.
+        """
+        window_ns = self._param("status_window") * 1e9
+        status = SmplPose.STATUS_OK
+        for kind in (SmplPose.STATUS_DEGRADED, SmplPose.STATUS_INITIALIZING):
+            since = self.events[kind]
+            if since == PENDING:
+                since = self.events[kind] = stamp_ns
+            if since is not None and 0 <= stamp_ns - since <= window_ns:
+                status = kind
+        return status
 
     def _make_messages(self, world_frame: str):
         """Messages built once and refilled per frame (no per-frame allocation of 24 nested quaternions);
         publish() serialises them, so reuse is safe."""
         estimated = [j in ESTIMATED_JOINTS for j in range(24)]
-        pose = SmplPose(subject_id=self.subject_id, translation_valid=False,
-                        tracking_status=SmplPose.STATUS_OK, estimated=estimated)
+        pose = SmplPose(subject_id=self.subject_id, translation_valid=False, estimated=estimated)
         pose.header.frame_id = world_frame
         joints = JointState(name=JOINT_STATE_NAMES)
         joints.header.frame_id = world_frame
         return pose, joints
 
-    def _publish(self, stamp_ns: int, local_rot: np.ndarray, arrival: float):
+    def _publish(self, stamp_ns: int, local_rot: np.ndarray, arrival: float, status: int):
         stamp = time_from_ns(stamp_ns)
         msg = self.pose_msg
         msg.header.stamp = stamp
+        msg.tracking_status = self.status = status
         quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
         o = msg.root_orientation
         o.x, o.y, o.z, o.w = quats[0].tolist()
@@ -246,12 +300,14 @@ class Estimator(Node):
         self.pub_joints.publish(js)
         self.counters["published"] += 1
         self.latencies.append(latency)
+        self.last_publish_time = time.perf_counter()
 
     # ---------------------------------------------------------------- calibration
     def _reset_engine(self, init_pose):
         """Fresh recurrent state from ``init_pose`` (24,3,3) local rotations; None = the calibration pose."""
         pose = self.calibration.pose if self.calibration is not None else "tpose"
         self.engine.reset(body_vector(self.body), init_pose_from(init_pose, pose))
+        self.events[SmplPose.STATUS_INITIALIZING] = PENDING
 
     def _start_collection(self, kind: int, duration: float, start_ns: int | None = None):
         self.collect = dict(kind=kind, duration_ns=int(duration * 1e9), start_ns=start_ns, ori=[], acc=[],
@@ -325,16 +381,19 @@ class Estimator(Node):
             lat = np.array(self.latencies) if self.latencies else None
             state = ("calibrating" if self.collect is not None else
                      "uncalibrated" if self.calibration is None else "tracking")
+            tracking = self.status if state == "tracking" else SmplPose.STATUS_UNCALIBRATED
+            last = self.last_publish_time
         status = DiagnosticStatus(name=f"{self.get_name()}: FIP estimator", hardware_id=self.subject_id)
-        bad = ("invalid_output", "errors")
-        rejected = sum(v for k, v in counters.items() if k.startswith("rejected_") or k in bad)
+        # The level follows the tracking status of the last pose, unless none came lately (no input at all).
+        silent = last is None or time.perf_counter() - last > max(1.0, self._param("diagnostics_period"))
         if state != "tracking":
             status.level, status.message = DiagnosticStatus.WARN, state
-        elif rejected:
-            status.level, status.message = DiagnosticStatus.WARN, f"tracking; {rejected} bad samples rejected"
+        elif silent:
+            status.level, status.message = DiagnosticStatus.WARN, "tracking; no pose for a while (no input?)"
         else:
-            status.level, status.message = DiagnosticStatus.OK, "tracking"
-        values = {"state": state, **counters}
+            status.level = STATUS_LEVELS[tracking]
+            status.message = f"tracking; {STATUS_NAMES[tracking]}"
+        values = {"state": state, "tracking_status": STATUS_NAMES[tracking], **counters}
         if lat is not None:
             values["latency_p50_ms"] = f"{np.percentile(lat, 50) * 1e3:.3f}"
             values["latency_p99_ms"] = f"{np.percentile(lat, 99) * 1e3:.3f}"

@@ -19,7 +19,7 @@ from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
 from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import descriptor
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
 QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
@@ -57,10 +57,7 @@ class SmplTfBroadcaster(Node):
             "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
             "origin_offset": ([0.0, 0.0, 1.0], descriptor(
                 "Static world -> origin_<id> translation, m (mid-hip above the floor; offsets people)")),
-            "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", False)),
-            "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
-            "arm_length": (0.51, descriptor("Fallback arm length, m", False, 0.35, 0.95)),
-            "leg_length": (0.84, descriptor("Fallback leg length, m", False, 0.45, 1.25)),
+            **FALLBACK_BODY,
             "publish_markers": (True, descriptor("Publish the skeleton_markers MarkerArray")),
             "smpl_model_path": ("", descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
             "mesh_period": (0.1, descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
@@ -73,7 +70,7 @@ class SmplTfBroadcaster(Node):
         self.origin = smpl_frames.origin_frame(body_id, prefix, suffix)
         self.children = smpl_frames.joint_frames(body_id, prefix, suffix)
         self.parents = smpl_frames.parent_frames(body_id, prefix, suffix)
-        body = {k: g(k).value for k in ("sex", "height", "arm_length", "leg_length")}
+        body = fallback_body(self)
         self.offsets = self._offsets(body)
         self.rejected = 0
         self.publish_markers = g("publish_markers").value
@@ -124,8 +121,7 @@ class SmplTfBroadcaster(Node):
         return t
 
     def _on_body_params(self, msg: BodyParams):
-        body = {"sex": "male" if msg.sex == BodyParams.SEX_MALE else "female", "height": msg.height,
-                "arm_length": msg.arm_length, "leg_length": msg.leg_length}
+        body = body_from_msg(msg)
         try:
             self.offsets = self._offsets(body)
             self.betas = self._fit_betas(body)
