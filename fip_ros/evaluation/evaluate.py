@@ -220,6 +220,8 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
 
 
 def write_plots(per_clip: dict, results: dict, out_dir: Path, n_clips: int = 3):
+    for stale in out_dir.glob("time_*.png"):  # the report lists every plot here: drop other runs' clips
+        stale.unlink()
     for name in list(per_clip)[:n_clips]:
         series = {f"{m} ({mode})": per_clip[name][mode][m]["pos_cm"] for mode in MODES for m in ("fip",)}
         series["static_tpose"] = per_clip[name]["gt_init"]["static_tpose"]["pos_cm"]
