@@ -17,14 +17,14 @@ from fip_ros.ros.nodes.dynamics import DynamicsNode  # noqa: E402
 MASS = 70.0
 
 
-def _pose(stamp_ns: int) -> SmplPose:
+def _pose(stamp_ns: int, status: int = SmplPose.STATUS_OK) -> SmplPose:
     msg = SmplPose()
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     msg.header.frame_id = "world"
     x, y, z, w = quat_from_matrix(M_SMPL_TO_ROS)  # T-pose standing upright: R_pelvis_smpl = I
     msg.root_orientation = Quaternion(x=x, y=y, z=z, w=w)
     msg.local_rotations = [Quaternion(w=1.0) for _ in range(24)]
-    msg.tracking_status = SmplPose.STATUS_OK
+    msg.tracking_status = status
     return msg
 
 
@@ -60,4 +60,25 @@ def test_static_pose_gives_weight_and_shoulder_moment(ros_context, ros_node, spi
     shoulder = msg.moments[16]
     assert shoulder.x > 1.0 and abs(shoulder.y) < 1e-3 and abs(shoulder.z) < 1e-3
     assert np.isfinite([msg.root_residual_force.x, msg.root_residual_moment.z]).all()
+    node.destroy_node()
+
+
+def test_lost_and_initializing_poses_give_no_moments(ros_context, ros_node, spin_until):
+    """A LOST pose is a frozen copy and an INITIALIZING one is not settled: neither may become a moment."""
+    node = DynamicsNode(context=ros_context)
+    got = []
+    ros_node.create_subscription(JointMoments, "joint_moments", got.append, qos.RELIABLE)
+    pose_pub = ros_node.create_publisher(SmplPose, "pose", qos.RELIABLE)
+    assert spin_until([node, ros_node], lambda: pose_pub.get_subscription_count() > 0, timeout=10.0)
+    sent = []
+
+    def publish_next():
+        status = SmplPose.STATUS_LOST if len(sent) % 2 else SmplPose.STATUS_INITIALIZING
+        sent.append(int(1e9) + len(sent) * 16_666_667)
+        pose_pub.publish(_pose(sent[-1], status))
+        return len(sent) >= 30
+
+    assert spin_until([node, ros_node], publish_next, timeout=20.0)
+    spin_until([node, ros_node], lambda: False, timeout=1.0)  # let any (wrong) output arrive
+    assert got == [] and len(node.stamps) == 0
     node.destroy_node()

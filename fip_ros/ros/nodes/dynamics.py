@@ -79,7 +79,9 @@ class DynamicsNode(Node):
         self.stamps.clear()
 
     def _on_pose(self, msg: SmplPose):
-        if msg.tracking_status in (SmplPose.STATUS_UNCALIBRATED, SmplPose.STATUS_INITIALIZING):
+        # LOST poses are frozen copies: moments from them would describe a body that is not moving.
+        if msg.tracking_status in (SmplPose.STATUS_UNCALIBRATED, SmplPose.STATUS_INITIALIZING,
+                                   SmplPose.STATUS_LOST):
             return
         quats = [msg.root_orientation, *msg.local_rotations]
         norms = np.array([np.linalg.norm([q.x, q.y, q.z, q.w]) for q in quats])
