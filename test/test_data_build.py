@@ -33,8 +33,9 @@ def test_build_index_and_rerun(mocap, tmp_path, capsys):
     assert "dropped cmu-daz/14_99.npz" in capsys.readouterr().out
     index = json.loads((out / "index.json").read_text())
     assert set(index) == {"splits", "clips", "dropped"}
-    assert index["splits"] == {"train": ["cmu-daz/09_03.npz", "cmu-iclone/007_12.npz"], "val": [],
-                               "test": ["hdm05/HDM_tr_rotateArmsBothBackward1Reps_014_120.npz"]}
+    assert index["splits"] == {"train": ["cmu-daz/09_03.npz"], "val": [],  # CMU 07 and HDM05 tr are test
+                               "test": ["cmu-iclone/007_12.npz",
+                                        "hdm05/HDM_tr_rotateArmsBothBackward1Reps_014_120.npz"]}
     assert list(index["dropped"]) == ["cmu-daz/14_99.npz"] and index["dropped"]["cmu-daz/14_99.npz"]
     entry = index["clips"]["cmu-iclone/007_12.npz"]
     assert set(entry) == {"subject", "source", "frames", "minutes"}
