@@ -13,14 +13,15 @@ import numpy as np
 import torch
 
 from fip_ros.core.body_model import body_dict
-from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.evaluation.evaluate import gt_init_imu, run_fip
 from fip_ros.physics.clips import walking_clips
 from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
 from fip_ros.physics.dynamics import DynamicsEstimator, analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
+from fip_ros.training.dataset import Clip
 
 MASS = 73.0  # the reference participant of docs/physics.md (clips carry no mass)
 # Joint, SMPL bodies (left, right), sign that turns the child-frame x moment into the named moment.
@@ -41,18 +42,18 @@ def drift_per_10s(est: torch.Tensor, true: torch.Tensor, fps: float) -> float:
 
 
 def fip_kinematics(model, clip) -> torch.Tensor:
-    """FIP's local rotations (T,24,3,3) from clean IMUs synthesised from the clip (first true frame as the
-    initial pose, fip-eval's gt_init protocol); row 0 is the measured pelvis orientation."""
+    """FIP's local rotations (T,24,3,3) by fip-eval's gt_init protocol (clean IMUs synthesised from the clip,
+    first true frame as the initial pose), keeping the stencil frames so that frames line up with the clip;
+    row 0 is the measured pelvis orientation."""
     f32 = torch.float32
-    rot = torch.as_tensor(clip.local_rot, dtype=f32)
-    imu = synthesize(rot, torch.as_tensor(clip.offsets, dtype=f32), torch.as_tensor(clip.tran, dtype=f32))
+    clip = Clip(*(torch.as_tensor(x, dtype=f32) for x in (clip.local_rot, clip.tran, clip.offsets,
+                                                          clip.body)), clip.name)
+    acc, ori, init = gt_init_imu(clip, keep_stencil=True)
     torch.set_default_dtype(f32)  # the network builds its state in the default dtype
     try:
-        out = model.predict(imu["acc"].numpy(), imu["ori"].numpy(), body_dict(clip.body),
-                            init_pose=rot[0].numpy())
+        return run_fip(model, acc, ori, clip.body, init).double()
     finally:
         torch.set_default_dtype(torch.float64)
-    return torch.as_tensor(out["rotations"], dtype=torch.float64)
 
 
 def clip_figures(clip, rot, window: int, true_root: bool) -> dict:

@@ -8,7 +8,14 @@ from scipy.spatial.transform import Rotation
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import JOINT_NAMES
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, quat_from_matrix, smpl_pose_msg, time_from_ns
+from fip_ros.ros.conversions import (
+    M_SMPL_TO_ROS,
+    QUAT_TOLERANCE,
+    quat_from_matrix,
+    smpl_pose_msg,
+    time_from_ns,
+    valid_quats,
+)
 from fip_ros.ros.nodes.smpl_tf_broadcaster import pose_to_transforms
 from fip_ros.ros.smpl_frames import joint_frames, origin_frame, parent_frames
 
@@ -17,6 +24,15 @@ BODY = dict(sex="female", height=1.65, arm_length=0.48, leg_length=0.79)
 
 def _random_pose(seed):
     return Rotation.random(24, random_state=seed).as_matrix()
+
+
+def test_valid_quats_wants_finite_unit_quaternions():
+    q = quat_from_matrix(_random_pose(0))
+    assert valid_quats(q) and valid_quats(q * (1 + 0.5 * QUAT_TOLERANCE))
+    assert not valid_quats(q * (1 + 2 * QUAT_TOLERANCE))
+    for bad in (np.nan, np.inf):
+        q[3, 1] = bad
+        assert not valid_quats(q)
 
 
 def test_tpose_frames_are_upright_and_bones_follow_ros_axes():

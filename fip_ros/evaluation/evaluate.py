@@ -28,7 +28,7 @@ import torch
 from fip_ros.api import Model, default_weights_path, init_pose_from
 from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validate_body
 from fip_ros.core.calibration import calibration_pose_local_rot
-from fip_ros.core.imu_synthesis import ImuCorruption, corrupt
+from fip_ros.core.imu_synthesis import ImuCorruption, corrupt, synthesize
 from fip_ros.evaluation import baselines, plots
 from fip_ros.evaluation.metrics import sequence_errors, summarize
 from fip_ros.fip.checkpoint import load_checkpoint
@@ -94,11 +94,20 @@ def rescaled_clip(clip: Clip, height: float, arm_scale: float = 1.0, leg_scale: 
     return replace(clip, offsets=offsets, tran=tran, body=body_vector_from_offsets(offsets, clip.body[0]))
 
 
+def gt_init_imu(clip: Clip, keep_stencil: bool = False):
+    """(acc, ori, init15) of the gt_init protocol: clean IMUs synthesised from the clip and its first true
+    frame as the initial pose. The STENCIL frames at each end are cropped (the frames the truth is scored
+    on) unless ``keep_stencil``: then the frames line up with the clip's (the physics bench)."""
+    margin = 0 if keep_stencil else STENCIL
+    imu = synthesize(clip.local_rot, clip.offsets, clip.tran, fps=60, stencil=STENCIL)
+    frames = slice(margin, clip.frames - margin)
+    return imu["acc"][frames], imu["ori"][frames], ds.root_relative_rot15(clip.local_rot[margin])
+
+
 def clip_imu(clip: Clip, mode: str):
     """(acc (T', 6, 3), ori (T', 6, 3, 3), init15 or None, frames to skip) of a clip in a start-up mode."""
     if mode == "gt_init":
-        acc, ori = ds.imu_from_motion(clip.local_rot[None], clip.offsets[None], clip.tran[None])
-        return acc[0], ori[0], ds.root_relative_rot15(clip.local_rot[STENCIL]), 0
+        return (*gt_init_imu(clip), 0)
     rot, tran = with_calibration_prefix(clip)
     acc, ori = ds.imu_from_motion(rot[None], clip.offsets[None], tran[None])
     return acc[0], ori[0], None, CALIB_HOLD + CALIB_BLEND
@@ -123,27 +132,28 @@ def fip_runs(model: Model, clip: Clip, mean_body: torch.Tensor, no_shape: Model 
     return runs
 
 
-def evaluate_clip(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
+def evaluate_clip(model: Model, clip: Clip, mean_body: torch.Tensor, imus: dict, smpl_dir=None,
                   no_shape: Model | None = None) -> dict:
-    """{mode: {method: sequence_errors}} for one clip on clean IMUs."""
+    """{mode: {method: sequence_errors}} for one clip on clean IMUs ``imus`` {mode: clip_imu(clip, mode)}."""
     truth = clip.local_rot[STENCIL:-STENCIL]
     runs = fip_runs(model, clip, mean_body, no_shape)
     out = {}
     for mode in MODES:
-        res = score_runs(runs, *clip_imu(clip, mode), clip, smpl_dir)
+        res = score_runs(runs, *imus[mode], clip, smpl_dir)
         res["static_tpose"] = sequence_errors(baselines.static_pose(truth), truth, clip.offsets,
                                               smpl_model_dir=smpl_dir)
         out[mode] = res
     return out
 
 
-def evaluate_clip_corrupted(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
+def evaluate_clip_corrupted(model: Model, clip: Clip, mean_body: torch.Tensor, imus: dict, smpl_dir=None,
                             no_shape: Model | None = None) -> dict:
-    """{mode: {method: sequence_errors}} of the FIP methods on TEST_CORRUPTION IMUs, modes EXTRA_MODES."""
+    """{mode: {method: sequence_errors}} of the FIP methods on the clean IMUs ``imus`` {mode: clip_imu(clip,
+    mode)} corrupted with TEST_CORRUPTION, modes EXTRA_MODES."""
     runs = fip_runs(model, clip, mean_body, no_shape)
     out = {}
     for mode in EXTRA_MODES:
-        acc, ori, init, skip = clip_imu(clip, mode)
+        acc, ori, init, skip = imus[mode]
         out[mode] = score_runs(runs, *corrupted_imu(acc, ori, clip.name), init, skip, clip, smpl_dir)
     return out
 
@@ -182,7 +192,12 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         mean_body = torch.stack([c.body for c in ds.load_split(data, "train")]).mean(0)
     except (KeyError, FileNotFoundError):  # no training split beside the test split: use the test subjects
         mean_body = torch.stack([c.body for c in clips]).mean(0)
-    per_clip = {c.name: evaluate_clip(model, c, mean_body, smpl_dir, no_shape) for c in clips}
+    per_clip, corrupted = {}, {}
+    for c in clips:  # each clip's clean IMUs synthesised once, for both the clean and corrupted conditions
+        imus = {mode: clip_imu(c, mode) for mode in MODES}
+        per_clip[c.name] = evaluate_clip(model, c, mean_body, imus, smpl_dir, no_shape)
+        if "corrupted" in conditions:
+            corrupted[c.name] = evaluate_clip_corrupted(model, c, mean_body, imus, smpl_dir, no_shape)
     results = {"settings": {"weights": str(weights), "data": str(data), "split": split, "clips": len(clips),
                             "frames": sum(c.frames - 2 * STENCIL for c in clips),
                             "imu": "clean synthetic (fip_ros.core.imu_synthesis)",
@@ -198,7 +213,6 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         results["per_clip"][mode] = {c: {m: _scalars(summarize([per_clip[c][mode][m]])) for m in methods}
                                      for c in per_clip}
     if "corrupted" in conditions:
-        corrupted = {c.name: evaluate_clip_corrupted(model, c, mean_body, smpl_dir, no_shape) for c in clips}
         results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)
         results["overall_corrupted"] = {
             mode: _summaries({c: r[mode] for c, r in corrupted.items()}, corrupted[clips[0].name][mode])

@@ -7,14 +7,14 @@ walking subjects; otherwise retargeted straight from the shared mocap (cached un
 import json
 from pathlib import Path
 
-from fip_ros.data.build_dataset import REPO, default_mocap_dir, discover, import_clip
+from fip_ros.data.build_dataset import REPO, default_mocap_dir
 from fip_ros.data.motion import Motion
 
 DATASET = REPO / ".cache" / "dataset"
 CACHE = REPO / ".cache" / "physics"
 MOCAP = default_mocap_dir()
-# A held-out (test-split) walking clip for the fine-tuning demo: HDM05 actor tr, sneaking steps.
-HELD_OUT_WALK = "HDM_tr_sneak2StepsLStart_016_120"
+# The fine-tuning demo's person: CMU subject 07 (test split), its twelve walking trials, preferred source.
+HELD_OUT_SUBJECT = ("cmu-iclone", "cmu-07", [f"cmu-iclone/007_{i:02d}.bvh" for i in range(1, 13)])
 # CMU subjects 07 and 08 walk in every trial; HDM05 classes named walk*.
 WALK_HINTS = ("07_", "08_", "007_", "walk")
 FALLBACK = ("cmu-daz/07_01.bvh", "cmu-daz/07_02.bvh", "cmu-daz/08_01.bvh", "cmu-daz/08_02.bvh")
@@ -39,16 +39,12 @@ def walking_clips(limit: int = 4, split: str = "test", data=DATASET,
     return [_retargeted(rel) for rel in FALLBACK if source is None or rel.startswith(f"{source}/")][:limit]
 
 
-def held_out_clip(name: str = HELD_OUT_WALK) -> Motion:
-    """Import one clip of the shared mocap by name (cached), as the dataset builder would."""
-    out = CACHE / f"{name}.npz"
-    if out.exists():
-        return Motion.load_npz(out)
-    source, clip, files = next(j for j in discover(MOCAP) if j[1] == name)
-    motion = import_clip(source, clip, files)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    motion.save_npz(out)
-    return motion
+def held_out_subject(data=DATASET) -> list[Motion]:
+    """All walking trials of one test-split person (HELD_OUT_SUBJECT): from the dataset when it is built,
+    else retargeted from the shared mocap."""
+    source, subject, files = HELD_OUT_SUBJECT
+    clips = [c for c in walking_clips(len(files), data=data, source=source) if c.subject == subject]
+    return clips or [_retargeted(rel) for rel in files]
 
 
 def _retargeted(rel: str) -> Motion:

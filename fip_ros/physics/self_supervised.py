@@ -5,14 +5,17 @@ The network's pose drives the rigid-body model; the losses need no motion captur
 - physics: root residual wrench after the ground reactions (the feet cannot explain it), normalised by body
   weight and weight x height;
 - contact consistency: sole points in contact do not accelerate in the world;
-- temporal smoothness of the joint trajectories;
+- temporal consistency: no frame-to-frame jitter of the joint trajectories (gait-band motion is free);
 - a pull towards the pre-trained weights (parameter L2 to the initial weights).
-The learnt placement offsets also correct the network's input: the reading is moved back to the nominal site
-(subtracting the lever-arm acceleration from the measured orientations), which is where the network was
-trained to expect it.
+Two phases. First the limb sensors' placement, from the kinematic chain with the network frozen
+(``fip_ros.physics.placement``: the network's own limb accelerations are too poor to place a sensor by). Then
+the network (and the sensors' mounting rotations) on the losses above, placement fixed. The placement also
+corrects the network's input: the reading is moved back to the nominal site (subtracting the lever-arm
+acceleration from the measured orientations), which is where the network was trained to expect it.
 
-Console: ``fip-finetune --weights W (--clip CLIP.npz | --imu IMU.npz) --out DIR``; ``--demo`` runs the shifted
-sensor experiment on a held-out walking clip.
+Console: ``fip-finetune --weights W (--clip CLIP.npz | --imu IMU.npz)... --out DIR`` (several recordings
+of one person: repeat the option); ``--demo`` runs the shifted-sensor experiment on a held-out subject's
+walking.
 """
 
 import argparse
@@ -36,30 +39,32 @@ from fip_ros.physics.inverse_dynamics import (
     kinematics_from_motion,
     savgol_filter,
 )
+from fip_ros.physics.placement import fit_placement
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration
 
 STENCIL = 4
 ACC_WINDOW = 21  # frames; low-pass of the acceleration comparison (0.35 s)
+JITTER_WINDOW = 9  # frames; a 2nd-order Savitzky-Golay fit over 0.15 s passes the gait band (< ~6 Hz)
 PELVIS = 5  # sensor index of the pelvis: it defines the root acceleration, its placement stays nominal
 
 
 @dataclass
 class FinetuneConfig:
-    steps: int = 80
-    placement_steps: int = 40  # first steps: the network is frozen while the placement settles
+    steps: int = 80  # network steps, one recording each (in turn)
+    placement_steps: int = 800  # iterations of the placement fit, first (network frozen)
+    placement_prior: float = 1e-2  # per (5 cm)^2 of sensor shift: holds what the chain cannot observe
     lr: float = 3e-5  # network weights: small steps, the pre-trained model is the starting point
-    placement_lr: float = 3e-3  # sensor offsets (m) and mounting rotations (rad)
+    placement_lr: float = 3e-3  # mounting rotations (rad)
     w_acc: float = 0.1
     w_ori: float = 10.0  # the sensor bones must turn as the sensors say: the best-observed signal
     w_residual: float = 0.05
     w_contact: float = 0.05
-    w_smooth: float = 0.01
+    w_smooth: float = 0.1  # per cm^2 of jitter
     w_prior: float = 10.0  # per unit squared parameter change, summed over the network
     # The mounting rotation is weakly observable and, left loose, rotates the network's input: held near
     # identity unless a recording is known to have misaligned sensors.
     w_mount: float = 100.0
-    w_offset: float = 0.001  # per (5 cm)^2 of sensor shift: a weak prior on the nominal site
     mass: float | None = None  # kg; None: BMI 22 from the height
 
 
@@ -85,8 +90,17 @@ class SelfSupervised(torch.nn.Module):
         self.segments = build_segments(offsets.double(), self.mass, height,
                                        "male" if float(self.body[0, 0]) >= 0.5 else "female")
 
-    def placement_parameters(self):
-        return [self.vimu.offset, self.vimu.rot]
+    def calibrate(self, recordings, log=None) -> dict:
+        """Phase 1: the limb sensors' shifts from ``recordings`` [(acc, ori, init_pose)], starting from the
+        network's pose (see ``fip_ros.physics.placement``); stored in ``vimu.offset``."""
+        with torch.no_grad():
+            poses = [self.predict(acc, ori, init)["local_rot"][0] for acc, ori, init in recordings]
+        fit = fit_placement([(acc, ori, pose) for (acc, ori, _), pose in zip(recordings, poses, strict=True)],
+                            self.offsets, self.fps, STENCIL, self.cfg.placement_steps,
+                            prior=self.cfg.placement_prior, log=log)
+        with torch.no_grad():
+            self.vimu.offset.copy_(fit["offset"])
+        return fit
 
     def network_input(self, acc, ori, placement_grad: bool = True):
         """Measured (T,6,3)/(T,6,3,3) -> what sensors at the nominal sites with identity mounts would read."""
@@ -128,27 +142,31 @@ class SelfSupervised(torch.nn.Module):
                              + _sq(grf["residual_moment"]) / (weight * height) ** 2).float()
         foot_acc = savgol_filter(sole_points(kin["joint_pos"], height), self.fps, deriv=2) + a_root_s[:, None]
         parts["contact"] = ((point_p * foot_acc.square().sum(-1)).mean() / GRAVITY**2).float()
-        parts["smooth"] = _sq(finite_acceleration(joints, self.fps, 1, dim=0)) / GRAVITY**2
+        # Only what a short polynomial fit cannot follow: penalising all acceleration would slow the gait.
+        parts["smooth"] = _sq(joints - savgol_filter(joints, self.fps, JITTER_WINDOW)) / 0.01**2
         parts["prior"] = sum((p - p0).square().sum() for p, p0 in zip(self.model.parameters(), self.initial,
                                                                       strict=True))
         parts["mount"] = self.vimu.rot.square().sum()
-        parts["offset"] = self.vimu.offset.square().sum() / 0.05**2
         c = self.cfg
         w = dict(acc=c.w_acc, ori=c.w_ori, residual=c.w_residual, contact=c.w_contact, smooth=c.w_smooth,
-                 prior=c.w_prior, mount=c.w_mount, offset=c.w_offset)
+                 prior=c.w_prior, mount=c.w_mount)
         parts["total"] = sum(w[k] * parts[k] for k in w)
         return parts
 
 
-def finetune(ss: SelfSupervised, acc, ori, init_pose=None, log=print) -> list[dict]:
+def finetune(ss: SelfSupervised, recordings, log=print) -> dict:
+    """Fine-tune on ``recordings`` [(acc (T,6,3), ori (T,6,3,3), init_pose or None)] of one person: the
+    placement first (network frozen), then ``cfg.steps`` network steps, one recording each, in turn.
+    Returns the placement fit and the per-step losses."""
     cfg = ss.cfg
+    placement = ss.calibrate(recordings, log) if cfg.placement_steps else None
+    ss.vimu.offset.requires_grad_(False)  # identified by the chain; the network's pose would drag it off
     opt = torch.optim.Adam([{"params": ss.model.parameters(), "lr": cfg.lr},
-                            {"params": ss.placement_parameters(), "lr": cfg.placement_lr}])
-    ss.model.eval()  # no dropout: on one recording it would only add noise to the losses
+                            {"params": [ss.vimu.rot], "lr": cfg.placement_lr}])
+    ss.model.eval()  # no dropout: on one person's data it would only add noise to the losses
     history = []
-    for step in range(cfg.placement_steps + cfg.steps):
-        opt.param_groups[0]["lr"] = 0.0 if step < cfg.placement_steps else cfg.lr
-        parts = ss.losses(acc, ori, init_pose)
+    for step in range(cfg.steps):
+        parts = ss.losses(*recordings[step % len(recordings)])
         opt.zero_grad()
         parts["total"].backward()
         opt.step()
@@ -156,22 +174,26 @@ def finetune(ss: SelfSupervised, acc, ori, init_pose=None, log=print) -> list[di
         history.append(rec)
         if log and step % 20 == 0:
             log(f"step {step:4d} " + " ".join(f"{k} {v:.4g}" for k, v in rec.items()))
-    return history
+    return {"placement": placement, "history": history}
 
 
 @torch.no_grad()
-def pose_error(ss: SelfSupervised, acc, ori, local_rot_true, init_pose=None) -> dict:
-    """Mean root-relative global angle error (deg, the 15 estimated joints) and joint position error (cm)."""
-    out = ss.predict(acc, ori, init_pose)
-    pred = out["local_rot"][0].clone()
-    true = local_rot_true.clone().float()
-    pred[:, 0] = true[:, 0] = torch.eye(3)
-    gp, pp = forward_kinematics(pred, ss.offsets)
-    gt, pt = forward_kinematics(true, ss.offsets)
+def pose_error(ss: SelfSupervised, recordings) -> dict:
+    """Mean root-relative global angle error (deg, the 15 estimated joints) and joint position error (cm) over
+    ``recordings`` [(acc, ori, init_pose, local_rot_true)], frames weighted alike."""
     sl = slice(STENCIL, -STENCIL)
-    ang = angle_between(gp[sl][:, list(ESTIMATED_JOINTS)], gt[sl][:, list(ESTIMATED_JOINTS)]).mean()
-    return {"angle_deg": float(torch.rad2deg(ang)),
-            "position_cm": float((pp - pt)[sl].norm(dim=-1).mean() * 100)}
+    ang, pos = [], []
+    for acc, ori, init, local_rot_true in recordings:
+        pred = ss.predict(acc, ori, init)["local_rot"][0].clone()
+        true = local_rot_true.clone().float()
+        pred[:, 0] = true[:, 0] = torch.eye(3)
+        gp, pp = forward_kinematics(pred, ss.offsets)
+        gt, pt = forward_kinematics(true, ss.offsets)
+        est = list(ESTIMATED_JOINTS)
+        ang.append(angle_between(gp[sl][:, est], gt[sl][:, est]).mean(-1))
+        pos.append((pp - pt)[sl].norm(dim=-1).mean(-1))
+    return {"angle_deg": float(torch.rad2deg(torch.cat(ang).mean())),
+            "position_cm": float(torch.cat(pos).mean() * 100)}
 
 
 def imu_from_clip(local_rot, offsets, tran, shift=None, fps: float = 60.0):
@@ -198,131 +220,113 @@ def load_weights(path):
     return load_checkpoint(path)[0]
 
 
-def quick_pretrain(clips, steps: int = 300, seed: int = 0, log=print):
-    """A small FIP trained for a few CPU minutes on ``clips`` (used when no shipped weights exist)."""
-    from fip_ros.fip.model import FIP
-    from fip_ros.training.dataset import Clip, WindowSampler
-    from fip_ros.training.losses import fip_loss, targets_from_pose
-
-    torch.manual_seed(seed)
-    f32 = torch.float32
-    data = [Clip(torch.as_tensor(c.local_rot, dtype=f32), torch.as_tensor(c.tran, dtype=f32),
-                 torch.as_tensor(c.offsets, dtype=f32), torch.as_tensor(c.body, dtype=f32), c.name)
-            for c in clips]
-    from fip_ros.training.augment import AugmentConfig
-
-    sampler = WindowSampler(data, window=120, augment_cfg=AugmentConfig(calib_start_p=0.0), seed=seed)
-    model = FIP("default")
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    model.train()
-    for step in range(steps):
-        b = sampler.sample(8)
-        out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        loss, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if log and step % 50 == 0:
-            log(f"pretrain {step:4d} loss {loss.item():.4f} rot {parts['rot']:.3f} "
-                f"joints {parts['joints']:.3f}")
-    return model.eval()
-
-
 def _root_relative_rot15(local_rot):
     from fip_ros.training.dataset import root_relative_rot15
 
     return root_relative_rot15(local_rot)
 
 
+def _tensors(motion):
+    f32 = torch.float32
+    return tuple(torch.as_tensor(x, dtype=f32) for x in (motion.local_rot, motion.offsets, motion.tran,
+                                                          motion.body))
+
+
 def run_demo(args) -> dict:
-    from fip_ros.physics.clips import _retargeted, held_out_clip
+    from fip_ros.physics.clips import held_out_subject
 
     weights = Path(args.weights) if args.weights else Path(__file__).parents[1] / "weights" / "fip_default.pt"
-    held_out = held_out_clip()  # a test-split subject: never seen by the shipped weights
-    quick = Path(f".cache/physics/quick_fip_{args.pretrain_steps}.pt")
-    if weights.exists():
-        model, origin = load_weights(weights), str(weights)
-    elif quick.exists():
-        model, origin = load_weights(quick), f"{quick} (cached quick pre-training, CMU subject 07 walking)"
-    else:
-        from fip_ros.fip.checkpoint import save_checkpoint
-
-        train = [_retargeted(f"cmu-daz/07_{i:02d}.bvh") for i in range(1, 13)]
-        t0 = time.time()
-        model = quick_pretrain(train, args.pretrain_steps)
-        save_checkpoint(quick, model, metadata={"quick_pretrain_steps": args.pretrain_steps})
-        origin = (f"quick pre-training ({args.pretrain_steps} steps, {time.time() - t0:.0f} s CPU, "
-                  "CMU subject 07 walking; no shipped weights yet)")
-    f32 = torch.float32
-    rot = torch.as_tensor(held_out.local_rot, dtype=f32)
-    off = torch.as_tensor(held_out.offsets, dtype=f32)
-    tran = torch.as_tensor(held_out.tran, dtype=f32)
-    body = torch.as_tensor(held_out.body, dtype=f32)
+    clips = held_out_subject()  # a test-split subject: never seen by the shipped weights
+    _, off, _, body = _tensors(clips[0])
+    if not all(torch.allclose(_tensors(c)[1], off, atol=1e-4) for c in clips):
+        raise ValueError("the demo's clips must share one skeleton (one person)")
     shift = demo_shift(off)
-    acc, ori = imu_from_clip(rot, off, tran, shift)
-    acc_ok, ori_ok = imu_from_clip(rot, off, tran)
-    init = _root_relative_rot15(rot[:1])
-    cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps)
-    ss = SelfSupervised(model, body, cfg)
-    clip = f"{held_out.source}/{held_out.name} ({held_out.subject}, test split), {len(rot)} frames"
-    result = {"weights": origin, "clip": clip,
+    shifted, nominal = [], []
+    for clip in clips:
+        rot, _, tran, _ = _tensors(clip)
+        init = _root_relative_rot15(rot[:1])
+        shifted.append((*imu_from_clip(rot, off, tran, shift), init, rot))
+        nominal.append((*imu_from_clip(rot, off, tran), init, rot))
+    ss = SelfSupervised(load_weights(weights), body,
+                        FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps))
+    frames = sum(len(c.local_rot) for c in clips)
+    result = {"weights": str(weights),
+              "recordings": f"{len(clips)} walking trials of {clips[0].subject} ({clips[0].source}, test "
+                            f"split), {frames} frames, {frames / clips[0].fps:.0f} s",
               "true_shift_m": shift.tolist(),
-              "nominal_placement_error": pose_error(ss, acc_ok, ori_ok, rot, init),
-              "before": pose_error(ss, acc, ori, rot, init)}
+              "nominal_placement_error": pose_error(ss, nominal),
+              "before": pose_error(ss, shifted)}
     t0 = time.time()
-    history = finetune(ss, acc, ori, init)
+    steps, ss.cfg.steps = ss.cfg.steps, 0
+    out = finetune(ss, [r[:3] for r in shifted])  # the placement alone first, to report it apart
+    result["after_placement"] = pose_error(ss, shifted)
+    ss.cfg.steps, ss.cfg.placement_steps = steps, 0
+    out["history"] = finetune(ss, [r[:3] for r in shifted])["history"]
     result["finetune_s"] = round(time.time() - t0, 1)
-    result["after"] = pose_error(ss, acc, ori, rot, init)
-    learnt = ss.vimu.offset.detach()
-    leaves = [0, 1, 2, 3]
+    result["after"] = pose_error(ss, shifted)
+    learnt = out["placement"]["offset"]
     result["learnt_shift_m"] = learnt.tolist()
-    result["shift_error_cm_before"] = float(shift[leaves].norm(dim=-1).mean() * 100)
-    result["shift_error_cm_after"] = float((learnt - shift)[leaves].norm(dim=-1).mean() * 100)
-    result["loss_first_last"] = [history[0]["total"], history[-1]["total"]]
+    names = ("left forearm", "right forearm", "left lower leg", "right lower leg")
+    # Per limb sensor: the shift (the error of assuming the nominal site) and the error left after the fit.
+    result["shift_error_cm"] = {n: [round(float(shift[i].norm()) * 100, 2),
+                                    round(float((learnt - shift)[i].norm()) * 100, 2)]
+                                for i, n in enumerate(names)}
+    result["placement_rms_residual_m_s2"] = [out["placement"]["rms_before"], out["placement"]["rms_after"]]
+    history = out["history"]
+    result["loss_first_last"] = [history[0]["total"], history[-1]["total"]] if history else []
     return result
 
 
-def run_user(args) -> dict:
-    if args.clip:
+def _user_recordings(args):
+    """[(acc, ori, init_pose)] and the body from --clip / --imu files (one person)."""
+    recordings, bodies = [], []
+    for path in args.clip or []:
         from fip_ros.data.motion import Motion
 
-        m = Motion.load_npz(args.clip)
-        rot = torch.as_tensor(m.local_rot, dtype=torch.float32)
-        acc, ori = imu_from_clip(rot, torch.as_tensor(m.offsets, dtype=torch.float32),
-                                 torch.as_tensor(m.tran, dtype=torch.float32))
-        body, init = torch.as_tensor(m.body, dtype=torch.float32), _root_relative_rot15(rot[:1])
-    else:
-        with np.load(args.imu) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
-            acc, ori = torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float()
-            body, init = torch.as_tensor(z["body"]).float(), None
+        rot, off, tran, body = _tensors(Motion.load_npz(path))
+        recordings.append((*imu_from_clip(rot, off, tran), _root_relative_rot15(rot[:1])))
+        bodies.append(body)
+    for path in args.imu or []:
+        with np.load(path) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
+            recordings.append((torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float(), None))
+            bodies.append(torch.as_tensor(z["body"]).float())
+    if any(not torch.equal(b, bodies[0]) for b in bodies):
+        raise ValueError("the recordings carry different body measurements: fine-tune one person at a time")
+    return recordings, bodies[0]
+
+
+def run_user(args) -> dict:
+    recordings, body = _user_recordings(args)
     cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps, mass=args.mass)
     ss = SelfSupervised(load_weights(args.weights), body, cfg)
-    history = finetune(ss, acc, ori, init)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = finetune(ss, recordings)
+    history = out["history"]
+    dest = Path(args.out)
+    dest.mkdir(parents=True, exist_ok=True)
     from fip_ros.fip.checkpoint import save_checkpoint
 
-    save_checkpoint(out / "fip_finetuned.pt", ss.model, metadata={"finetuned_from": str(args.weights)})
+    save_checkpoint(dest / "fip_finetuned.pt", ss.model, metadata={"finetuned_from": str(args.weights)})
     placement = {"offset_m": ss.vimu.offset.detach().tolist(), "mount_rotvec": ss.vimu.rot.detach().tolist()}
-    (out / "placement.json").write_text(json.dumps(placement, indent=1))
-    return {"weights": str(out / "fip_finetuned.pt"), "loss_first_last": [history[0]["total"],
-                                                                         history[-1]["total"]], **placement}
+    if out["placement"]:
+        placement["rms_residual_m_s2"] = [out["placement"]["rms_before"], out["placement"]["rms_after"]]
+    (dest / "placement.json").write_text(json.dumps(placement, indent=1))
+    return {"weights": str(dest / "fip_finetuned.pt"),
+            "loss_first_last": [history[0]["total"], history[-1]["total"]] if history else [], **placement}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="fip-finetune", description=__doc__.splitlines()[0])
     ap.add_argument("--weights", help="pre-trained FIP checkpoint (default: the shipped weights)")
-    src = ap.add_mutually_exclusive_group()
-    src.add_argument("--clip", help="motion clip .npz (IMU synthesised from it; its pose is not used)")
-    src.add_argument("--imu", help=".npz with acc (T,6,3), ori (T,6,3,3), body (4,)")
+    ap.add_argument("--clip", action="append",
+                    help="motion clip .npz (IMU synthesised from it; its pose is not used); repeatable")
+    ap.add_argument("--imu", action="append",
+                    help=".npz with acc (T,6,3), ori (T,6,3,3), body (4,); repeatable")
     ap.add_argument("--out", default="runs/finetune")
     ap.add_argument("--steps", type=int, default=FinetuneConfig.steps, help="network fine-tuning steps")
     ap.add_argument("--placement-steps", type=int, default=FinetuneConfig.placement_steps,
-                    help="steps fitting only the sensor placement first")
+                    help="iterations of the sensor placement fit, first (0: keep the nominal sites)")
     ap.add_argument("--mass", type=float, default=None, help="body mass, kg")
-    ap.add_argument("--demo", action="store_true", help="shifted-sensor experiment on a held-out clip")
-    ap.add_argument("--pretrain-steps", type=int, default=1500,
-                    help="quick pre-training when there are no shipped weights (cached in .cache/physics)")
+    ap.add_argument("--demo", action="store_true", help="shifted-sensor experiment on a held-out subject")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

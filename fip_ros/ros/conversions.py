@@ -11,6 +11,7 @@ from sensor_msgs.msg import Imu
 
 M_SMPL_TO_ROS = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 GRAVITY = 9.80665
+QUAT_TOLERANCE = 1e-2  # largest |norm - 1| of a quaternion the nodes accept: what tf2 listeners accept
 
 
 def vec_smpl_to_ros(v: np.ndarray) -> np.ndarray:
@@ -36,6 +37,13 @@ def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
     q = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_quat()
     q *= np.where(q[:, 3:] < 0, -1.0, 1.0)
     return q.reshape(*rot.shape[:-2], 4)
+
+
+def valid_quats(quats) -> bool:
+    """Whether every (..., 4) quaternion is finite with a norm within QUAT_TOLERANCE of 1: the nodes' check of
+    the poses they take in and hand to tf2 (the finiteness test first: NaN fails no norm comparison)."""
+    q = np.asarray(quats, dtype=float)
+    return bool(np.isfinite(q).all() and np.abs(np.linalg.norm(q, axis=-1) - 1.0).max() <= QUAT_TOLERANCE)
 
 
 def matrix_from_quat(quat: np.ndarray) -> np.ndarray:

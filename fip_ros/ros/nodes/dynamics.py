@@ -14,11 +14,9 @@ from fip_msgs.msg import BodyParams, JointMoments, SmplPose
 from fip_ros.core.smpl_tree import JOINT_NAMES
 from fip_ros.physics.dynamics import DynamicsEstimator
 from fip_ros.ros import qos
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, valid_quats
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
-
-QUAT_TOLERANCE = 1e-2
 
 
 def local_rot_from_pose(msg: SmplPose) -> np.ndarray:
@@ -83,9 +81,7 @@ class DynamicsNode(Node):
         if msg.tracking_status in (SmplPose.STATUS_UNCALIBRATED, SmplPose.STATUS_INITIALIZING,
                                    SmplPose.STATUS_LOST):
             return
-        quats = [msg.root_orientation, *msg.local_rotations]
-        norms = np.array([np.linalg.norm([q.x, q.y, q.z, q.w]) for q in quats])
-        if not np.isfinite(norms).all() or np.abs(norms - 1.0).max() > QUAT_TOLERANCE:
+        if not valid_quats([[q.x, q.y, q.z, q.w] for q in (msg.root_orientation, *msg.local_rotations)]):
             self.rejected += 1
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)

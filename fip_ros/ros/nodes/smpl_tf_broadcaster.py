@@ -17,12 +17,11 @@ from fip_msgs.msg import BodyParams, SmplPose
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix
+from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix, valid_quats
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
-QUAT_TOLERANCE = 1e-2  # what tf2 listeners accept
 BONE_POINTS = [k for j, p in enumerate(PARENTS) if p >= 0 for k in (p, j)]  # LINE_LIST point order
 
 
@@ -135,15 +134,13 @@ class SmplTfBroadcaster(Node):
         quats = np.vstack([root, local])
         tr = msg.root_translation
         root_t = (tr.x, tr.y, tr.z) if msg.translation_valid else (0.0, 0.0, 0.0)
-        if (not np.isfinite(quats).all() or not np.isfinite(root_t).all()
-                or np.abs(np.linalg.norm(quats, axis=1) - 1.0).max() > QUAT_TOLERANCE):
+        if not (valid_quats(quats) and np.isfinite(root_t).all()):
             self.rejected += 1
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)
             return
         trans, q, pos = pose_to_transforms(root, local, self.offsets, root_t)
-        if not (np.isfinite(trans).all() and np.isfinite(q).all()
-                and np.abs(np.linalg.norm(q, axis=1) - 1.0).max() < QUAT_TOLERANCE):
+        if not (np.isfinite(trans).all() and valid_quats(q)):
             self.rejected += 1
             return
         for t, tr, rot in zip(self.tf_msg.transforms, trans.tolist(), q.tolist(), strict=True):
