@@ -8,7 +8,7 @@ import torch
 
 from fip_ros.core.body_model import body_dict
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.physics.clips import DATASET, MOCAP, _retargeted, walking_clips
+from fip_ros.physics.clips import DATASET, MOCAP, from_mocap, walking_clips
 from fip_ros.physics.contact import contact_from_trajectory
 from fip_ros.physics.dynamics import analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
@@ -22,7 +22,7 @@ REFERENCE = {"hip extension": ((1, 2), 1.0, 0.51), "knee extension": ((4, 5), -1
 
 @pytest.mark.skipif(not Path(MOCAP, "cmu-daz/07_01.bvh").exists(), reason="shared mocap not available")
 def test_walking_moment_peaks_in_band():
-    clip = _retargeted("cmu-daz/07_01.bvh")
+    clip = from_mocap("cmu-daz/07_01.bvh")
     body = body_dict(clip.body)
     off = torch.as_tensor(clip.offsets, dtype=torch.float64)
     rot = torch.as_tensor(clip.local_rot, dtype=torch.float64)

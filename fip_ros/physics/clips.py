@@ -1,17 +1,16 @@
 """Walking clips for the physics benchmarks and the fine-tuning demo.
 
 From the dataset builder's held-out split (``.cache/dataset/index.json``) when it exists, keeping clips of the
-walking subjects; otherwise retargeted straight from the shared mocap (cached under ``.cache/physics``).
+walking subjects; otherwise imported straight from the shared mocap.
 """
 
 import json
 from pathlib import Path
 
-from fip_ros.data.build_dataset import REPO, default_mocap_dir
+from fip_ros.data.build_dataset import REPO, default_mocap_dir, import_clip
 from fip_ros.data.motion import Motion
 
 DATASET = REPO / ".cache" / "dataset"
-CACHE = REPO / ".cache" / "physics"
 MOCAP = default_mocap_dir()
 # The fine-tuning demo's person: CMU subject 07 (test split), its twelve walking trials, preferred source.
 HELD_OUT_SUBJECT = ("cmu-iclone", "cmu-07", [f"cmu-iclone/007_{i:02d}.bvh" for i in range(1, 13)])
@@ -36,7 +35,7 @@ def walking_clips(limit: int = 4, split: str = "test", data=DATASET,
         clips = [c for c in clips if _is_walk(c.name or "")] or clips
         if clips:
             return clips[:limit]
-    return [_retargeted(rel) for rel in FALLBACK if source is None or rel.startswith(f"{source}/")][:limit]
+    return [from_mocap(rel) for rel in FALLBACK if source is None or rel.startswith(f"{source}/")][:limit]
 
 
 def held_out_subject(data=DATASET) -> list[Motion]:
@@ -44,18 +43,11 @@ def held_out_subject(data=DATASET) -> list[Motion]:
     else retargeted from the shared mocap."""
     source, subject, files = HELD_OUT_SUBJECT
     clips = [c for c in walking_clips(len(files), data=data, source=source) if c.subject == subject]
-    return clips or [_retargeted(rel) for rel in files]
+    return clips or [from_mocap(rel) for rel in files]
 
 
-def _retargeted(rel: str) -> Motion:
-    out = CACHE / (rel.replace("/", "_").replace(".bvh", ".npz"))
-    if out.exists():
-        return Motion.load_npz(out)
-    from fip_ros.data.bvh import read_bvh
-    from fip_ros.data.retarget import retarget
-
-    name = Path(rel).stem
-    motion = retarget(read_bvh(MOCAP / rel), subject=f"cmu-{name.split('_')[0]}", source=rel.split("/")[0],
-                      name=name)
-    motion.save_npz(out)
-    return motion
+def from_mocap(rel: str) -> Motion:
+    """One clip of the shared mocap (path relative to it), imported as the dataset builder does (a fraction of
+    a second: not cached, so it always follows the current retargeting)."""
+    source, name = rel.split("/")[0], Path(rel).stem
+    return import_clip(source, name, (MOCAP / rel,))
