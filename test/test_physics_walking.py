@@ -3,12 +3,14 @@ generous band (0.4x-2.5x) around the reference values of docs/physics.md (/work/
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from fip_ros.core.body_model import body_dict
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.physics.clips import DATASET, MOCAP, from_mocap, walking_clips
+from fip_ros.data.split import load_split_config
+from fip_ros.physics.clips import DATASET, MOCAP, from_mocap, held_out_subject, walking_clips
 from fip_ros.physics.contact import contact_from_trajectory
 from fip_ros.physics.dynamics import analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
@@ -46,3 +48,13 @@ def test_held_out_walking_by_source():
     """The bench's held-out walking sets: test-split CMU 07 clips of the one source asked for."""
     clips = walking_clips(3, source="cmu-iclone")
     assert clips and all(c.source == "cmu-iclone" and c.subject == "cmu-07" for c in clips)
+
+
+@pytest.mark.skipif(not Path(MOCAP, "cmu-iclone/007_01.bvh").exists(), reason="shared mocap not available")
+def test_finetune_demo_person_is_one_held_out_subject(tmp_path):
+    """fip-finetune --demo's recordings (imported from the mocap when no dataset is built): one person, in the
+    test split that the shipped weights never saw."""
+    clips = held_out_subject(data=tmp_path)
+    assert len(clips) == 12 and {c.subject for c in clips} == {"cmu-07"}
+    assert all(np.allclose(c.offsets, clips[0].offsets, atol=1e-4) for c in clips)
+    assert load_split_config()["cmu-07"] == "test"
