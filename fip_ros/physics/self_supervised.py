@@ -156,11 +156,16 @@ class SelfSupervised(torch.nn.Module):
 
 def finetune(ss: SelfSupervised, recordings, log=print) -> dict:
     """Fine-tune on ``recordings`` [(acc (T,6,3), ori (T,6,3,3), init_pose or None)] of one person: the
-    placement first (network frozen), then ``cfg.steps`` network steps, one recording each, in turn.
-    Returns the placement fit and the per-step losses."""
+    placement first (network frozen), then the network. Returns the placement fit and the per-step losses."""
+    placement = ss.calibrate(recordings, log) if ss.cfg.placement_steps else None
+    return {"placement": placement, "history": finetune_network(ss, recordings, log)}
+
+
+def finetune_network(ss: SelfSupervised, recordings, log=print) -> list[dict]:
+    """Phase 2: ``cfg.steps`` steps of the network and the mounting rotations, one recording each, in turn;
+    the placement stays as phase 1 left it (the network's pose would drag it off). Per-step losses."""
     cfg = ss.cfg
-    placement = ss.calibrate(recordings, log) if cfg.placement_steps else None
-    ss.vimu.offset.requires_grad_(False)  # identified by the chain; the network's pose would drag it off
+    ss.vimu.offset.requires_grad_(False)
     opt = torch.optim.Adam([{"params": ss.model.parameters(), "lr": cfg.lr},
                             {"params": [ss.vimu.rot], "lr": cfg.placement_lr}])
     ss.model.eval()  # no dropout: on one person's data it would only add noise to the losses
@@ -174,7 +179,7 @@ def finetune(ss: SelfSupervised, recordings, log=print) -> dict:
         history.append(rec)
         if log and step % 20 == 0:
             log(f"step {step:4d} " + " ".join(f"{k} {v:.4g}" for k, v in rec.items()))
-    return {"placement": placement, "history": history}
+    return history
 
 
 @torch.no_grad()
@@ -256,23 +261,21 @@ def run_demo(args) -> dict:
               "true_shift_m": shift.tolist(),
               "nominal_placement_error": pose_error(ss, nominal),
               "before": pose_error(ss, shifted)}
+    recordings = [r[:3] for r in shifted]  # what the fine-tuning sees: IMU data only
     t0 = time.time()
-    steps, ss.cfg.steps = ss.cfg.steps, 0
-    out = finetune(ss, [r[:3] for r in shifted])  # the placement alone first, to report it apart
+    placement = ss.calibrate(recordings)  # the two phases apart, to report each
     result["after_placement"] = pose_error(ss, shifted)
-    ss.cfg.steps, ss.cfg.placement_steps = steps, 0
-    out["history"] = finetune(ss, [r[:3] for r in shifted])["history"]
+    history = finetune_network(ss, recordings)
     result["finetune_s"] = round(time.time() - t0, 1)
     result["after"] = pose_error(ss, shifted)
-    learnt = out["placement"]["offset"]
+    learnt = placement["offset"]
     result["learnt_shift_m"] = learnt.tolist()
     names = ("left forearm", "right forearm", "left lower leg", "right lower leg")
     # Per limb sensor: the shift (the error of assuming the nominal site) and the error left after the fit.
     result["shift_error_cm"] = {n: [round(float(shift[i].norm()) * 100, 2),
                                     round(float((learnt - shift)[i].norm()) * 100, 2)]
                                 for i, n in enumerate(names)}
-    result["placement_rms_residual_m_s2"] = [out["placement"]["rms_before"], out["placement"]["rms_after"]]
-    history = out["history"]
+    result["placement_rms_residual_m_s2"] = [placement["rms_before"], placement["rms_after"]]
     result["loss_first_last"] = [history[0]["total"], history[-1]["total"]] if history else []
     return result
 
