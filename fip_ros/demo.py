@@ -137,7 +137,7 @@ def run_ros(clip_npz: Path, weights: Path, body: dict, out: Path, opts) -> dict:
     # One thread, as the estimator's own main(): on a busy 2-core machine the multi-threaded executor's GIL
     # contention made the best-effort IMU subscriptions drop a sixth of the frames.
     executor = SingleThreadedExecutor(context=context)
-    nodes = []
+    nodes, spinner = [], None
     try:
         collector = Collector(context)  # first, so it sees the replay's first frame
         nodes.append(collector.node)
@@ -154,6 +154,8 @@ def run_ros(clip_npz: Path, weights: Path, body: dict, out: Path, opts) -> dict:
         return collector.result(replay.published, len(replay.rec) - replay.rec.tpose_frames)
     finally:
         executor.shutdown(timeout_sec=1.0)
+        if spinner is not None:  # a callback still running would publish through a destroyed node
+            spinner.join(timeout=5.0)
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
