@@ -31,6 +31,7 @@ from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
+from fip_ros.data.motion import Motion
 from fip_ros.physics.contact import contact_from_trajectory, sole_points
 from fip_ros.physics.ground_reaction import ground_reaction
 from fip_ros.physics.inverse_dynamics import (
@@ -42,6 +43,7 @@ from fip_ros.physics.inverse_dynamics import (
 from fip_ros.physics.placement import fit_placement
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration
+from fip_ros.training.dataset import root_relative_rot15
 
 STENCIL = 4
 ACC_WINDOW = 21  # frames; low-pass of the acceleration comparison (0.35 s)
@@ -225,12 +227,6 @@ def load_weights(path):
     return load_checkpoint(path)[0]
 
 
-def _root_relative_rot15(local_rot):
-    from fip_ros.training.dataset import root_relative_rot15
-
-    return root_relative_rot15(local_rot)
-
-
 def _tensors(motion):
     f32 = torch.float32
     return tuple(torch.as_tensor(x, dtype=f32) for x in (motion.local_rot, motion.offsets, motion.tran,
@@ -249,7 +245,7 @@ def run_demo(args) -> dict:
     shifted, nominal = [], []
     for clip in clips:
         rot, _, tran, _ = _tensors(clip)
-        init = _root_relative_rot15(rot[:1])
+        init = root_relative_rot15(rot[:1])
         shifted.append((*imu_from_clip(rot, off, tran, shift), init, rot))
         nominal.append((*imu_from_clip(rot, off, tran), init, rot))
     ss = SelfSupervised(load_weights(weights), body,
@@ -284,10 +280,8 @@ def _user_recordings(args):
     """[(acc, ori, init_pose)] and the body from --clip / --imu files (one person)."""
     recordings, bodies = [], []
     for path in args.clip or []:
-        from fip_ros.data.motion import Motion
-
         rot, off, tran, body = _tensors(Motion.load_npz(path))
-        recordings.append((*imu_from_clip(rot, off, tran), _root_relative_rot15(rot[:1])))
+        recordings.append((*imu_from_clip(rot, off, tran), root_relative_rot15(rot[:1])))
         bodies.append(body)
     for path in args.imu or []:
         with np.load(path) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md

@@ -47,9 +47,9 @@ class DynamicsNode(Node):
             "mass": (75.0, descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
             "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
             "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
-                                       True, 5, 31, integer=True)),
+                                      True, 5, 31, integer=True)),
             "contact_threshold": (0.5, descriptor("Contact probability above which a foot is in contact",
-                                                   False, 0.0, 1.0)),
+                                                  False, 0.0, 1.0)),
             "publish_markers": (True, descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
             "force_scale": (0.001, descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
         }

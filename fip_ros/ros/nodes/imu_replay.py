@@ -29,13 +29,13 @@ class ImuReplay(Node):
         p("tpose_seconds", 3.0, descriptor("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
         p("seed", 0, descriptor("Seed of the simulated sensor mountings"))
         p("mount_error_deg", 30.0, descriptor("Simulated sensor mounting: rotation from the body axes, deg",
-                                         lo=0.0, hi=180.0))
+                                              lo=0.0, hi=180.0))
         p("heading_deg", 30.0, descriptor("Simulated device world heading, deg", lo=-180.0, hi=180.0))
         p("rate", 1.0, descriptor("Playback speed factor", lo=0.01, hi=100.0))
         p("loop", False, descriptor("Start again at the end (stamps keep increasing)", read_only=False))
         p("publish_clock", False, descriptor("Publish /clock with recording time and stamp with it"))
         p("start_time", 0.0, descriptor("Recording time of the first sample when publish_clock is set, s",
-                                   lo=0.0, hi=4.0e9))
+                                        lo=0.0, hi=4.0e9))
         p("frame_prefix", "", descriptor("Prefix of the sensor frame ids (imu_<site>)"))
         p("publish_ground_truth", True, descriptor("Publish ground_truth/pose when the recording has it"))
         p("world_frame", "world", descriptor("frame_id of the ground-truth pose"))
