@@ -13,7 +13,7 @@ from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, PARENTS
 from fip_ros.data.asf_amc import read_asf_amc
 from fip_ros.data.bvh import read_bvh
 from fip_ros.data.resample import resample
-from fip_ros.data.retarget import load_joint_maps, retarget
+from fip_ros.data.retarget import flatten_feet, load_joint_maps, retarget
 
 CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(24)]
 # SMPL frame -> file frame: z up (SMPL y -> file z, SMPL z -> file x, SMPL x -> file y).
@@ -184,3 +184,34 @@ def test_asf_amc_known_answer(tmp_path):
     clip = read_asf_amc(tmp_path / "gen.asf", tmp_path / "gen.amc", fps=120.0)
     assert clip.scale == 1.0  # metres, from :units
     _check(retarget(clip), off, local, tran)
+
+
+def _ball_elevation_deg(local, off, tran):
+    pos = forward_kinematics(torch.tensor(local), torch.tensor(off), torch.tensor(tran))[1].numpy()
+    bone = pos[:, [10, 11]] - pos[:, [7, 8]]
+    return np.degrees(np.arcsin(bone[..., 1] / np.linalg.norm(bone, axis=-1))), pos
+
+
+def test_flatten_feet_levels_a_toes_up_stance():
+    """A still stance with both feet pitched 15 deg toes-up (a rig whose ball joint sits high) comes out with
+    the T-pose's ankle -> ball elevation; nothing but the ball joints moves."""
+    off = default_offsets(1.75).double().numpy()
+    T = 60
+    local = np.tile(np.eye(3), (T, 24, 1, 1))
+    local[:, 0] = _rot([0, 1, 0], 30)  # facing does not matter
+    for ankle in (7, 8):
+        local[:, ankle] = _rot([1, 0, 0], -15)  # about the lateral axis: toes up
+    tran = np.tile([0.0, 0.95, 0.0], (T, 1))
+    tpose = np.degrees(np.arcsin(off[[10, 11], 1] / np.linalg.norm(off[[10, 11]], axis=-1)))
+    before, pos_before = _ball_elevation_deg(local, off, tran)
+    assert np.all(before - tpose > 14.0)
+    after, pos_after = _ball_elevation_deg(flatten_feet(local, off, tran, 60.0), off, tran)
+    np.testing.assert_allclose(after, np.broadcast_to(tpose, after.shape), atol=0.1)
+    moved = np.linalg.norm(pos_after - pos_before, axis=-1).max(0)
+    assert moved[[10, 11]].min() > 0.02 and np.delete(moved, [10, 11]).max() < 1e-9
+
+
+def test_flatten_feet_leaves_clips_without_stance():
+    """Feet that never stand still (the random known-answer motion) give no pitch to calibrate."""
+    off, local, tran, _, _ = _ground_truth()
+    np.testing.assert_array_equal(flatten_feet(local, off, tran, 120.0), local)

@@ -20,7 +20,15 @@ Method (rest-pose corrections, then a per-frame swing fix):
 4. Offsets: the rig's rest bone vectors in the T-pose frame, offsets_c = Q_p^T A (rest_c - rest_p), so FK
    with them reproduces the rig's joint positions. Joints between mapped ones (e.g. CMU upperneck) are
    absorbed by a per-frame swing of single-child bones onto the actual direction to the child joint.
-5. Resampling to 60 Hz (``resample``), floor at y = 0 under the lowest foot joint of the clip.
+5. Resampling to 60 Hz (``resample``).
+6. Feet flat in stance (``flatten_feet``): the physics layer's sole model (contacts, centre of pressure) puts
+   the sole a fixed fraction of height under SMPL's ankle and ball joints, while rigs place those joints
+   differently (cmu-iclone's ball joint sits high: copied as they are, its feet stood 15-16 degrees toes-up
+   on flat ground, ball sole point ~4 cm in the air). Both ankles turn by one constant pitch about the
+   foot's lateral axis so that in the clip's flat, still stance frames the ankle -> ball bone has its
+   T-pose elevation (median over the frames of both feet); clips without such frames are left as they are.
+   Only the ball (SMPL foot) joints move, by a few cm.
+7. Floor at y = 0 under the lowest foot joint of the clip.
 Before all this, root jumps faster than ``MAX_ROOT_SPEED`` split the clip and only the longest piece is kept
 (cmu-iclone 007_03..007_12 start with one rest frame at the origin, 2-3 m from the take: kept, its jump
 made the pelvis cover 0.6x the distance the legs walk).
@@ -47,6 +55,10 @@ UNIT_CANDIDATES = (1.0, 0.01, 0.0254, 0.0254 / 0.45)
 NOMINAL_DIAMETER = 1.7
 FOOT_JOINTS = (7, 8, 10, 11)
 MAX_ROOT_SPEED = 15.0  # m/s, above any human run: a faster root move between frames is an edit
+# Flat, still stance: ankle and ball joints both slower than FLAT_SPEED and within FLAT_RISE of their lowest
+# height in the clip, for at least MIN_FLAT_FRAMES frames of the two feet together.
+FLAT_SPEED, FLAT_RISE, MIN_FLAT_FRAMES = 0.15, 0.02, 10
+FOOT_BONES = ((7, 10), (8, 11))  # (ankle, ball) per side
 _SNAP_COS = np.cos(np.radians(25.0))
 _ANTIPARALLEL_COS = np.cos(np.radians(120.0))
 
@@ -176,6 +188,35 @@ def rest_corrections(rest24: np.ndarray, twist_deg=None) -> np.ndarray:
     return Q
 
 
+def _elevation(v: np.ndarray) -> np.ndarray:
+    return np.arcsin(np.clip(v[..., 1] / np.linalg.norm(v, axis=-1), -1.0, 1.0))
+
+
+def flatten_feet(local: np.ndarray, offsets: np.ndarray, tran: np.ndarray, fps: float) -> np.ndarray:
+    """Local rotations (T, 24, 3, 3) with both ankles turned by the constant pitch that gives the ankle ->
+    ball bone its T-pose elevation in flat, still stance (module doc, step 6; one pitch for both feet, as rigs
+    are mirror-symmetric and a short walk has few flat frames per foot). Returns a new array."""
+    pos = forward_kinematics(torch.from_numpy(local), torch.from_numpy(offsets),
+                             torch.from_numpy(tran))[1].numpy()
+    speed = np.linalg.norm(np.gradient(pos, axis=0), axis=-1) * fps
+    elevation, turns = [], []
+    for ankle, ball in FOOT_BONES:
+        joints = [ankle, ball]
+        flat = ((speed[:, joints] < FLAT_SPEED).all(-1)
+                & (pos[:, joints, 1] - pos[:, joints, 1].min(0) < FLAT_RISE).all(-1))
+        bone = offsets[ball] / np.linalg.norm(offsets[ball])
+        elevation.append(_elevation(pos[flat, ball] - pos[flat, ankle]) - _elevation(bone))
+        turns.append(_unit(np.cross([0.0, 1.0, 0.0], bone)))  # ankle frame: +pitch about it lowers the ball
+    elevation = np.concatenate(elevation)
+    if len(elevation) < MIN_FLAT_FRAMES:
+        return local
+    pitch = np.median(elevation)
+    out = local.copy()
+    for (ankle, _), lateral in zip(FOOT_BONES, turns, strict=True):
+        out[:, ankle] = local[:, ankle] @ _axis_angle(lateral, pitch)
+    return out
+
+
 def retarget(clip: SourceClip, rig: str | None = None, target_fps: float = 60.0, sex: str = "male",
              subject: str = "", source: str = "", name: str = "") -> Motion:
     """Source clip -> SMPL-24 Motion (60 Hz, metres, y up, floor at y = 0, identity = T-pose)."""
@@ -214,6 +255,7 @@ def retarget(clip: SourceClip, rig: str | None = None, target_fps: float = 60.0,
             glob[:, j] = _rot_between(pred, _unit(pos[:, c] - pos[:, j])) @ glob[:, j]
     local = global_to_local(torch.from_numpy(glob)).numpy()
     local, tran = resample(local, pos[:, 0], clip.fps, target_fps)
+    local = flatten_feet(local, offsets, tran, target_fps)
 
     off_t = torch.from_numpy(offsets)
     joints = forward_kinematics(torch.from_numpy(local), off_t, torch.from_numpy(tran))[1].numpy()
