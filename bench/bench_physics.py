@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from fip_ros.core.body_model import body_dict
+from fip_ros.core.imu_synthesis import sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.smpl_tree import ROOT_SENSOR
 from fip_ros.evaluation.evaluate import gt_init_imu, run_fip
 from fip_ros.physics.clips import walking_clips
 from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
@@ -21,6 +23,7 @@ from fip_ros.physics.dynamics import DynamicsEstimator, analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
+from fip_ros.physics.virtual_imu import root_acceleration
 from fip_ros.training.dataset import Clip
 
 MASS = 73.0  # the reference participant of docs/physics.md (clips carry no mass)
@@ -41,27 +44,31 @@ def drift_per_10s(est: torch.Tensor, true: torch.Tensor, fps: float) -> float:
     return float(np.mean(errs))
 
 
-def fip_kinematics(model, clip) -> torch.Tensor:
+def fip_kinematics(model, clip) -> tuple[torch.Tensor, torch.Tensor]:
     """FIP's local rotations (T,24,3,3) by fip-eval's gt_init protocol (clean IMUs synthesised from the clip,
     first true frame as the initial pose), keeping the stencil frames so that frames line up with the clip;
-    row 0 is the measured pelvis orientation."""
+    row 0 is the measured pelvis orientation. Also the root acceleration (T,3) from the pelvis sensor, as the
+    live pose carries it."""
     f32 = torch.float32
     clip = Clip(*(torch.as_tensor(x, dtype=f32) for x in (clip.local_rot, clip.tran, clip.offsets,
                                                           clip.body)), clip.name)
     acc, ori, init = gt_init_imu(clip, keep_stencil=True)
+    root_acc = root_acceleration(acc[:, ROOT_SENSOR].double(), ori[:, ROOT_SENSOR].double(),
+                                 sensor_local_offsets(clip.offsets.double())[ROOT_SENSOR])
     torch.set_default_dtype(f32)  # the network builds its state in the default dtype
     try:
-        return run_fip(model, acc, ori, clip.body, init).double()
+        return run_fip(model, acc, ori, clip.body, init).double(), root_acc
     finally:
         torch.set_default_dtype(torch.float64)
 
 
-def clip_figures(clip, rot, window: int, true_root: bool) -> dict:
+def clip_figures(clip, rot, window: int, true_root: bool, root_acc=None) -> dict:
     """Drift, reference foot skate, moment / GRF peaks and residual of one clip for the pose ``rot``.
 
     true_root: the clip's own pelvis path and contacts from it (true kinematics, GRF from the momentum
     change); otherwise the root and the contacts come from stance-foot anchoring of ``rot`` alone and the GRF
-    points at the centre of mass, as in the live node. Peaks with the other GRF direction go under 'other'."""
+    points at the centre of mass, as in the live node, with the root's acceleration ``root_acc`` (T,3) when
+    given. Peaks with the other GRF direction go under 'other'."""
     body = body_dict(clip.body)
     off = torch.as_tensor(clip.offsets, dtype=torch.float64)
     tran = torch.as_tensor(clip.tran, dtype=torch.float64)
@@ -82,16 +89,21 @@ def clip_figures(clip, rot, window: int, true_root: bool) -> dict:
     inner = slice(10, -10)  # away from the clip ends, where the derivatives are one-sided
     modes = ("momentum", "com") if true_root else ("com", "momentum")
     for mode in reversed(modes):  # the reported mode last: its output is kept
-        out = analyse(rot, root, contact, off, seg, clip.fps, window, floor=floor, grf_direction=mode)
+        out = analyse(rot, root, contact, off, seg, clip.fps, window, floor=floor, grf_direction=mode,
+                      root_acc=root_acc)
         for name, bodies, sign in REPORTED:
             key = name if mode == modes[0] else f"other {name}"
             fig[key] = float((sign * out["moments_local"][inner][:, list(bodies), 0]).max()) / MASS
+    # Sagittal moment curves of the reported mode in BWBH% (T, joint, side), for the FIP-vs-truth RMSD.
+    curves = torch.stack([sign * out["moments_local"][inner][:, list(bodies), 0]
+                          for _, bodies, sign in REPORTED], 1)
+    fig["curves"] = curves * 100 / (MASS * GRAVITY * body["height"])
     fig["grf"] = float(out["grf"][inner][..., 1].sum(-1).max()) / (MASS * GRAVITY)
     fig["residual"] = float(out["residual_force"][inner].norm(dim=-1).mean()) / (MASS * GRAVITY)
     return fig
 
 
-def report(title: str, clips, figs: list[dict], other: str):
+def report(title: str, clips, figs: list[dict], other: str, truth: list[dict] | None = None):
     mean = lambda k: float(np.mean([f[k] for f in figs]))  # noqa: E731
     secs = np.mean([c.frames for c in clips]) / clips[0].fps
     print(f"\n### {title}")
@@ -108,6 +120,13 @@ def report(title: str, clips, figs: list[dict], other: str):
           f"{100 * mean('residual'):.1f} % BW")
     print(f"({other} GRF direction instead: " + ", ".join(f"{name} {mean('other ' + name):.2f}"
                                                          for name, _, _ in REPORTED) + " N m/kg)")
+    if truth is not None:  # the whole live pipeline against the offline analysis of the true kinematics
+        err = torch.cat([(f["curves"] - t["curves"]) for f, t in zip(figs, truth, strict=True)])
+        rmsd = err.square().mean((0, 2)).sqrt()
+        print("moment curves vs true kinematics, RMSD over all frames (both sides): " + ", ".join(
+            f"{name.split()[0]} {float(r):.1f}" for (name, _, _), r in zip(REPORTED, rmsd, strict=True))
+              + f" BWBH% (mean {float(rmsd.mean()):.1f}; against this model on the true kinematics, "
+              "not force plates)")
 
 
 def main(argv=None):
@@ -130,14 +149,20 @@ def main(argv=None):
         clips = walking_clips(args.clips, data=args.data, source=source)
         names = ", ".join(f"{c.source}/{c.name} ({c.subject})" for c in clips)
         print(f"\n## {source}: {len(clips)} held-out walking clips: {names}")
+        truth = [clip_figures(c, torch.as_tensor(c.local_rot, dtype=torch.float64), args.window, True)
+                 for c in clips]
         report("true kinematics (clip pose and pelvis path, GRF from the momentum change; drift: anchoring "
-               "of the true pose)", clips,
-               [clip_figures(c, torch.as_tensor(c.local_rot, dtype=torch.float64), args.window, True)
-                for c in clips], "CoM-directed")
+               "of the true pose)", clips, truth, "CoM-directed")
         if model is not None:
+            fip = [fip_kinematics(model, c) for c in clips]
             report(f"FIP-estimated kinematics ({Path(weights).name}; root and contacts by anchoring, "
-                   "CoM-directed GRF as in the node)", clips,
-                   [clip_figures(c, fip_kinematics(model, c), args.window, False) for c in clips], "momentum")
+                   "CoM-directed GRF, root acceleration from the pelvis sensor, as in the node)", clips,
+                   [clip_figures(c, rot, args.window, False, acc)
+                    for c, (rot, acc) in zip(clips, fip, strict=True)],
+                   "momentum", truth)
+            report("the same without the pelvis sensor's acceleration (the anchored path's)", clips,
+                   [clip_figures(c, rot, args.window, False) for c, (rot, _) in zip(clips, fip, strict=True)],
+                   "momentum", truth)
 
     est = DynamicsEstimator(dict(sex="male", height=1.73, mass=MASS))
     rot = torch.as_tensor(clips[0].local_rot, dtype=torch.float64)

@@ -17,8 +17,11 @@ from fip_ros.ros.nodes.dynamics import DynamicsNode  # noqa: E402
 MASS = 70.0
 
 
-def _pose(stamp_ns: int, status: int = SmplPose.STATUS_OK) -> SmplPose:
+def _pose(stamp_ns: int, status: int = SmplPose.STATUS_OK, up_acc: float | None = None) -> SmplPose:
+    """Standing T-pose; ``up_acc``: a measured pelvis acceleration straight up (ROS z), m/s^2."""
     msg = SmplPose()
+    if up_acc is not None:
+        msg.pelvis_acceleration.z, msg.acceleration_valid = up_acc, True
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     msg.header.frame_id = "world"
     x, y, z, w = quat_from_matrix(M_SMPL_TO_ROS)  # T-pose standing upright: R_pelvis_smpl = I
@@ -63,22 +66,42 @@ def test_static_pose_gives_weight_and_shoulder_moment(ros_context, ros_node, spi
     node.destroy_node()
 
 
-def test_lost_and_initializing_poses_give_no_moments(ros_context, ros_node, spin_until):
-    """A LOST pose is a frozen copy and an INITIALIZING one is not settled: neither may become a moment."""
-    node = DynamicsNode(context=ros_context)
-    got = []
+def _feed(node, ros_node, spin_until, make_pose, done, count: int = 30):
+    """Publish up to ``count`` poses ``make_pose(stamp_ns, index)`` at 60 Hz stamps until ``done(got, sent)``;
+    returns the JointMoments received and the stamps sent."""
+    got, sent = [], []
     ros_node.create_subscription(JointMoments, "joint_moments", got.append, qos.RELIABLE)
     pose_pub = ros_node.create_publisher(SmplPose, "pose", qos.RELIABLE)
     assert spin_until([node, ros_node], lambda: pose_pub.get_subscription_count() > 0, timeout=10.0)
-    sent = []
 
     def publish_next():
-        status = SmplPose.STATUS_LOST if len(sent) % 2 else SmplPose.STATUS_INITIALIZING
-        sent.append(int(1e9) + len(sent) * 16_666_667)
-        pose_pub.publish(_pose(sent[-1], status))
-        return len(sent) >= 30
+        if len(sent) < count:
+            sent.append(int(1e9) + len(sent) * 16_666_667)
+            pose_pub.publish(make_pose(sent[-1], len(sent) - 1))
+        return done(got, sent)
 
     assert spin_until([node, ros_node], publish_next, timeout=20.0)
+    return got, sent
+
+
+def test_lost_and_initializing_poses_give_no_moments(ros_context, ros_node, spin_until):
+    """A LOST pose is a frozen copy and an INITIALIZING one is not settled: neither may become a moment."""
+    node = DynamicsNode(context=ros_context)
+    statuses = (SmplPose.STATUS_INITIALIZING, SmplPose.STATUS_LOST)
+    got, _ = _feed(node, ros_node, spin_until, lambda stamp, i: _pose(stamp, statuses[i % 2]),
+                   lambda got, sent: len(sent) >= 30)
     spin_until([node, ros_node], lambda: False, timeout=1.0)  # let any (wrong) output arrive
     assert got == [] and len(node.stamps) == 0
+    node.destroy_node()
+
+
+def test_measured_pelvis_acceleration_reaches_the_ground_reaction(ros_context, ros_node, spin_until):
+    """Poses carrying a pelvis acceleration of 2 m/s^2 up: the feet push m (g + 2), not the weight alone that
+    the (flat) anchored root path implies."""
+    node = DynamicsNode(context=ros_context)
+    got, _ = _feed(node, ros_node, spin_until, lambda stamp, _: _pose(stamp, up_acc=2.0),
+                   lambda got, sent: len(got) >= 5)
+    msg = got[-1]
+    mass = node.estimator.mass
+    assert msg.left_grf.z + msg.right_grf.z == pytest.approx(mass * (9.81 + 2.0), rel=0.01)
     node.destroy_node()

@@ -131,6 +131,21 @@ def test_auto_calibration_then_tracking_with_input_stamps(rig):
     assert list(p.estimated).count(True) == 15
 
 
+def test_pose_carries_the_calibrated_pelvis_acceleration(rig):
+    """Level sensors accelerating up at 2 m/s^2: each pose carries the pelvis sensor's free acceleration, in
+    ROS world axes (z up), for the dynamics node."""
+    r = rig()
+    calibrate(r)
+    n = len(r.poses)
+    for _ in range(12):
+        r.frame(acc=STILL_ACC + [0.0, 0.0, 2.0])
+    assert r.wait(lambda: len(r.poses) >= n + 10), (len(r.poses), r.est.counters)
+    p = r.poses[-1]
+    assert p.acceleration_valid
+    a = p.pelvis_acceleration
+    assert np.allclose([a.x, a.y, a.z], [0.0, 0.0, 2.0], atol=0.05)
+
+
 def test_bad_samples_are_rejected_and_node_survives(rig):
     r = rig()
     calibrate(r)

@@ -8,11 +8,18 @@ from collections import deque
 
 import torch
 
+from fip_ros.core.imu_synthesis import sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.smpl_tree import ROOT_SENSOR
 from fip_ros.physics.ground_reaction import bwbh_percent, ground_reaction
-from fip_ros.physics.inverse_dynamics import com_acceleration_from_motion, kinematics_from_motion
+from fip_ros.physics.inverse_dynamics import (
+    com_acceleration_from_motion,
+    kinematics_from_motion,
+    savgol_filter,
+)
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import StanceTranslation
+from fip_ros.physics.virtual_imu import root_acceleration
 
 
 def offsets_for(body: dict) -> torch.Tensor:
@@ -40,38 +47,53 @@ class DynamicsEstimator:
         self.mass, self.height = float(body["mass"]), float(body["height"])
         self.offsets = offsets_for(body)
         self.segments = build_segments(self.offsets, self.mass, self.height, str(body.get("sex", "male")))
+        self.pelvis_site = sensor_local_offsets(self.offsets)[ROOT_SENSOR]
         self.reset()
 
     def reset(self):
         self.translation = StanceTranslation(self.height, self.fps)
         self.buffer = deque(maxlen=self.window + 2)
 
-    def step(self, local_rot) -> dict | None:
-        """local_rot (24,3,3) (row 0 = global pelvis rotation). Returns the outputs for the frame ``delay``
-        frames back (None until the window has filled); see :func:`analyse` for the keys."""
+    def step(self, local_rot, pelvis_acc=None) -> dict | None:
+        """local_rot (24,3,3) (row 0 = global pelvis rotation); pelvis_acc (3,) or None: the pelvis sensor's
+        world free acceleration (SMPL axes, m/s^2), used for the root's acceleration while every frame of the
+        window has one. Returns the outputs for the frame ``delay`` frames back (None until the window has
+        filled); see :func:`analyse` for the keys."""
         local_rot = torch.as_tensor(local_rot, dtype=torch.float64)
         _, rel = forward_kinematics(local_rot, self.offsets)
         root, contact = self.translation.step(rel)
-        self.buffer.append((local_rot, root, contact))
+        if pelvis_acc is not None:
+            pelvis_acc = torch.as_tensor(pelvis_acc, dtype=torch.float64)
+        self.buffer.append((local_rot, root, contact, pelvis_acc))
         if len(self.buffer) < self.buffer.maxlen:
             return None
-        rots, roots, contacts = (torch.stack(x) for x in zip(*self.buffer, strict=True))
+        rots, roots, contacts = (torch.stack(x) for x in list(zip(*self.buffer, strict=True))[:3])
+        measured = [b[3] for b in self.buffer]
+        root_acc = None
+        if all(a is not None for a in measured):
+            root_acc = root_acceleration(torch.stack(measured), rots[:, 0], self.pelvis_site, self.fps)
         return analyse(rots, roots, contacts, self.offsets, self.segments, self.fps, self.window,
-                       frames=self.delay, grf_direction=self.grf_direction)
+                       frames=self.delay, grf_direction=self.grf_direction, root_acc=root_acc)
 
 
 def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, window: int = 9, floor=0.0,
-            frames=None, grf_direction: str = "momentum") -> dict:
+            frames=None, grf_direction: str = "momentum", root_acc=None) -> dict:
     """Offline dynamics of a sequence (T,24,3,3), root (T,3), contact (T,2), floor height (float or (T,)):
     dict of (T, ...) tensors (or only the ``frames`` index/slice of them; the kinematics use the whole
     sequence). grf_direction: 'momentum' for a measured root path, 'com' for an estimated one
-    (:func:`fip_ros.physics.ground_reaction.ground_reaction`).
+    (:func:`fip_ros.physics.ground_reaction.ground_reaction`). root_acc (T,3): a measured root acceleration
+    (the pelvis sensor's, :func:`fip_ros.physics.virtual_imu.root_acceleration`) to use instead of the root
+    path's: stance anchoring gives positions but no braking or push-off.
 
     Keys: translation, contact, grf, cop, free_moment, moments (N m, world, parent on child), moments_bwbh,
     moments_local (in each child segment's frame), residual_force, residual_moment, total_force.
     """
     kin = kinematics_from_motion(local_rot, offsets, root, fps, window)
     com_acc = com_acceleration_from_motion(kin, segments, fps, window)
+    if root_acc is not None:  # same filter as the path's own derivative, so only the source differs
+        swap = savgol_filter(root_acc, fps, window) - savgol_filter(root, fps, window, deriv=2)
+        com_acc = com_acc + swap[..., None, :]
+        kin["joint_acc"] = kin["joint_acc"] + swap[..., None, :]
     if frames is not None:
         kin = {k: v[frames] for k, v in kin.items()}
         com_acc, root, contact = com_acc[frames], root[frames], contact[frames]

@@ -29,9 +29,10 @@ import torch
 
 from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
+from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
 from fip_ros.data.motion import Motion
+from fip_ros.evaluation.metrics import global_angle_error, joint_position_error
 from fip_ros.physics.contact import contact_from_trajectory, sole_points
 from fip_ros.physics.ground_reaction import ground_reaction
 from fip_ros.physics.inverse_dynamics import (
@@ -42,7 +43,7 @@ from fip_ros.physics.inverse_dynamics import (
 )
 from fip_ros.physics.placement import fit_placement
 from fip_ros.physics.segments import build_segments
-from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration
+from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration, root_acceleration
 from fip_ros.training.dataset import root_relative_rot15
 
 STENCIL = 4
@@ -123,8 +124,7 @@ class SelfSupervised(torch.nn.Module):
         glob, joints = forward_kinematics(local_rot, self.offsets)
         virt = self.vimu(glob, joints)
         # Root acceleration from the pelvis sensor (its lever arm removed): FIP has no translation.
-        pelvis_lever = finite_acceleration(glob[:, 0] @ self.vimu.nominal[PELVIS], self.fps, STENCIL, dim=0)
-        a_root = acc[:, PELVIS] - pelvis_lever
+        a_root = root_acceleration(acc[:, PELVIS], glob[:, 0], self.vimu.nominal[PELVIS], self.fps, STENCIL)
         leaves = [i for i in range(6) if i != PELVIS]
         v_acc = virt["acc"][:, leaves] + a_root[:, None]
         # Compared low-passed: frame-to-frame jitter of the predicted pose would swamp the placement signal.
@@ -187,20 +187,17 @@ def finetune_network(ss: SelfSupervised, recordings, log=print) -> list[dict]:
 @torch.no_grad()
 def pose_error(ss: SelfSupervised, recordings) -> dict:
     """Mean root-relative global angle error (deg, the 15 estimated joints) and joint position error (cm) over
-    ``recordings`` [(acc, ori, init_pose, local_rot_true)], frames weighted alike."""
+    ``recordings`` [(acc, ori, init_pose, local_rot_true)], frames weighted alike: fip-eval's protocol
+    (``fip_ros.evaluation.metrics``: joints FIP does not estimate held at identity in both poses)."""
     sl = slice(STENCIL, -STENCIL)
     ang, pos = [], []
     for acc, ori, init, local_rot_true in recordings:
-        pred = ss.predict(acc, ori, init)["local_rot"][0].clone()
-        true = local_rot_true.clone().float()
-        pred[:, 0] = true[:, 0] = torch.eye(3)
-        gp, pp = forward_kinematics(pred, ss.offsets)
-        gt, pt = forward_kinematics(true, ss.offsets)
-        est = list(ESTIMATED_JOINTS)
-        ang.append(angle_between(gp[sl][:, est], gt[sl][:, est]).mean(-1))
-        pos.append((pp - pt)[sl].norm(dim=-1).mean(-1))
-    return {"angle_deg": float(torch.rad2deg(torch.cat(ang).mean())),
-            "position_cm": float(torch.cat(pos).mean() * 100)}
+        with torch.no_grad():
+            pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
+        true = local_rot_true[sl]
+        ang.append(global_angle_error(pred, true, ss.offsets)[:, list(ESTIMATED_JOINTS)].mean(-1))
+        pos.append(joint_position_error(pred, true, ss.offsets).mean(-1))
+    return {"angle_deg": float(torch.cat(ang).mean()), "position_cm": float(torch.cat(pos).mean())}
 
 
 def imu_from_clip(local_rot, offsets, tran, shift=None, fps: float = 60.0):

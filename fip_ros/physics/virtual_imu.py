@@ -58,3 +58,11 @@ def offset_acceleration(ori: torch.Tensor, shift: torch.Tensor, fps: float = 60.
     """World acceleration added by moving sensors by ``shift`` (6,3) in their bone frames, from measured
     orientations (...,T,6,3,3): subtract it from a reading to move the sensor back to its nominal site."""
     return finite_acceleration((ori @ shift.to(ori.dtype)[..., None])[..., 0], fps, stencil)
+
+
+def root_acceleration(acc: torch.Tensor, ori: torch.Tensor, site: torch.Tensor, fps: float = 60.0,
+                      stencil: int = 4) -> torch.Tensor:
+    """World acceleration (...,T,3) of the root (pelvis) joint from the pelvis sensor's world free
+    acceleration (...,T,3) and orientation (...,T,3,3) at ``site`` (3,) in the pelvis frame: the reading less
+    its lever-arm part."""
+    return acc - finite_acceleration((ori @ site.to(ori.dtype)[..., None])[..., 0], fps, stencil, dim=-2)

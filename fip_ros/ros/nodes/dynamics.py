@@ -3,6 +3,8 @@
 Runs fip_ros.physics.dynamics.DynamicsEstimator per pose. Its outputs refer to the pose ``delay`` frames
 back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own world
 (root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103 axes.
+The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else from
+the anchored path.
 """
 
 import numpy as np
@@ -26,6 +28,15 @@ def local_rot_from_pose(msg: SmplPose) -> np.ndarray:
     local = matrix_from_quat(np.array([[q.x, q.y, q.z, q.w] for q in msg.local_rotations]))
     local[0] = M_SMPL_TO_ROS.T @ root  # root_orientation = M R_pelvis_smpl
     return local
+
+
+def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
+    """The pose's measured pelvis free acceleration in SMPL axes (3,), or None when it carries none."""
+    if not msg.acceleration_valid:
+        return None
+    a = msg.pelvis_acceleration
+    acc = M_SMPL_TO_ROS.T @ np.array([a.x, a.y, a.z])
+    return acc if np.isfinite(acc).all() else None
 
 
 def _vec(v) -> Vector3:
@@ -87,7 +98,7 @@ class DynamicsNode(Node):
                                       throttle_duration_sec=5.0)
             return
         self.stamps.append(msg.header.stamp)
-        out = self.estimator.step(local_rot_from_pose(msg))
+        out = self.estimator.step(local_rot_from_pose(msg), pelvis_acceleration(msg))
         del self.stamps[:-(self.estimator.delay + 1)]
         if out is None:
             return

@@ -248,7 +248,7 @@ class Estimator(Node):
             self._reset_engine(self.last_pose)
             return
         self.last_pose = local_rot
-        self._publish(stamp_ns, local_rot, arrival, self._status(stamp_ns))
+        self._publish(stamp_ns, local_rot, arrival, self._status(stamp_ns), cal_acc[0, ROOT_SENSOR].numpy())
 
     def _status(self, stamp_ns: int) -> int:
         """INITIALIZING, else DEGRADED, while within status_window of their last event; else OK.
@@ -275,11 +275,15 @@ class Estimator(Node):
         joints.header.frame_id = world_frame
         return pose, joints
 
-    def _publish(self, stamp_ns: int, local_rot: np.ndarray, arrival: float, status: int):
+    def _publish(self, stamp_ns: int, local_rot: np.ndarray, arrival: float, status: int, pelvis_acc=None):
+        """pelvis_acc: the calibrated pelvis sensor's free acceleration (SMPL axes), None for a held pose."""
         stamp = time_from_ns(stamp_ns)
         msg = self.pose_msg
         msg.header.stamp = stamp
         msg.tracking_status = self.status = status
+        a = msg.pelvis_acceleration
+        a.x, a.y, a.z = (M_SMPL_TO_ROS @ pelvis_acc).tolist() if pelvis_acc is not None else (0.0, 0.0, 0.0)
+        msg.acceleration_valid = pelvis_acc is not None
         quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
         o = msg.root_orientation
         o.x, o.y, o.z, o.w = quats[0].tolist()
