@@ -23,7 +23,7 @@ Method (rest-pose corrections, then a per-frame swing fix):
 5. Resampling to 60 Hz (``resample``).
 6. Feet flat in stance (``flatten_feet``): the physics layer's sole model (contacts, centre of pressure) puts
    the sole a fixed fraction of height under SMPL's ankle and ball joints, while rigs place those joints
-   differently (cmu-iclone's ball joint sits high: copied as they are, its feet stood 15-16 degrees toes-up
+   differently (cmu-iclone's ball joint sits high: copied as they are, its feet stood 15-17 degrees toes-up
    on flat ground, ball sole point ~4 cm in the air). Both ankles turn by one constant pitch about the
    foot's lateral axis so that in the clip's flat, still stance frames the ankle -> ball bone has its
    T-pose elevation (median over the frames of both feet); clips without such frames are left as they are.

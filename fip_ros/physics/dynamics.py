@@ -67,8 +67,8 @@ class DynamicsEstimator:
         self.buffer.append((local_rot, root, contact, pelvis_acc))
         if len(self.buffer) < self.buffer.maxlen:
             return None
-        rots, roots, contacts = (torch.stack(x) for x in list(zip(*self.buffer, strict=True))[:3])
-        measured = [b[3] for b in self.buffer]
+        rots, roots, contacts, measured = zip(*self.buffer, strict=True)
+        rots, roots, contacts = torch.stack(rots), torch.stack(roots), torch.stack(contacts)
         root_acc = None
         if all(a is not None for a in measured):
             root_acc = root_acceleration(torch.stack(measured), rots[:, 0], self.pelvis_site, self.fps)

@@ -192,8 +192,7 @@ def pose_error(ss: SelfSupervised, recordings) -> dict:
     sl = slice(STENCIL, -STENCIL)
     ang, pos = [], []
     for acc, ori, init, local_rot_true in recordings:
-        with torch.no_grad():
-            pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
+        pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
         true = local_rot_true[sl]
         ang.append(global_angle_error(pred, true, ss.offsets)[:, list(ESTIMATED_JOINTS)].mean(-1))
         pos.append(joint_position_error(pred, true, ss.offsets).mean(-1))
