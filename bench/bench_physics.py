@@ -23,7 +23,7 @@ from fip_ros.physics.dynamics import DynamicsEstimator, analyse
 from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
-from fip_ros.physics.virtual_imu import root_acceleration
+from fip_ros.physics.virtual_imu import carrier_acceleration
 from fip_ros.training.dataset import Clip
 
 MASS = 73.0  # the reference participant of docs/physics.md (clips carry no mass)
@@ -53,7 +53,7 @@ def fip_kinematics(model, clip) -> tuple[torch.Tensor, torch.Tensor]:
     clip = Clip(*(torch.as_tensor(x, dtype=f32) for x in (clip.local_rot, clip.tran, clip.offsets,
                                                           clip.body)), clip.name)
     acc, ori, init = gt_init_imu(clip, keep_stencil=True)
-    root_acc = root_acceleration(acc[:, ROOT_SENSOR].double(), ori[:, ROOT_SENSOR].double(),
+    root_acc = carrier_acceleration(acc[:, ROOT_SENSOR].double(), ori[:, ROOT_SENSOR].double(),
                                  sensor_local_offsets(clip.offsets.double())[ROOT_SENSOR])
     torch.set_default_dtype(f32)  # the network builds its state in the default dtype
     try:

@@ -17,7 +17,7 @@ from fip_ros.physics.self_supervised import (
     finetune,
     imu_from_clip,
 )
-from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration, root_acceleration
+from fip_ros.physics.virtual_imu import VirtualIMU, carrier_acceleration, offset_acceleration
 
 OFF = default_offsets(1.75)
 
@@ -66,7 +66,7 @@ def test_root_acceleration_removes_the_pelvis_lever_arm():
     tran = torch.stack([0.5 * 1.5 * t**2, 0.05 * torch.sin(6 * t), 0 * t], -1)  # 1.5 m/s^2 forward, a bob
     imu = synthesize(local, OFF, tran)
     site = sensor_local_offsets(OFF)[ROOT_SENSOR]
-    got = root_acceleration(imu["acc"][:, ROOT_SENSOR], imu["ori"][:, ROOT_SENSOR], site)
+    got = carrier_acceleration(imu["acc"][:, ROOT_SENSOR], imu["ori"][:, ROOT_SENSOR], site)
     truth = finite_acceleration(tran, stencil=4, dim=-2)
     assert float((imu["acc"][10:-10, ROOT_SENSOR] - truth[10:-10]).norm(dim=-1).min()) > 0.3  # the lever arm
     assert torch.allclose(got, truth, atol=1e-4)

@@ -19,7 +19,7 @@ from fip_ros.physics.inverse_dynamics import (
 )
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import StanceTranslation
-from fip_ros.physics.virtual_imu import root_acceleration
+from fip_ros.physics.virtual_imu import carrier_acceleration
 
 
 def offsets_for(body: dict) -> torch.Tensor:
@@ -71,7 +71,7 @@ class DynamicsEstimator:
         rots, roots, contacts = torch.stack(rots), torch.stack(roots), torch.stack(contacts)
         root_acc = None
         if all(a is not None for a in measured):
-            root_acc = root_acceleration(torch.stack(measured), rots[:, 0], self.pelvis_site, self.fps)
+            root_acc = carrier_acceleration(torch.stack(measured), rots[:, 0], self.pelvis_site, self.fps)
         return analyse(rots, roots, contacts, self.offsets, self.segments, self.fps, self.window,
                        frames=self.delay, grf_direction=self.grf_direction, root_acc=root_acc)
 
@@ -82,7 +82,7 @@ def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, wind
     dict of (T, ...) tensors (or only the ``frames`` index/slice of them; the kinematics use the whole
     sequence). grf_direction: 'momentum' for a measured root path, 'com' for an estimated one
     (:func:`fip_ros.physics.ground_reaction.ground_reaction`). root_acc (T,3): a measured root acceleration
-    (the pelvis sensor's, :func:`fip_ros.physics.virtual_imu.root_acceleration`) to use instead of the root
+    (the pelvis sensor's, :func:`fip_ros.physics.virtual_imu.carrier_acceleration`) to use instead of the root
     path's: stance anchoring gives positions but no braking or push-off.
 
     Keys: translation, contact, grf, cop, free_moment, moments (N m, world, parent on child), moments_bwbh,
@@ -93,7 +93,6 @@ def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, wind
     if root_acc is not None:  # same filter as the path's own derivative, so only the source differs
         swap = savgol_filter(root_acc, fps, window) - savgol_filter(root, fps, window, deriv=2)
         com_acc = com_acc + swap[..., None, :]
-        kin["joint_acc"] = kin["joint_acc"] + swap[..., None, :]
     if frames is not None:
         kin = {k: v[frames] for k, v in kin.items()}
         com_acc, root, contact = com_acc[frames], root[frames], contact[frames]

@@ -23,7 +23,7 @@ import torch
 
 from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.physics.virtual_imu import root_acceleration
+from fip_ros.physics.virtual_imu import carrier_acceleration
 
 # Limb sensor index -> (joint carrying it, that joint's parent): forearms hang from the shoulders, lower legs
 # from the hips (sensor order of SENSOR_JOINTS: left/right forearm, left/right lower leg, head, pelvis).
@@ -46,8 +46,8 @@ def anchor_acceleration(acc, ori, offsets, fps: float = 60.0, stencil: int = 4) 
     sensors: acc (T,6,3) world free acceleration, ori (T,6,3,3) sensor-to-world, both at nominal sites."""
     d2 = lambda x: finite_acceleration(x, fps, stencil, dim=0)  # noqa: E731
     nominal = sensor_local_offsets(offsets).to(acc.dtype)
-    a_root = root_acceleration(acc[:, PELVIS], ori[:, PELVIS], nominal[PELVIS], fps, stencil)
-    a_head = acc[:, HEAD] - d2(ori[:, HEAD] @ nominal[HEAD])
+    a_root = carrier_acceleration(acc[:, PELVIS], ori[:, PELVIS], nominal[PELVIS], fps, stencil)
+    a_head = carrier_acceleration(acc[:, HEAD], ori[:, HEAD], nominal[HEAD], fps, stencil)
     hips = a_root[:, None] + d2((ori[:, PELVIS, None] @ offsets[list(HIPS), :, None].to(acc.dtype))[..., 0])
     w = shoulder_weight(offsets).to(acc.dtype)[:, None]
     shoulders = w * a_head[:, None] + (1 - w) * a_root[:, None]

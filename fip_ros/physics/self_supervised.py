@@ -43,7 +43,7 @@ from fip_ros.physics.inverse_dynamics import (
 )
 from fip_ros.physics.placement import fit_placement
 from fip_ros.physics.segments import build_segments
-from fip_ros.physics.virtual_imu import VirtualIMU, offset_acceleration, root_acceleration
+from fip_ros.physics.virtual_imu import VirtualIMU, carrier_acceleration, offset_acceleration
 from fip_ros.training.dataset import root_relative_rot15
 
 STENCIL = 4
@@ -124,7 +124,8 @@ class SelfSupervised(torch.nn.Module):
         glob, joints = forward_kinematics(local_rot, self.offsets)
         virt = self.vimu(glob, joints)
         # Root acceleration from the pelvis sensor (its lever arm removed): FIP has no translation.
-        a_root = root_acceleration(acc[:, PELVIS], glob[:, 0], self.vimu.nominal[PELVIS], self.fps, STENCIL)
+        a_root = carrier_acceleration(acc[:, PELVIS], glob[:, 0], self.vimu.nominal[PELVIS], self.fps,
+                                      STENCIL)
         leaves = [i for i in range(6) if i != PELVIS]
         v_acc = virt["acc"][:, leaves] + a_root[:, None]
         # Compared low-passed: frame-to-frame jitter of the predicted pose would swamp the placement signal.

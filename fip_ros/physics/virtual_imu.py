@@ -60,9 +60,9 @@ def offset_acceleration(ori: torch.Tensor, shift: torch.Tensor, fps: float = 60.
     return finite_acceleration((ori @ shift.to(ori.dtype)[..., None])[..., 0], fps, stencil)
 
 
-def root_acceleration(acc: torch.Tensor, ori: torch.Tensor, site: torch.Tensor, fps: float = 60.0,
-                      stencil: int = 4) -> torch.Tensor:
-    """World acceleration (...,T,3) of the root (pelvis) joint from the pelvis sensor's world free
-    acceleration (...,T,3) and orientation (...,T,3,3) at ``site`` (3,) in the pelvis frame: the reading less
-    its lever-arm part."""
+def carrier_acceleration(acc: torch.Tensor, ori: torch.Tensor, site: torch.Tensor, fps: float = 60.0,
+                         stencil: int = 4) -> torch.Tensor:
+    """World acceleration (...,T,3) of the joint carrying a sensor (e.g. the root, from the pelvis sensor),
+    from the sensor's world free acceleration (...,T,3) and orientation (...,T,3,3) at ``site`` (3,) in the
+    carrying bone's frame: the reading less its lever-arm part."""
     return acc - finite_acceleration((ori @ site.to(ori.dtype)[..., None])[..., 0], fps, stencil, dim=-2)

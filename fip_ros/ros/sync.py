@@ -56,20 +56,17 @@ class ApproximateTimeSync:
         self.backward_reset_ns = int(backward_reset_s * 1e9)
         self.stats = SyncStats()
         self._queues = [deque() for _ in range(num_channels)]
-        self._last_in = [None] * num_channels
-        self._last_emitted = [None] * num_channels  # (stamp, item) per channel, what a hold reuses
-        self._last_out = None
-        self._arrivals = [0] * num_channels  # messages received per channel
-        self._arrivals_at_last = [self._arrivals] * num_channels  # _arrivals when each channel last received
+        self.reset()
 
     def reset(self):
         for q in self._queues:
             q.clear()
-        self._last_in = [None] * len(self._queues)
-        self._last_emitted = [None] * len(self._queues)
+        n = len(self._queues)
+        self._last_in = [None] * n
+        self._last_emitted = [None] * n  # (stamp, item) per channel, what a hold reuses
         self._last_out = None
-        self._arrivals = [0] * len(self._queues)
-        self._arrivals_at_last = [self._arrivals] * len(self._queues)
+        self._arrivals = [0] * n  # messages received per channel
+        self._arrivals_at_last = [self._arrivals] * n  # _arrivals when each channel last received
 
     def push(self, channel: int, stamp_ns: int, item) -> tuple[list[SyncedSet], bool]:
         """Add one message; returns (completed sets in time order, whether time jumped backwards)."""
