@@ -1,14 +1,15 @@
 """Walking clips for the physics benchmarks and the fine-tuning demo.
 
 From the dataset builder's held-out split (``.cache/dataset/index.json``) when it exists, keeping clips of the
-walking subjects; otherwise imported straight from the shared mocap.
+walking subjects; otherwise the same split's walking clips imported straight from the shared mocap.
 """
 
 import json
 from pathlib import Path
 
-from fip_ros.data.build_dataset import REPO, default_mocap_dir, import_clip
+from fip_ros.data.build_dataset import REPO, default_mocap_dir, discover, import_clip
 from fip_ros.data.motion import Motion
+from fip_ros.data.split import load_split_config, split_of, subject_of
 
 DATASET = REPO / ".cache" / "dataset"
 MOCAP = default_mocap_dir()
@@ -16,7 +17,6 @@ MOCAP = default_mocap_dir()
 HELD_OUT_SUBJECT = ("cmu-iclone", "cmu-07", [f"cmu-iclone/007_{i:02d}.bvh" for i in range(1, 13)])
 # CMU subjects 07 and 08 walk in every trial; HDM05 classes named walk*.
 WALK_HINTS = ("07_", "08_", "007_", "walk")
-FALLBACK = ("cmu-daz/07_01.bvh", "cmu-daz/07_02.bvh", "cmu-daz/08_01.bvh", "cmu-daz/08_02.bvh")
 
 
 def _is_walk(name: str) -> bool:
@@ -35,7 +35,10 @@ def walking_clips(limit: int = 4, split: str = "test", data=DATASET,
         clips = [c for c in clips if _is_walk(c.name or "")] or clips
         if clips:
             return clips[:limit]
-    return [from_mocap(rel) for rel in FALLBACK if source is None or rel.startswith(f"{source}/")][:limit]
+    held = load_split_config()
+    jobs = [(src, name, files) for src, name, files in discover(MOCAP) if (source is None or src == source)
+            and _is_walk(name) and split_of(subject_of(src, name), held) == split]
+    return [import_clip(*job) for job in jobs[:limit]]
 
 
 def held_out_subject(data=DATASET) -> list[Motion]:
