@@ -13,6 +13,7 @@ Several bodies = one estimator + one broadcaster per body, each in its own names
 import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,14 +194,23 @@ def main(argv=None):
             model = str(workdir / "random.pt")
             save_checkpoint(model, FIP(get_config()))
     print(f"command: python bench/bench_ros.py --duration {opts.duration:g} --bodies "
-          f"{' '.join(map(str, opts.bodies))} --backend {opts.backend}  (model {model}; logs {workdir})")
+          f"{' '.join(map(str, opts.bodies))} --backend {opts.backend}  (model {model})")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start (shared CPU)")
-    for bodies in opts.bodies:
-        r = run(bodies, opts.duration, opts.backend, model, workdir)
-        print(f"bodies={r['bodies']} frames={r['frames']} lost={r['lost']} latency p50={r['p50']:.2f} ms "
-              f"p99={r['p99']:.2f} ms max={r['max']:.2f} ms  (IMU publication -> /tf receipt, 60 Hz); "
-              f"body 0: IMU -> pose p50={r['pose_p50']:.2f} ms, estimator processing p50="
-              f"{r['processing_p50']:.2f} ms")
+    os.environ.setdefault("ROS_LOG_DIR", str(workdir / "ros"))  # the nodes' own logs go with the others
+    try:
+        for bodies in opts.bodies:
+            report(run(bodies, opts.duration, opts.backend, model, workdir))
+    except BaseException:
+        print(f"logs kept in {workdir}")
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)  # a run that went through leaves nothing behind
+
+
+def report(r: dict):
+    print(f"bodies={r['bodies']} frames={r['frames']} lost={r['lost']} latency p50={r['p50']:.2f} ms "
+          f"p99={r['p99']:.2f} ms max={r['max']:.2f} ms  (IMU publication -> /tf receipt, 60 Hz); "
+          f"body 0: IMU -> pose p50={r['pose_p50']:.2f} ms, estimator processing p50="
+          f"{r['processing_p50']:.2f} ms")
 
 
 if __name__ == "__main__":
