@@ -1,0 +1,111 @@
+"""fip-view in a real headless Chromium: a recording is served, the page rendered (WebGL in software) and
+the screenshot checked for the skeleton (its colour, standing upright in the middle of the view) and the feet's
+contact discs below it; a clip that is no motion clip file gets a one-line error."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from fip_ros.core.body_model import offsets_for_body
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.data.motion import Motion
+from fip_ros.visualization.viewer import COLORS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BODY = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars")
+
+
+def standing_clip(path, frames: int = 120):
+    """A person standing still in T-pose, feet on the floor (y = 0), facing +z."""
+    off = offsets_for_body(BODY).double()
+    rot = torch.eye(3, dtype=torch.float64).expand(frames, 24, 3, 3).clone()
+    _, pos = forward_kinematics(rot[:1], off)
+    tran = torch.zeros(frames, 3, dtype=torch.float64)
+    tran[:, 1] = -pos[0, [10, 11], 1].min() + 0.05  # foot joints 5 cm above the floor, the soles on it
+    body = np.array([1.0, BODY["height"], BODY["arm_length"], BODY["leg_length"]], np.float32)
+    return Motion(rot.numpy(), tran.numpy(), off.numpy(), body, 60.0, "test", "synthetic", "standing").save_npz(
+        path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    clip = standing_clip(tmp_path / "standing.npz")
+    proc = subprocess.Popen([sys.executable, "-m", "fip_ros.cli.view", str(clip), "--port", str(free_port()),
+                             "--paused", "--seconds", "120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    url, lines = None, []
+    deadline = time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "open http://" in line:
+            url = line.split("open ")[-1].strip()
+    try:
+        assert url and url.startswith("http://127.0.0.1:"), "".join(lines)  # localhost by default
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def screenshot(url: str, out, profile, size=(900, 700)):
+    assert CHROMIUM, "no chromium: scripts/bootstrap.sh installs Debian's chromium package"
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
+           "--virtual-time-budget=8000", f"--screenshot={out}", url]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True, env={**os.environ, "HOME": str(profile)})
+    from matplotlib.image import imread
+
+    return (imread(out)[..., :3] * 255).astype(int)
+
+
+def in_view(found):
+    """Leave out the page's overlays: the software-WebGL notice (top left), the control panel (top right) and
+    the axes gizmo (bottom left)."""
+    h, w = found.shape
+    found[:200, :330] = found[:190, w - 340:] = found[h - 80:, :80] = False
+    return found
+
+
+def test_skeleton_drawn_in_browser(served, tmp_path):
+    img = screenshot(served, tmp_path / "shot.png", tmp_path / "profile")
+    h, w, _ = img.shape
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    # The first person's orange (COLORS[0]), as lit and tone-mapped: red high, green halfway, blue low.
+    assert COLORS[0] == (255, 110, 0)
+    skel = in_view((r > 200) & (r - g > 50) & (g - b > 30) & (r - b > 120))
+    ys, xs = np.nonzero(skel)
+    assert len(ys) > 800, f"{len(ys)} skeleton-coloured pixels"
+    # Upright and in the middle: the camera looks at the pelvis from the front-left.
+    assert 0.3 * w < xs.mean() < 0.7 * w and 0.25 * h < ys.mean() < 0.75 * h, (xs.mean(), ys.mean())
+    assert ys.max() - ys.min() > 0.3 * h, (ys.min(), ys.max())
+    # Standing still on the floor: both feet in contact, their green discs at the bottom of the skeleton.
+    green = in_view((g > r + 40) & (g > b + 40))  # lit: a pale green
+    gy, _ = np.nonzero(green)
+    assert len(gy) > 50 and gy.mean() > ys.min() + 0.8 * (ys.max() - ys.min()), (len(gy), ys.min(), ys.max())
+
+
+def test_not_a_clip_is_one_line_error(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, local_rot=np.zeros((3, 24, 3)))
+    res = subprocess.run([sys.executable, "-m", "fip_ros.cli.view", str(bad), "--seconds", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0, res.stderr
+    assert "not a motion clip file (missing tran, offsets, body, fps)" in res.stderr
