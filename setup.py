@@ -17,6 +17,7 @@ TOOLS = {
     "fip-bag": "fip_ros.ros.bag_tools:main",
     "fip-bringup": "fip_ros.ros.bringup:main",
     "fip-demo": "fip_ros.demo:main",
+    "fip-view": "fip_ros.cli.view:main",
 }
 
 setup(

@@ -1,6 +1,6 @@
 """fip-view in a real headless Chromium: a recording is served, the page rendered (WebGL in software) and
-the screenshot checked for the skeleton (its colour, standing upright in the middle of the view) and the feet's
-contact discs below it; a clip that is no motion clip file gets a one-line error."""
+the screenshot checked for the skeleton (its colour, standing upright in the middle of the view) and the
+feet's contact discs below it; a clip that is no motion clip file gets a one-line error."""
 
 import os
 import shutil
@@ -33,8 +33,8 @@ def standing_clip(path, frames: int = 120):
     tran = torch.zeros(frames, 3, dtype=torch.float64)
     tran[:, 1] = -pos[0, [10, 11], 1].min() + 0.05  # foot joints 5 cm above the floor, the soles on it
     body = np.array([1.0, BODY["height"], BODY["arm_length"], BODY["leg_length"]], np.float32)
-    return Motion(rot.numpy(), tran.numpy(), off.numpy(), body, 60.0, "test", "synthetic", "standing").save_npz(
-        path)
+    motion = Motion(rot.numpy(), tran.numpy(), off.numpy(), body, 60.0, "test", "synthetic", "standing")
+    return motion.save_npz(path)
 
 
 def free_port() -> int:
@@ -46,9 +46,9 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path):
     clip = standing_clip(tmp_path / "standing.npz")
-    proc = subprocess.Popen([sys.executable, "-m", "fip_ros.cli.view", str(clip), "--port", str(free_port()),
-                             "--paused", "--seconds", "120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    cmd = [sys.executable, "-m", "fip_ros.cli.view", str(clip), "--port", str(free_port()), "--paused",
+           "--seconds", "120"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url, lines = None, []
     deadline = time.monotonic() + 120
     while url is None and time.monotonic() < deadline:
@@ -70,7 +70,8 @@ def screenshot(url: str, out, profile, size=(900, 700)):
     assert CHROMIUM, "no chromium: scripts/bootstrap.sh installs Debian's chromium package"
     cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
            "--virtual-time-budget=8000", f"--screenshot={out}", url]
-    subprocess.run(cmd, capture_output=True, timeout=120, check=True, env={**os.environ, "HOME": str(profile)})
+    env = {**os.environ, "HOME": str(profile)}
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True, env=env)
     from matplotlib.image import imread
 
     return (imread(out)[..., :3] * 255).astype(int)

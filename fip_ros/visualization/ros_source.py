@@ -73,9 +73,10 @@ def load_bag(path) -> list[Track]:
     """Every person in a bag (one Track per namespace with poses), times from the first pose's stamp."""
     from fip_ros.ros.bag_tools import bag_topics, read_bag, typestore
 
-    topics = {t: ty for t, (ty, _, _) in bag_topics(path).items() if ty in (POSE_TYPE, MOMENTS_TYPE, BODY_TYPE)}
+    every = bag_topics(path)
+    topics = {t: ty for t, (ty, _, _) in every.items() if ty in (POSE_TYPE, MOMENTS_TYPE, BODY_TYPE)}
     if POSE_TYPE not in topics.values():
-        raise ValueError(f"{path}: no fip_msgs/SmplPose topic (topics: {', '.join(sorted(topics)) or 'none'})")
+        raise ValueError(f"{path}: no fip_msgs/SmplPose topic (topics: {', '.join(sorted(every)) or 'none'})")
     store = typestore()
     poses, dynamics, skeletons = {}, {}, {}
     for topic, msgtype, _, data in read_bag(path, list(topics)):

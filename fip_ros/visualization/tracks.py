@@ -1,9 +1,9 @@
 """What fip-view draws: one person over time (a Track), in the global SMPL frame (y up, metres).
 
 A Track holds joint positions and, where known, foot contacts, ground-reaction forces at the centres of
-pressure and joint moments. Built from a motion clip file (docs/CONTRACTS.md; the dynamics come from the file's
-optional keys, else from :func:`fip_ros.physics.dynamics.analyse` of the clip), or frame by frame from the
-ROS messages (fip_ros.visualization.ros_source).
+pressure and joint moments. Built from a motion clip file (docs/CONTRACTS.md; the dynamics come from the
+file's optional keys, else from :func:`fip_ros.physics.dynamics.analyse` of the clip), or frame by frame from
+the ROS messages (fip_ros.visualization.ros_source).
 """
 
 from dataclasses import dataclass, field
@@ -54,23 +54,21 @@ def _check(name: str, arr: np.ndarray, shape: tuple, path) -> np.ndarray:
 
 
 def load_clip(path, mass: float = MASS, smpl=None) -> Track:
-    """A motion clip file (.npz, CONTRACTS.md) -> Track; ValueError with the reason for a file that is not one.
+    """A motion clip file (.npz, CONTRACTS.md) -> Track; ValueError with the reason for any other file.
 
     smpl: a :class:`fip_ros.core.smpl_model.SmplBody` to add the posed mesh (shape fitted to the clip's body).
     Nothing in the file is executed (no pickles)."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in REQUIRED if k not in z]
-            if missing:
-                raise ValueError(f"{path}: not a motion clip file (missing {', '.join(missing)})")
-            arrays = {k: _check(k, z[k], s, path) for k, s in REQUIRED.items()}
-            arrays.update({k: _check(k, z[k], s, path) for k, s in DYNAMICS.items() if k in z})
-            name = str(z["name"]) if "name" in z and z["name"].dtype.kind == "U" else path.stem
-    except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (missing, truncated, not a zip: one clear line)
+            raw = {k: z[k] for k in z.files if k in REQUIRED or k in DYNAMICS or k == "name"}
+    except Exception as exc:  # noqa: BLE001 (missing, truncated, not a zip, pickled objects: one clear line)
         raise ValueError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise ValueError(f"{path}: not a motion clip file (missing {', '.join(missing)})")
+    arrays = {k: _check(k, raw[k], s, path) for k, s in {**REQUIRED, **DYNAMICS}.items() if k in raw}
+    name = str(raw["name"]) if "name" in raw and raw["name"].dtype.kind == "U" else path.stem
     frames, fps = len(arrays["local_rot"]), float(arrays["fps"])
     if frames < 1 or len(arrays["tran"]) != frames or not 1.0 <= fps <= 1000.0:
         raise ValueError(f"{path}: {frames} frames, {len(arrays['tran'])} positions at {fps} Hz")
@@ -94,13 +92,11 @@ def _track(name: str, a: dict, fps: float, mass: float, smpl) -> Track:
     _, joints = forward_kinematics(rot, off, tran)
     track = Track(name, np.arange(len(rot)) / fps, joints.numpy(), meta=dict(fps=fps))
     if "contact" in a or "grf" in a or "moments" in a:
-        track.contact, track.grf, track.cop, track.moments = (a.get(k) for k in ("contact", "grf", "cop",
-                                                                                  "moments"))
+        track.contact, track.grf, track.cop, track.moments = (a.get(k) for k in DYNAMICS)
     elif len(rot) >= 20:  # the offline analysis of the clip's own kinematics (too short: no derivatives)
         body = body_dict(a["body"])
         out = clip_dynamics(rot, tran, off, joints, body, mass, fps)
-        track.contact, track.grf, track.cop, track.moments = (out[k].numpy() for k in ("contact", "grf", "cop",
-                                                                                       "moments"))
+        track.contact, track.grf, track.cop, track.moments = (out[k].numpy() for k in DYNAMICS)
     if smpl is not None:
         betas = smpl.fit_betas(body_dict(a["body"]))
         track.vertices = smpl.vertices(rot, betas, tran).numpy()

@@ -1,9 +1,9 @@
 """The browser scene of fip-view (viser: a three.js page served by this process over a websocket).
 
-Draws, per person: the skeleton, the mesh when one is given, the pelvis path on the floor, the feet in contact
-(green discs), ground-reaction forces from the centres of pressure and joint moments as arrows. The scene is in
-the global SMPL frame (y up), the floor is the plane y = 0. A Player adds a time slider and play controls for
-recordings; live sources call Viewer.show() as messages come in.
+Draws, per person: the skeleton, the mesh when one is given, the pelvis path on the floor, the feet in
+contact (green discs), ground-reaction forces from the centres of pressure and joint moments as arrows. The
+scene is in the global SMPL frame (y up), the floor is the plane y = 0. A Player adds a time slider and play
+controls for recordings; live sources call Viewer.show() as messages come in.
 """
 
 import threading
@@ -43,7 +43,8 @@ class Viewer:
         self.force_scale, self.moment_scale = force_scale, moment_scale
         self.server.scene.set_up_direction("+y")
         self.server.scene.add_grid("/floor", 20.0, 20.0, plane="xz", cell_size=0.5, section_size=1.0,
-                                   plane_color=(235, 235, 235), plane_opacity=1.0, position=(0.0, -0.002, 0.0))
+                                   plane_color=(235, 235, 235), plane_opacity=1.0,
+                                   position=(0.0, -0.002, 0.0))
         self.server.initial_camera.position = (2.0, 1.5, 2.0)
         self.server.initial_camera.look_at = (0.0, 0.9, 0.0)
         self.gui = self.server.gui
@@ -136,7 +137,8 @@ class Player:
         self.slider = gui.add_slider("time (s)", 0.0, max(self.end, step), step, 0.0)
         self.playing = gui.add_checkbox("play", play)
         self.speed = gui.add_slider("speed", 0.1, 2.0, 0.1, 1.0)
-        gui.add_markdown(" ".join(f"**{t.name}**: {len(t)} frames, {float(t.times[-1]):.1f} s." for t in tracks))
+        gui.add_markdown(" ".join(f"**{t.name}**: {len(t)} frames, {float(t.times[-1]):.1f} s."
+                                  for t in tracks))
         self.slider.on_update(lambda _: self.draw())
         self.draw()
         self._stop = threading.Event()
