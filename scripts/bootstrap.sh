@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-command environment for fip_ros, everything inside the repository:
-#   scripts/bootstrap.sh          venv + Python deps (+ ROS 2 wheels when no system ROS) + colcon build
+#   scripts/bootstrap.sh          venv + Python deps (+ ROS 2 wheels when no system ROS) + a headless browser
+#                                 (Debian's chromium, for fip-view's test) + colcon build
 #   scripts/bootstrap.sh build [colcon build args...]
 #                                 colcon build only (the venv must exist); extra args go to colcon build
+# First run on a 2-core machine: a few minutes, mostly pip (torch and the ROS wheels); colcon about 20 s.
 # A system ROS 2 (/opt/ros/<distro>/setup.bash, Jazzy or newer, or FIP_ROS_SETUP=<its setup.bash>) is used
 # when present; FIP_SYSTEM_ROS=0 ignores it.  FIP_TORCH_INDEX=<url> takes torch from that index (e.g.
 # https://download.pytorch.org/whl/cpu where the default index would give a CUDA build).
@@ -13,7 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 cd "$ROOT"
 
-log() { printf '[bootstrap] %s\n' "$*"; }
+START=$SECONDS
+log() { printf '[bootstrap %3ds] %s\n' "$((SECONDS - START))" "$*"; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
 
 # The system ROS 2: FIP_ROS_SETUP (a setup.bash anywhere), else the newest /opt/ros/<distro>, if any.
@@ -50,8 +53,10 @@ setup_venv() {
   local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
   # colcon-core needs setuptools<80; torch first and pinned so nothing pulls a CUDA build.
   "${pip[@]}" 'setuptools<80'
+  log "pip: torch (CPU build, about 200 MB)"
   "${pip[@]}" ${FIP_TORCH_INDEX:+--index-url "$FIP_TORCH_INDEX"} 'torch==2.13.0'
   if [[ -z $ROS_SETUP ]]; then
+    log "pip: requirements.txt and the ROS 2 wheels of requirements-ros.txt ($(grep -c '^[a-zA-Z]' requirements-ros.txt) packages)"
     "${pip[@]}" -r requirements.txt -r requirements-ros.txt 'setuptools<80'
     fix_wheel_cmake
   else
@@ -70,7 +75,7 @@ install_beside_system_ros() {
     "${pip[@]}" -r requirements.txt 'setuptools<80'
     return
   fi
-  log "keeping the system numpy $sys_numpy"
+  log "pip: requirements.txt, keeping the system numpy $sys_numpy"
   grep -v '^numpy==' requirements.txt >"$VENV/.fip-requirements.txt"
   echo "numpy==$sys_numpy" >"$VENV/.fip-constraints.txt"
   "${pip[@]}" -r "$VENV/.fip-requirements.txt" -c "$VENV/.fip-constraints.txt" 'setuptools<80'
@@ -123,7 +128,7 @@ colcon_build() {
     export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
   fi
   export PATH="$VENV/bin:$PATH"
-  log "colcon build --base-paths ${paths[*]}"
+  log "colcon build --base-paths ${paths[*]} (about 20 s on 2 cores)"
   colcon --log-base "$ROOT/log" build --base-paths "${paths[@]}" \
     --build-base "$ROOT/build" --install-base "$ROOT/install" --symlink-install \
     --event-handlers console_cohesion- summary+ status- "$@" \
@@ -132,8 +137,36 @@ colcon_build() {
   return 0
 }
 
+# fip-view's browser test renders the page in a real headless Chromium: Debian's package (Ubuntu's is a snap
+# stub, install Chromium another way there). Root or password-less sudo installs it; otherwise a warning.
+install_browser() {
+  local have
+  have=$(command -v chromium || command -v chromium-browser || true)
+  if [[ -n $have ]]; then
+    log "headless browser: $have"
+    return
+  fi
+  local sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(false); fi
+  fi
+  if ! command -v apt-get >/dev/null || [[ ${sudo[0]:-} == false ]]; then
+    log "warning: no chromium and no way to install it here; fip-view's browser test will fail" \
+        "(install Chromium, e.g. 'sudo apt-get install chromium')"
+    return
+  fi
+  log "apt-get: chromium (headless browser for fip-view's test, about 100 MB)"
+  export DEBIAN_FRONTEND=noninteractive
+  local apt=("${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium)
+  "${apt[@]}" >/dev/null 2>&1 || { "${sudo[@]}" apt-get update -qq >/dev/null && "${apt[@]}" >/dev/null; } \
+    || die "apt-get install chromium failed"
+}
+
 case ${1:-setup} in
-  setup) setup_venv; colcon_build ;;
+  setup)
+    log "(1/3) Python environment $VENV"; setup_venv
+    log "(2/3) system packages"; install_browser
+    log "(3/3) colcon build"; colcon_build ;;
   build) [[ -x $VENV/bin/python ]] || die "no $VENV: run 'make setup'"; shift; colcon_build "$@" ;;
   *) die "usage: $0 [setup|build]" ;;
 esac
