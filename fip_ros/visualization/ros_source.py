@@ -2,7 +2,9 @@
 
 Every namespace with a ``pose`` topic is one person (``/pose``, ``/alice/pose``, ``/ground_truth/pose``); its
 ``joint_moments`` and latched ``body_params`` in the same namespace add the dynamics and the skeleton's size.
-The messages' REP-103 vectors are turned into the viewer's SMPL frame (y up).
+The messages' REP-103 vectors are turned into the viewer's SMPL frame (y up). Poses without a translation
+(the estimator's) are placed by stance-foot anchoring, the dynamics node's own method; as that node does not
+publish its root path, ground reactions are drawn from under the feet rather than at its centres of pressure.
 """
 
 import time
@@ -31,17 +33,20 @@ def _smpl(v) -> np.ndarray:
 
 
 class Skeleton:
-    """Joint positions of SmplPose messages for one body (default body until a BodyParams arrives)."""
+    """Joint positions of SmplPose messages for one body (default body until a BodyParams arrives), placed
+    by their translation, else by stance-foot anchoring."""
 
     def __init__(self):
-        from fip_ros.core.body_model import offsets_for_body
         from fip_ros.ros.params import FALLBACK_BODY
 
-        self._offsets_for_body = offsets_for_body
         self.set_body({name: default for name, (default, _) in FALLBACK_BODY.items()})
 
     def set_body(self, body: dict):
-        self.offsets = self._offsets_for_body(body).double()
+        from fip_ros.core.body_model import offsets_for_body
+        from fip_ros.physics.translation import StanceTranslation
+
+        self.offsets = offsets_for_body(body).double()
+        self.anchoring = StanceTranslation(body["height"])
 
     def set_body_msg(self, msg):
         from fip_ros.core.body_model import validate_body
@@ -55,16 +60,20 @@ class Skeleton:
         from fip_ros.core.kinematics import forward_kinematics
         from fip_ros.ros.nodes.dynamics import local_rot_from_pose
 
-        root = _smpl(msg.root_translation) if msg.translation_valid else np.zeros(3)
         rot = torch.as_tensor(local_rot_from_pose(msg), dtype=torch.float64)
-        return forward_kinematics(rot, self.offsets, torch.as_tensor(root))[1].numpy()
+        rel = forward_kinematics(rot, self.offsets)[1]
+        if msg.translation_valid:
+            root = torch.as_tensor(_smpl(msg.root_translation))
+        else:
+            root = self.anchoring.step(rel)[0]
+        return (rel + root).numpy()
 
 
 def dynamics_frame(msg) -> dict:
-    """JointMoments -> contact (2,), grf (2,3), cop (2,3), moments (24,3) in the SMPL frame."""
+    """JointMoments -> contact (2,), grf (2,3), moments (24,3) in the SMPL frame (its CoPs are in the dynamics
+    node's own world: left out)."""
     return dict(contact=np.array([msg.left_contact_probability, msg.right_contact_probability], float),
                 grf=np.stack([_smpl(msg.left_grf), _smpl(msg.right_grf)]),
-                cop=np.stack([_smpl(msg.left_cop), _smpl(msg.right_cop)]),
                 moments=np.stack([_smpl(m) for m in msg.moments]) if len(msg.moments) == 24
                 else np.full((24, 3), np.nan))
 
@@ -96,7 +105,7 @@ def load_bag(path) -> list[Track]:
                       np.stack([by_stamp[s] for s in stamps]))
         dyn = dynamics.get(ns, {})
         if dyn:
-            empty = dict(contact=np.full(2, np.nan), grf=np.full((2, 3), np.nan), cop=np.full((2, 3), np.nan),
+            empty = dict(contact=np.full(2, np.nan), grf=np.full((2, 3), np.nan),
                          moments=np.full((24, 3), np.nan))
             for key in empty:
                 setattr(track, key, np.stack([dyn.get(s, empty)[key] for s in stamps]))

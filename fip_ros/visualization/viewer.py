@@ -99,10 +99,12 @@ class Viewer:
             scene.add_mesh_simple(f"/{name}/contact_{side}", *DISC, color=CONTACT_COLOR, side="double",
                                   position=(foot[0], 0.004, foot[2]), visible=bool(o), cast_shadow=False)
         grf, cop = frame.get("grf"), frame.get("cop")
+        if cop is None or not np.isfinite(cop).all():  # no centres of pressure: from under the feet
+            cop = joints[list(FEET)] * np.array([1, 0, 1], np.float32)
         arrows = []
-        if grf is not None and cop is not None:
+        if grf is not None:
             arrows = [(c, c + g * self.force_scale) for c, g, o in zip(cop, grf, on, strict=True)
-                      if o and np.isfinite(c).all() and np.isfinite(g).all()]
+                      if o and np.isfinite(g).all()]
         self._arrows(f"/{name}/grf", arrows, GRF_COLOR)
         moments = frame.get("moments")
         arrows = []
