@@ -5,7 +5,8 @@
    sensors) through the replay graph of ``fip-bringup`` (imu_replay -> estimator -> smpl_tf_broadcaster,
    body_params, dynamics) in this process over real DDS; a separate collector node records ``pose``, ``/tf``.
 3. Scores the estimate against the clip's truth (``fip_ros.evaluation.metrics``), reports latencies and
-   writes ``metrics.json``, ``skeleton.gif`` and ``contact_sheet.png`` to the output folder.
+   writes ``metrics.json``, ``estimate.npz`` (for fip-view), ``skeleton.gif``, ``contact_sheet.png`` and
+   ``dynamics.png`` (the dynamics node's joint moments and contacts over time, beside the truth's).
 If the ROS graph cannot start, the same raw streams go through the offline API instead, labelled as such.
 """
 
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Walking (sneaking steps) by HDM05 actor tr, a test-split subject; the CMU walking subjects 07/08 train.
-DEFAULT_CLIP = "HDM_tr_sneak2StepsLStart_016_120"
+# Walking, CMU subject 07 (held out: the test split of config/dataset_split.yaml), its longest trial (4.3 s).
+DEFAULT_CLIP = "cmu-iclone/007_05"
 BODY_ID = "demo"
 
 
@@ -68,7 +69,7 @@ class Collector:
         from rclpy.node import Node
         from tf2_msgs.msg import TFMessage
 
-        from fip_msgs.msg import SmplPose
+        from fip_msgs.msg import JointMoments, SmplPose
         from fip_ros.ros import qos, smpl_frames
 
         self.node = Node("fip_demo_collector", context=context)
@@ -77,10 +78,15 @@ class Collector:
         self.poses: dict = {}  # stamp ns -> SmplPose
         self.last_pose_time = 0.0  # monotonic receipt time of the newest pose
         self.tf_latency_ns: dict = {}  # stamp ns -> receipt - stamp (stamp = IMU publication time)
+        self.dynamics: dict = {}  # stamp ns -> the dynamics node's JointMoments (same stamp as its pose)
         self.node.create_subscription(SmplPose, "ground_truth/pose",
                                       lambda m: self.truth_ns.append(_ns(m.header.stamp)), qos.RELIABLE)
         self.node.create_subscription(SmplPose, "pose", self._on_pose, qos.RELIABLE)
         self.node.create_subscription(TFMessage, "/tf", self._on_tf, qos.TF)
+        self.node.create_subscription(JointMoments, "joint_moments", self._on_moments, qos.RELIABLE)
+
+    def _on_moments(self, msg):
+        self.dynamics[_ns(msg.header.stamp)] = msg
 
     def _on_pose(self, msg):
         self.poses[_ns(msg.header.stamp)] = msg
@@ -98,6 +104,7 @@ class Collector:
     def result(self, frames_in: int, clip_frames: int) -> dict:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
         from fip_ros.ros.nodes.dynamics import local_rot_from_pose
+        from fip_ros.visualization.ros_source import dynamics_frame
 
         if len(self.truth_ns) < clip_frames:
             raise DemoError(f"the collector saw {len(self.truth_ns)} replayed frames, expected {frames_in}")
@@ -107,9 +114,12 @@ class Collector:
         for i, s in enumerate(stamps):
             if valid[i]:
                 pred[i] = local_rot_from_pose(self.poses[s])
+        moments = [self.dynamics.get(s) for s in stamps]
+        mass = next((m.body_mass for m in moments if m is not None), None)
         return dict(pred=pred, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
                     processing=[m.processing_latency for m in self.poses.values()],
-                    tf_latency=[v * 1e-9 for v in self.tf_latency_ns.values()])
+                    tf_latency=[v * 1e-9 for v in self.tf_latency_ns.values()],
+                    dynamics=[None if m is None else dynamics_frame(m) for m in moments], mass=mass)
 
 
 def _ns(stamp) -> int:
@@ -214,19 +224,85 @@ def score(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float) -
     return {k: v for k, v in summary.items() if not k.startswith("per_joint")}
 
 
-def render(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float, out: Path) -> list[Path]:
+def stack_dynamics(frames: list) -> dict | None:
+    """Per-frame dynamics dicts (None where the dynamics node gave none) -> dict of (T, ...) arrays with NaN
+    rows; None without any."""
+    if not any(f is not None for f in frames):
+        return None
+    empty = {k: np.full_like(v, np.nan) for k, v in next(f for f in frames if f is not None).items()}
+    return {k: np.stack([(f or empty)[k] for f in frames]) for k in empty}
+
+
+def write_estimate(pred: np.ndarray, motion, dyn: dict | None, out: Path) -> tuple[Path, np.ndarray]:
+    """The estimate as a motion clip file for fip-view (``estimate.npz``): the estimated rotations on the
+    clip's skeleton, placed by stance-foot anchoring (FIP estimates no translation; the dynamics node's
+    method), starting where the truth starts, with the dynamics node's contacts, ground reactions and joint
+    moments per frame (``dyn``, see stack_dynamics). Also returns the estimated world joint positions."""
+    import torch
+
+    from fip_ros.core.body_model import body_dict
+    from fip_ros.core.kinematics import forward_kinematics
+    from fip_ros.physics.translation import estimate_translation
+
+    rot = torch.as_tensor(pred, dtype=torch.float64)
+    off = torch.as_tensor(motion.offsets, dtype=torch.float64)
+    _, rel = forward_kinematics(rot, off)
+    tran = estimate_translation(rel, body_dict(motion.body)["height"], motion.fps)[0].numpy()
+    tran = tran + (motion.tran[0] - tran[0]) * np.array([1.0, 0.0, 1.0])
+    arrays = dict(local_rot=pred.astype(np.float32), tran=tran.astype(np.float32), offsets=motion.offsets,
+                  body=motion.body, fps=np.array(motion.fps), subject=np.array(motion.subject),
+                  source=np.array(motion.source), name=np.array("estimate"))
+    arrays.update(dyn or {})
+    path = out / "estimate.npz"
+    np.savez_compressed(path, **arrays)
+    return path, (rel + torch.as_tensor(tran)[:, None]).numpy()
+
+
+def render(pred_pos: np.ndarray, motion, valid: np.ndarray, out: Path) -> list[Path]:
+    """Skeleton pictures of the estimate (world positions) over the truth, clip frames with a pose."""
     import torch
 
     from fip_ros.core.kinematics import forward_kinematics
     from fip_ros.visualization.skeleton_render import render_animation, render_contact_sheet
 
-    off = torch.as_tensor(offsets, dtype=torch.float64)
-    joints = [forward_kinematics(torch.as_tensor(r, dtype=torch.float64), off)[1].numpy()
-              for r in (pred, true)]
+    true = forward_kinematics(torch.as_tensor(motion.local_rot, dtype=torch.float64),
+                              torch.as_tensor(motion.offsets, dtype=torch.float64),
+                              torch.as_tensor(motion.tran, dtype=torch.float64))[1].numpy()[valid]
+    pred, fps = pred_pos[valid], motion.fps
     gif, sheet = out / "skeleton.gif", out / "contact_sheet.png"
-    render_contact_sheet(*joints, str(sheet), frames=8, fps=fps)
-    render_animation(*joints, str(gif), fps=fps, step=max(3, -(-len(pred) // 150)))  # <= 150 GIF frames
+    render_contact_sheet(pred, true, str(sheet), frames=8, fps=fps)
+    render_animation(pred, true, str(gif), fps=fps, step=max(3, -(-len(pred) // 150)))  # <= 150 GIF frames
     return [gif, sheet]
+
+
+EDGE = 10  # frames
+
+
+def render_moments(pred: np.ndarray, motion, dyn: dict | None, mass: float, out: Path) -> list[Path]:
+    """dynamics.png: the dynamics node's moments, contacts and GRF over the clip, beside the offline analysis
+    of the true kinematics (its first and last EDGE frames left out), none when the offline fallback ran."""
+    import torch
+
+    from fip_ros.core.body_model import body_dict
+    from fip_ros.core.kinematics import forward_kinematics
+    from fip_ros.visualization.dynamics_plot import render_dynamics
+    from fip_ros.visualization.tracks import clip_dynamics
+
+    if dyn is None:
+        return []
+    est = dict(dyn)
+    off = torch.as_tensor(motion.offsets, dtype=torch.float64)
+    est["global_rot"] = forward_kinematics(torch.as_tensor(pred, dtype=torch.float64), off)[0].numpy()
+    rot, tran = (torch.as_tensor(a, dtype=torch.float64) for a in (motion.local_rot, motion.tran))
+    glob, joints = forward_kinematics(rot, off, tran)
+    analysed = clip_dynamics(rot, tran, off, joints, body_dict(motion.body), mass, motion.fps)
+    truth = {k: v.numpy() for k, v in analysed.items() if k in est}
+    truth["global_rot"] = glob.numpy()
+    for v in truth.values():  # the clip's ends: one-sided derivatives, no physics to compare
+        v[:EDGE], v[-EDGE:] = np.nan, np.nan
+    path = out / "dynamics.png"
+    render_dynamics(path, motion.fps, mass, est, truth)
+    return [path]
 
 
 def parse_args(argv):
@@ -291,9 +367,11 @@ def run(opts) -> dict:
     valid = got["valid"]
     if valid.sum() < 4:
         raise DemoError(f"only {int(valid.sum())} of {motion.frames} clip frames got a pose")
-    true = motion.local_rot[valid]
-    accuracy = score(got["pred"][valid], true, motion.offsets, motion.fps)
-    files = render(got["pred"][valid], true, motion.offsets, motion.fps, out)
+    accuracy = score(got["pred"][valid], motion.local_rot[valid], motion.offsets, motion.fps)
+    dyn = stack_dynamics(got.get("dynamics", []))
+    estimate, pred_pos = write_estimate(got["pred"], motion, dyn, out)
+    files = [estimate, *render(pred_pos, motion, valid, out),
+             *render_moments(got["pred"], motion, dyn, got.get("mass"), out)]
     metrics = {
         "path": path,
         "clip": {"file": f"{job[0]}/{job[1]}", "subject": motion.subject, "split": split,
@@ -332,6 +410,7 @@ def report(m: dict) -> str:
         f"{ms(lat['imu_publish_to_tf_receipt'])}",
         f"wrote:     {', '.join(m['files'])}, {Path(m['files'][0]).with_name('metrics.json')}",
         f"time:      {m['wall_seconds']:.0f} s",
+        f"3D view:   fip-view {Path(m['files'][0]).parent}   (then open http://127.0.0.1:8080 in a browser)",
     ])
 
 

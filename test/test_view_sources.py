@@ -144,6 +144,9 @@ class FakeViewer:
     def look_at(self, point):
         pass
 
+    def follow(self, point):
+        pass
+
 
 def test_live_poses_and_dynamics_per_namespace(ros_context, ros_node, spin_until):
     from fip_msgs.msg import SmplPose

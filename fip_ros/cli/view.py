@@ -87,8 +87,7 @@ def serve(opts) -> int:
     viewer = Viewer(opts.host, opts.port, opts.force_scale, opts.moment_scale)
     try:
         if tracks is not None:
-            player = Player(viewer, tracks, play=not opts.paused)
-            player.slider.value = min(max(opts.start, 0.0), player.end)
+            player = Player(viewer, tracks, play=not opts.paused, start=opts.start)
             print(f"fip-view: {len(tracks)} people ({', '.join(t.name for t in tracks)}), "
                   f"{player.end:.1f} s; open {viewer.url}", flush=True)
             _wait(opts.seconds)

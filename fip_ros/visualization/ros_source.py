@@ -128,10 +128,11 @@ class LiveSource:
 
         self.viewer = viewer
         self.node = Node("fip_view", context=context)
-        self.state, self.topics = {}, []
+        self.state, self.topics, self.first = {}, [], None
         for ns in namespaces:
             ns = "/" + ns.strip("/") if ns.strip("/") else ""
             name = ns.strip("/") or "pose"
+            self.first = self.first or name  # the camera follows the first person
             self.topics.append(f"{ns}/pose")
             self.state[name] = dict(skel=Skeleton(), path=[], drawn=0.0, dyn={}, path_drawn=0.0)
             self.node.create_subscription(SmplPose, f"{ns}/pose", lambda m, n=name: self._on_pose(n, m),
@@ -167,6 +168,8 @@ class LiveSource:
             return
         if not st["drawn"]:
             self.viewer.look_at(joints[0])
+        if name == self.first:
+            self.viewer.follow(joints[0])
         st["drawn"] = now
         self.viewer.show(name, dict(joints=joints, **st["dyn"]))
         if now - st["path_drawn"] > 0.5:

@@ -67,6 +67,18 @@ class Viewer:
         self.server.initial_camera.look_at = (p[0], 0.9, p[2])
         self.server.initial_camera.position = (p[0] + 2.0, 1.5, p[2] + 2.0)
 
+    def follow(self, point):
+        """Move every open page's camera along with ``point`` (a pelvis), keeping the user's viewing angle."""
+        target = np.array([point[0], 0.9, point[2]], dtype=float)
+        if not np.isfinite(target).all():
+            return
+        for client in self.server.get_clients().values():
+            cam = client.camera
+            offset = np.asarray(cam.position) - np.asarray(cam.look_at)
+            with client.atomic():
+                cam.look_at = target
+                cam.position = target + offset
+
     def trajectory(self, name: str, pelvis: np.ndarray):
         """The pelvis path (N,3), drawn on the floor."""
         path = np.asarray(pelvis, dtype=np.float32)[:, [0, 2]]
@@ -109,7 +121,8 @@ class Viewer:
         moments = frame.get("moments")
         arrows = []
         if moments is not None:
-            arrows = [(p, p + m * self.moment_scale) for p, m in zip(joints, moments, strict=True)
+            # Joint 0 has no parent: its entry is the root residual, not a joint moment.
+            arrows = [(p, p + m * self.moment_scale) for p, m in zip(joints[1:], moments[1:], strict=True)
                       if np.isfinite(m).all() and np.linalg.norm(m) * self.moment_scale > 0.02]
         self._arrows(f"/{name}/moments", arrows, MOMENT_COLOR)
 
@@ -127,17 +140,19 @@ class Viewer:
 class Player:
     """Recordings: a time slider, play/pause and speed; every track drawn at the slider's time."""
 
-    def __init__(self, viewer: Viewer, tracks: list, play: bool = True):
+    def __init__(self, viewer: Viewer, tracks: list, play: bool = True, start: float = 0.0):
         self.viewer, self.tracks = viewer, tracks
         self.end = max(float(t.times[-1]) for t in tracks)
         step = min(float(np.median(np.diff(t.times))) if len(t) > 1 else 1 / 60 for t in tracks)
         for t in tracks:
             viewer.color(t.name)
             viewer.trajectory(t.name, t.joints[:, 0])
-        viewer.look_at(tracks[0].joints[0, 0])
+        start = min(max(start, 0.0), self.end)
+        viewer.look_at(tracks[0].joints[tracks[0].index_at(start), 0])
         gui = viewer.gui
-        self.slider = gui.add_slider("time (s)", 0.0, max(self.end, step), step, 0.0)
+        self.slider = gui.add_slider("time (s)", 0.0, max(self.end, step), step, start)
         self.playing = gui.add_checkbox("play", play)
+        self.following = gui.add_checkbox(f"camera follows {tracks[0].name}", True)
         self.speed = gui.add_slider("speed", 0.1, 2.0, 0.1, 1.0)
         gui.add_markdown(" ".join(f"**{t.name}**: {len(t)} frames, {float(t.times[-1]):.1f} s."
                                   for t in tracks))
@@ -151,6 +166,8 @@ class Player:
         t = float(self.slider.value)
         for track in self.tracks:
             self.viewer.show(track.name, track.frame(track.index_at(t)), track.faces)
+        if self.following.value:
+            self.viewer.follow(self.tracks[0].joints[self.tracks[0].index_at(t), 0])
 
     def _run(self):
         last = time.monotonic()
