@@ -1,4 +1,5 @@
-"""`make demo` in short: one held-out clip through the ROS replay graph, scored, drawn, in a subprocess."""
+"""`make demo` in short: one held-out clip through the ROS replay graph, scored, drawn, in a subprocess; its
+estimate file opens in fip-view with the dynamics node's output."""
 
 import json
 import math
@@ -6,10 +7,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from test_ros_e2e_data import random_checkpoint
 
 from fip_ros.data.build_dataset import default_mocap_dir
+from fip_ros.visualization.tracks import load_clip
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,9 +29,12 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
 
     m = json.loads((out / "metrics.json").read_text())
     assert m["path"].startswith("ROS graph"), m["path"]
-    for name in ("skeleton.gif", "contact_sheet.png", "metrics.json"):
+    assert (m["clip"]["file"], m["clip"]["split"]) == ("cmu-iclone/007_05", "test")  # held-out walking
+    listed = {os.path.basename(f) for f in m["files"]}
+    assert listed == {"estimate.npz", "skeleton.gif", "contact_sheet.png", "dynamics.png", "clip_007_05.npz"}
+    assert {p.name for p in out.iterdir()} == listed | {"metrics.json"}  # every listed output, nothing else
+    for name in listed:
         assert (out / name).stat().st_size > 0
-    assert any(f.endswith(".npz") and os.path.isfile(f) for f in m["files"])
     for key in ("sip_deg", "angle24_deg", "pos_cm", "jitter_km_s3"):
         assert math.isfinite(m["accuracy"][key]), key
     f = m["frames"]
@@ -40,3 +46,14 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
     for lat in m["latency"].values():
         assert lat["count"] > 0 and 0 < lat["p50_ms"] <= lat["p99_ms"] < 5000
     assert "SIP error" in proc.stdout and "IMU publish -> TF receipt" in proc.stdout
+    assert f"fip-view {out}" in proc.stdout
+
+    # The estimate for fip-view: the clip's frames and the dynamics node's output for every frame but the
+    # first ones (its filter window fills after the estimator's start-up) and the last ones its filter still
+    # held (delay = window // 2 + 1 = 6 at the default 11).
+    estimate, truth = load_clip(out / "estimate.npz"), load_clip(out / "clip_007_05.npz")
+    assert len(estimate) == len(truth) == f["clip_frames"] and estimate.cop is None
+    with_dynamics = np.isfinite(estimate.grf).all((1, 2))
+    assert with_dynamics[30:-6].all() and not with_dynamics[-6:].any()
+    assert np.isfinite(estimate.moments[with_dynamics]).all() and estimate.contact.shape == (len(truth), 2)
+    assert np.allclose(estimate.joints[0, 0, [0, 2]], truth.joints[0, 0, [0, 2]])  # from the truth start
