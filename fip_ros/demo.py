@@ -97,7 +97,7 @@ class Collector:
 
     def result(self, frames_in: int, clip_frames: int) -> dict:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
-        from fip_ros.ros.nodes.dynamics import local_rot_from_pose
+        from fip_ros.ros.conversions import local_rot_from_smpl_pose
 
         if len(self.truth_ns) < clip_frames:
             raise DemoError(f"the collector saw {len(self.truth_ns)} replayed frames, expected {frames_in}")
@@ -106,7 +106,7 @@ class Collector:
         pred = np.broadcast_to(np.eye(3), (clip_frames, 24, 3, 3)).copy()
         for i, s in enumerate(stamps):
             if valid[i]:
-                pred[i] = local_rot_from_pose(self.poses[s])
+                pred[i] = local_rot_from_smpl_pose(self.poses[s])
         return dict(pred=pred, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
                     processing=[m.processing_latency for m in self.poses.values()],
                     tf_latency=[v * 1e-9 for v in self.tf_latency_ns.values()])
