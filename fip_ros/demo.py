@@ -4,7 +4,7 @@
 2. Replays it as six raw IMU streams (a still T-pose first, so the estimator calibrates itself as on real
    sensors) through the replay graph of ``fip-bringup`` (imu_replay -> estimator -> smpl_tf_broadcaster,
    body_params, dynamics) in this process over real DDS; a separate collector node records ``pose``, ``/tf``.
-3. Scores the estimate against the clip's truth (``fip_ros.evaluation.metrics``), reports latencies and
+3. Scores the estimate against the clip's truth (``fip_ros.core.metrics``), reports latencies and
    writes ``metrics.json``, ``skeleton.gif`` and ``contact_sheet.png`` to the output folder.
 If the ROS graph cannot start, the same raw streams go through the offline API instead, labelled as such.
 """
@@ -208,7 +208,7 @@ def _stats_ms(values) -> dict:
 
 
 def score(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float) -> dict:
-    from fip_ros.evaluation.metrics import sequence_errors, summarize
+    from fip_ros.core.metrics import sequence_errors, summarize
 
     summary = summarize([sequence_errors(pred, true, offsets, fps)])
     return {k: v for k, v in summary.items() if not k.startswith("per_joint")}

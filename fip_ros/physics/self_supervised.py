@@ -30,10 +30,10 @@ import torch
 from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.metrics import global_angle_error, joint_position_error
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
 from fip_ros.data.motion import Motion
-from fip_ros.evaluation.metrics import global_angle_error, joint_position_error
 from fip_ros.physics.contact import contact_from_trajectory, sole_points
 from fip_ros.physics.ground_reaction import ground_reaction
 from fip_ros.physics.inverse_dynamics import (
@@ -188,7 +188,7 @@ def finetune_network(ss: SelfSupervised, recordings, log=print) -> list[dict]:
 def pose_error(ss: SelfSupervised, recordings) -> dict:
     """Mean root-relative global angle error (deg, the 15 estimated joints) and joint position error (cm) over
     ``recordings`` [(acc, ori, init_pose, local_rot_true)], frames weighted alike: fip-eval's protocol
-    (``fip_ros.evaluation.metrics``: joints FIP does not estimate held at identity in both poses)."""
+    (``fip_ros.core.metrics``: joints FIP does not estimate held at identity in both poses)."""
     sl = slice(STENCIL, -STENCIL)
     ang, pos = [], []
     for acc, ori, init, local_rot_true in recordings:
