@@ -1,10 +1,10 @@
 """Dynamics node: fip_msgs/SmplPose (+ latched BodyParams) -> fip_msgs/JointMoments and wrench markers.
 
-Runs fip_ros.physics.dynamics.DynamicsEstimator per pose. Its outputs refer to the pose ``delay`` frames
-back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own world
-(root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103 axes.
-The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else from
-the anchored path.
+Runs fip_ros.physics.dynamics_estimator.DynamicsEstimator per pose. Its outputs refer to the pose ``delay``
+frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own
+world (root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103
+axes. The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else
+from the anchored path.
 """
 
 import numpy as np
@@ -15,7 +15,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from fip_msgs.msg import BodyParams, JointMoments, SmplPose
 from fip_ros.core.body_model import MASS_RANGE
 from fip_ros.core.smpl_tree import JOINT_NAMES
-from fip_ros.physics.dynamics import DynamicsEstimator
+from fip_ros.physics.dynamics_estimator import DynamicsEstimator
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import (
     local_rot_from_quats,
