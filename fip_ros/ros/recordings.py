@@ -22,8 +22,7 @@ from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.motion import Motion
 from fip_ros.data.totalcapture import load_totalcapture
 from fip_ros.ros.conversions import angular_velocity, quat_from_matrix, vec_smpl_to_ros
-
-FORMATS = ("clip", "dip", "totalcapture")
+from fip_ros.ros.formats import FORMATS
 
 
 @dataclass

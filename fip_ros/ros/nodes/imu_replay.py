@@ -14,9 +14,10 @@ from sensor_msgs.msg import Imu
 from fip_msgs.msg import SmplPose
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
+from fip_ros.ros.formats import FORMATS
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import descriptor
-from fip_ros.ros.recordings import FORMATS, load_recording
+from fip_ros.ros.recordings import load_recording
 
 
 class ImuReplay(Node):
