@@ -26,6 +26,7 @@ from fip_ros.api import Model, init_pose_from
 from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validate_body
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
+from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import sequence_errors, summarize
 from fip_ros.evaluation import CONDITIONS, baselines, plots
 from fip_ros.fip.checkpoint import load_checkpoint
@@ -97,7 +98,7 @@ def gt_init_imu(clip: Clip, keep_stencil: bool = False):
     margin = 0 if keep_stencil else STENCIL
     imu = synthesize(clip.local_rot, clip.offsets, clip.tran, fps=60, stencil=STENCIL)
     frames = slice(margin, clip.frames - margin)
-    return imu["acc"][frames], imu["ori"][frames], ds.root_relative_rot15(clip.local_rot[margin])
+    return imu["acc"][frames], imu["ori"][frames], root_relative_rot15(clip.local_rot[margin])
 
 
 def clip_imu(clip: Clip, mode: str):

@@ -26,7 +26,7 @@ import torch
 
 from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
-from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
 from fip_ros.core.metrics import global_angle_error, joint_position_error
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
@@ -43,7 +43,6 @@ from fip_ros.physics.inverse_dynamics import (
 )
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.virtual_imu import VirtualIMU, carrier_acceleration, offset_acceleration
-from fip_ros.training.dataset import root_relative_rot15
 
 ACC_WINDOW = 21  # frames; low-pass of the acceleration comparison (0.35 s)
 JITTER_WINDOW = 9  # frames; a 2nd-order Savitzky-Golay fit over 0.15 s passes the gait band (< ~6 Hz)
