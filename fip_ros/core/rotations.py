@@ -39,6 +39,12 @@ def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = True) -> t
     return roma.euler_to_rotmat(order.upper(), angles, degrees=degrees)
 
 
+def slerp(r0: torch.Tensor, r1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Element-wise slerp from r0 (..., 3, 3) to r1 with weights w (...) broadcast over the leading dims."""
+    rel = matrix_to_axis_angle(r0.transpose(-1, -2) @ r1)
+    return r0 @ axis_angle_to_matrix(w[..., None] * rel)
+
+
 def angle_between(rot_a: torch.Tensor, rot_b: torch.Tensor) -> torch.Tensor:
     """Geodesic angle (radians) of ``rot_a^T rot_b``, shape (...)."""
     rel = rot_a.transpose(-1, -2) @ rot_b
