@@ -11,7 +11,7 @@ import torch
 
 from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.resample import resample_at
-from fip_ros.core.rotations import axis_angle_to_matrix, slerp
+from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation, slerp
 from fip_ros.core.smpl_tree import MIRROR
 
 # Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
@@ -107,7 +107,4 @@ def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local
 
 def random_small_rotation(shape, max_deg: float, g: torch.Generator, dtype=torch.float32) -> torch.Tensor:
     """Rotations (shape, 3, 3) about random axes with angles uniform in [0, max_deg]."""
-    axis = torch.randn(*shape, 3, generator=g, dtype=dtype)
-    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
-    ang = torch.rand(*shape, 1, generator=g, dtype=dtype) * math.radians(max_deg)
-    return axis_angle_to_matrix(axis * ang)
+    return random_rotation(shape, max_deg, g, dtype, angle="uniform")
