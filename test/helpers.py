@@ -75,9 +75,9 @@ def fake_motion(frames=240, seed=0, name="fake") -> Motion:
     aa = 0.35 * torch.sin(2 * torch.pi * 0.7 * t + phase)
     aa[:, 0] = torch.cat([0 * t[:, 0], 0.5 * t[:, 0], 0 * t[:, 0]], -1)
     tran = torch.cat([0.3 * t[:, 0], 0.95 + 0.02 * torch.sin(6 * t[:, 0]), 0.4 * t[:, 0]], -1)
-    body = body_vector(FAKE_BODY)
     return Motion(axis_angle_to_matrix(aa).float().numpy(), tran.float().numpy(),
-                  offsets_for_body(body).float().numpy(), body.numpy(), 60.0, f"s{seed}", "fake", name)
+                  offsets_for_body(FAKE_BODY).float().numpy(), FAKE_BODY["sex"], 60.0, f"s{seed}", "fake",
+                  name)
 
 
 def write_fake_dataset(root, n_train=2, frames=240) -> str:

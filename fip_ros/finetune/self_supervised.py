@@ -200,12 +200,6 @@ def load_weights(path):
     return load_checkpoint(path)[0]
 
 
-def _tensors(motion):
-    f32 = torch.float32
-    return tuple(torch.as_tensor(x, dtype=f32) for x in (motion.local_rot, motion.offsets, motion.tran,
-                                                          motion.body))
-
-
 def run_demo(cfg: FinetuneConfig, weights=None) -> dict:
     """The shifted-sensor experiment on a held-out person (``fip-finetune --demo``): known sensor shifts,
     pose error before, after the placement fit and after the network fine-tuning."""
@@ -213,13 +207,14 @@ def run_demo(cfg: FinetuneConfig, weights=None) -> dict:
 
     weights = Path(weights) if weights else default_weights_path()
     clips = held_out_subject()  # a test-split subject: never seen by the shipped weights
-    _, off, _, body = _tensors(clips[0])
-    if not all(torch.allclose(_tensors(c)[1], off, atol=1e-4) for c in clips):
+    views = [c.tensors() for c in clips]
+    off, body = views[0].offsets, views[0].body
+    if not all(torch.allclose(v.offsets, off, atol=1e-4) for v in views):
         raise ValueError("the demo's clips must share one skeleton (one person)")
     shift = demo_shift(off)
     shifted, nominal = [], []
-    for clip in clips:
-        rot, _, tran, _ = _tensors(clip)
+    for view in views:
+        rot, tran = view.local_rot, view.tran
         init = root_relative_rot15(rot[:1])
         shifted.append((*imu_from_clip(rot, off, tran, shift), init, rot))
         nominal.append((*imu_from_clip(rot, off, tran), init, rot))
@@ -254,9 +249,10 @@ def _user_recordings(clips, imus):
     """[(acc, ori, init_pose)] and the body from motion clip and IMU files (one person)."""
     recordings, bodies = [], []
     for path in clips:
-        rot, off, tran, body = _tensors(Motion.load_npz(path))
-        recordings.append((*imu_from_clip(rot, off, tran), root_relative_rot15(rot[:1])))
-        bodies.append(body)
+        clip = Motion.load_npz(path).tensors()
+        recordings.append((*imu_from_clip(clip.local_rot, clip.offsets, clip.tran),
+                           root_relative_rot15(clip.local_rot[:1])))
+        bodies.append(clip.body)
     for path in imus:
         with np.load(path) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
             recordings.append((torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float(), None))
