@@ -1,19 +1,16 @@
-"""fip-demo (``make demo``): one held-out mocap clip, end to end through the ROS graph, scored and drawn.
+"""The demo (``fip-demo``, ``make demo``): one held-out mocap clip end to end through ROS, scored and drawn.
 
 1. Imports and retargets one clip of a held-out subject (a walking trial by default) to a motion clip file.
 2. Replays it as six raw IMU streams (a still T-pose first, so the estimator calibrates itself as on real
    sensors) through the replay graph of ``fip-bringup`` (imu_replay -> estimator -> smpl_tf_broadcaster,
    body_params, dynamics) in this process over real DDS; a separate collector node records ``pose``, ``/tf``.
-3. Scores the estimate against the clip's truth (``fip_ros.evaluation.metrics``), reports latencies and
+3. Scores the estimate against the clip's truth (``fip_ros.core.metrics``), reports latencies and
    writes ``metrics.json``, ``estimate.npz`` (for fip-view), ``skeleton.gif``, ``contact_sheet.png`` and
    ``dynamics.png`` (the dynamics node's joint moments and contacts over time, beside the truth's).
 If the ROS graph cannot start, the same raw streams go through the offline API instead, labelled as such.
 """
 
-import argparse
 import json
-import os
-import random
 import sys
 import threading
 import time
@@ -21,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Walking, CMU subject 07 (held out: the test split of config/dataset_split.yaml), its longest trial (4.3 s).
-DEFAULT_CLIP = "cmu-iclone/007_05"
 BODY_ID = "demo"
 
 
@@ -103,7 +98,7 @@ class Collector:
 
     def result(self, frames_in: int, clip_frames: int) -> dict:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
-        from fip_ros.ros.nodes.dynamics import local_rot_from_pose
+        from fip_ros.ros.conversions import local_rot_from_smpl_pose
         from fip_ros.visualization.ros_source import dynamics_frame
 
         if len(self.truth_ns) < clip_frames:
@@ -113,7 +108,7 @@ class Collector:
         pred = np.broadcast_to(np.eye(3), (clip_frames, 24, 3, 3)).copy()
         for i, s in enumerate(stamps):
             if valid[i]:
-                pred[i] = local_rot_from_pose(self.poses[s])
+                pred[i] = local_rot_from_smpl_pose(self.poses[s])
         moments = [self.dynamics.get(s) for s in stamps]
         mass = next((m.body_mass for m in moments if m is not None), None)
         return dict(pred=pred, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
@@ -218,7 +213,7 @@ def _stats_ms(values) -> dict:
 
 
 def score(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float) -> dict:
-    from fip_ros.evaluation.metrics import sequence_errors, summarize
+    from fip_ros.core.metrics import sequence_errors, summarize
 
     summary = summarize([sequence_errors(pred, true, offsets, fps)])
     return {k: v for k, v in summary.items() if not k.startswith("per_joint")}
@@ -305,30 +300,6 @@ def render_moments(pred: np.ndarray, motion, dyn: dict | None, mass: float, out:
     return [path]
 
 
-def parse_args(argv):
-    from fip_ros.data.build_dataset import default_mocap_dir
-
-    ap = argparse.ArgumentParser(prog="fip-demo", description=__doc__.split("\n")[0])
-    ap.add_argument("--mocap", type=Path, default=default_mocap_dir(),
-                    help="mocap folder (default: $FIP_MOCAP_DIR, else the repo's ../shared/data/mocap)")
-    ap.add_argument("--clip", default=DEFAULT_CLIP,
-                    help="file name without extension, e.g. 16_02 or cmu-daz/16_02")
-    ap.add_argument("--seconds", type=float, default=20.0, help="first seconds of the clip to play (0 = all)")
-    ap.add_argument("--weights", type=Path, default=None, help="FIP checkpoint (default: shipped weights)")
-    ap.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
-    ap.add_argument("--out", type=Path, default=Path("out/demo"))
-    ap.add_argument("--rate", type=float, default=1.0, help="replay speed (1 = real time, as live sensors)")
-    ap.add_argument("--tpose-seconds", type=float, default=3.0, help="still T-pose replayed before the clip")
-    ap.add_argument("--domain-id", type=int, default=None,
-                    help="ROS domain of the demo graph (default: $ROS_DOMAIN_ID, else a random free-ish one)")
-    ap.add_argument("--offline", action="store_true", help="skip ROS: offline API only")
-    opts = ap.parse_args(argv)
-    if opts.domain_id is None:
-        env = os.environ.get("ROS_DOMAIN_ID")
-        opts.domain_id = int(env) if env else random.SystemRandom().randint(101, 200)
-    return opts
-
-
 def run(opts) -> dict:
     from fip_ros.api import default_weights_path
     from fip_ros.core.body_model import body_dict
@@ -412,18 +383,3 @@ def report(m: dict) -> str:
         f"time:      {m['wall_seconds']:.0f} s",
         f"3D view:   fip-view {Path(m['files'][0]).parent}   (then open http://127.0.0.1:8080 in a browser)",
     ])
-
-
-def main(argv=None) -> int:
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        metrics = run(opts)
-    except (DemoError, FileNotFoundError, ValueError) as exc:
-        print(f"fip-demo: error: {exc}", file=sys.stderr)
-        return 1
-    print(report(metrics))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -11,30 +11,14 @@ import time
 
 import numpy as np
 import pytest
-import torch
+from helpers import standing_clip
 
-from fip_ros.core.body_model import offsets_for_body
-from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.data.motion import Motion
 from fip_ros.visualization.viewer import COLORS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BODY = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars")
-
-
-def standing_clip(path, frames: int = 120):
-    """A person standing still in T-pose, feet on the floor (y = 0), facing +z."""
-    off = offsets_for_body(BODY).double()
-    rot = torch.eye(3, dtype=torch.float64).expand(frames, 24, 3, 3).clone()
-    _, pos = forward_kinematics(rot[:1], off)
-    tran = torch.zeros(frames, 3, dtype=torch.float64)
-    tran[:, 1] = -pos[0, [10, 11], 1].min() + 0.05  # foot joints 5 cm above the floor, the soles on it
-    body = np.array([1.0, BODY["height"], BODY["arm_length"], BODY["leg_length"]], np.float32)
-    motion = Motion(rot.numpy(), tran.numpy(), off.numpy(), body, 60.0, "test", "synthetic", "standing")
-    return motion.save_npz(path)
 
 
 def free_port() -> int:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 from builtin_interfaces.msg import Time
+from helpers import BODY, fake_smpl_model, standing_clip
 from rclpy.serialization import serialize_message
-from test_view_browser import BODY, standing_clip
 
 from fip_msgs.msg import BodyParams, JointMoments
 from fip_ros.core.body_model import offsets_for_body
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.physics.inverse_dynamics import GRAVITY
 from fip_ros.ros import qos
 from fip_ros.ros.bag_tools import POSE_TYPE, BagWriter
 from fip_ros.ros.conversions import smpl_pose_msg
@@ -181,12 +181,10 @@ def test_live_poses_and_dynamics_per_namespace(ros_context, ros_node, spin_until
 
 def test_clip_mesh_from_smpl_model(tmp_path):
     """--smpl: the posed mesh of a generated model file in the SMPL format (vertex clusters around the joints,
-    test_core_smpl_model), its pelvis cluster at the clip's pelvis position."""
-    from test_core_smpl_model import PER_JOINT, _fake_model
-
+    helpers.fake_smpl_model), its pelvis cluster at the clip's pelvis position."""
     from fip_ros.core.smpl_model import SmplBody
 
-    np.savez(tmp_path / "SMPL_NEUTRAL.npz", **_fake_model())
+    fake_smpl_model(tmp_path / "SMPL_NEUTRAL.npz", vertices_per_joint=3)
     track = load_clip(standing_clip(tmp_path / "standing.npz", frames=30), smpl=SmplBody(str(tmp_path)))
-    assert track.vertices.shape == (30, 24 * PER_JOINT, 3) and track.faces.shape == (300, 3)
-    assert np.allclose(track.vertices[:, :PER_JOINT].mean(1), track.joints[:, 0], atol=1e-6)
+    assert track.vertices.shape == (30, 24 * 3, 3) and track.faces.shape == (24, 3)
+    assert np.allclose(track.vertices[:, :3].mean(1), track.joints[:, 0], atol=1e-6)

@@ -1,21 +1,19 @@
-"""fip-view: a live 3D view of the estimate in the browser (no RViz needed).
+"""fip-view: a 3D view of the estimate in a web browser, live or from a recording (no RViz needed).
 
-  fip-view                          live from the ROS graph: /pose, /joint_moments, /body_params
-  fip-view --ns alice --ns bob      live, several people (namespaces)
-  fip-view out/demo                 a recording: the demo's output folder, a motion clip .npz, or a bag
-Then open the printed address (http://127.0.0.1:8080 by default) in a browser. Recordings get a time slider.
+Without SOURCE it shows the live ROS graph: each namespace's pose, joint_moments and body_params topics
+(--ns alice --ns bob for several people). With SOURCE it plays recordings with a time slider: fip-demo's
+output folder, motion clip files (.npz) or rosbag2 bags. Open the printed address in a browser.
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
+from fip_ros.cli import parser
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="fip-view", description=__doc__.split("\n")[0],
-                                 epilog="\n".join(__doc__.split("\n")[2:]),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def build_parser():
+    ap = parser("fip-view", __doc__)
     ap.add_argument("sources", nargs="*", type=Path, metavar="SOURCE",
                     help="motion clip .npz (docs/CONTRACTS.md), a folder of them (fip-demo's --out), or a "
                          "rosbag2 bag (folder or .mcap); none: live from the ROS graph")
@@ -28,7 +26,8 @@ def parse_args(argv):
     ap.add_argument("--port", type=int, default=8080, help="HTTP port (default: %(default)s; the next free "
                                                            "one if taken)")
     ap.add_argument("--smpl", type=Path, default=None, metavar="DIR",
-                    help="SMPL model folder (SMPL_<GENDER>.pkl/.npz): draw the body mesh of clips")
+                    help="SMPL model folder (SMPL_<GENDER>.pkl/.npz): draw the body mesh of clips (default: "
+                         "none, skeletons only)")
     ap.add_argument("--gender", default="neutral", choices=("neutral", "male", "female"),
                     help="SMPL model file to use with --smpl (default: %(default)s)")
     ap.add_argument("--mass", type=float, default=75.0,
@@ -41,6 +40,11 @@ def parse_args(argv):
     ap.add_argument("--start", type=float, default=0.0, help="recordings: first time shown, s (default: 0)")
     ap.add_argument("--seconds", type=float, default=0.0,
                     help="quit after this many seconds (default: 0 = run until Ctrl-C)")
+    return ap
+
+
+def parse_args(argv):
+    ap = build_parser()
     opts = ap.parse_args(argv)
     if opts.sources and opts.ns:
         ap.error("--ns is for the live view; recordings name their people themselves")

@@ -12,13 +12,17 @@ import torch
 from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation
 from fip_ros.core.smpl_tree import SENSOR_JOINTS
 
 # Sensor sites, in sensor order: (child joint of the carrying bone or -1, fraction of the way from the
 # carrying joint to that child, surface offset in the carrying joint's frame in metres for a 1.75 m body).
 # Forearms: back of the forearm 80 % towards the wrist (palms face down in T-pose, so the back is +y).
 # Lower legs: on the shin just below the knee. Head: forehead. Pelvis: lower back (sacrum).
+# Frames each side of the acceleration stencil (second difference over +-STENCIL frames); clips and windows
+# carry this margin while synthesising.
+STENCIL = 4
+
 SENSOR_SITES = (
     (20, 0.8, (0.0, 0.03, 0.0)),
     (21, 0.8, (0.0, 0.03, 0.0)),
@@ -52,7 +56,7 @@ def sensor_positions(global_rot: torch.Tensor, joint_pos: torch.Tensor, offsets:
     return joint_pos[..., SENSOR_JOINTS, :] + (rot @ local)[..., 0]
 
 
-def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = 4, dim: int = -3):
+def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = STENCIL, dim: int = -3):
     """Second difference ``(p[t+n] + p[t-n] - 2 p[t]) / (n dt)^2`` along the time axis ``dim``.
 
     The first and last n frames, which lack a neighbour, repeat the nearest valid value. Sequences shorter
@@ -71,7 +75,7 @@ def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = 4, 
 
 
 def synthesize(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor | None = None,
-               fps: float = 60.0, stencil: int = 4) -> dict:
+               fps: float = 60.0, stencil: int = STENCIL) -> dict:
     """Motion -> virtual IMU signals.
 
     local_rot (..., T, 24, 3, 3); offsets (..., 24, 3) (one skeleton per sequence); tran (..., T, 3) pelvis
@@ -104,15 +108,11 @@ class ImuCorruption:
     mount_pos_m: float = 0.0
     drop_prob: float = 0.0
     fps: float = 60.0
-    stencil: int = 4
+    stencil: int = STENCIL
 
 
 def _randn(shape, like: torch.Tensor, generator):
     return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
-
-
-def _random_rotation(shape, std_deg: float, like: torch.Tensor, generator) -> torch.Tensor:
-    return axis_angle_to_matrix(_randn((*shape, 3), like, generator) * (std_deg * torch.pi / 180.0))
 
 
 def _hold_last(x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
@@ -132,7 +132,8 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         lever = _randn((*lead, 1, s, 3, 1), acc, generator) * cfg.mount_pos_m
         acc = acc + finite_acceleration((ori @ lever)[..., 0], cfg.fps, cfg.stencil)
     if cfg.mount_rot_deg > 0:
-        ori = ori @ _random_rotation((*lead, 1, s), cfg.mount_rot_deg, acc, generator)
+        mount = random_rotation((*lead, 1, s), cfg.mount_rot_deg, generator, acc.dtype, acc.device, "normal")
+        ori = ori @ mount
     bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
     if cfg.acc_bias_walk_std > 0:
         bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
@@ -144,7 +145,8 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         heading = axis_angle_to_matrix(angle * y_axis)
         acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori
     if cfg.ori_noise_deg > 0:
-        ori = _random_rotation((*lead, t, s), cfg.ori_noise_deg, acc, generator) @ ori
+        noise = random_rotation((*lead, t, s), cfg.ori_noise_deg, generator, acc.dtype, acc.device, "normal")
+        ori = noise @ ori
     if cfg.drop_prob > 0:
         kept = torch.rand((*lead, t, s), generator=generator, device=acc.device) >= cfg.drop_prob
         kept[..., 0, :] = True

@@ -15,17 +15,11 @@ from functools import lru_cache
 import torch
 from scipy.signal import savgol_coeffs
 
+from fip_ros.core.gravity import gravity_like
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import matrix_to_axis_angle
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
 from fip_ros.physics.segments import Segments
-
-GRAVITY = 9.81
-UP = (0.0, 1.0, 0.0)
-
-
-def gravity_vector(dtype=None) -> torch.Tensor:
-    return torch.tensor([0.0, -GRAVITY, 0.0], dtype=dtype or torch.get_default_dtype())
 
 
 def _cross(a, b):
@@ -79,7 +73,7 @@ def savgol_filter(x: torch.Tensor, fps: float, window: int = 9, deriv: int = 0, 
     return out[:, 0, :].T.reshape(x.shape)
 
 
-def angular_velocity(global_rot: torch.Tensor, fps: float) -> torch.Tensor:
+def world_angular_velocity(global_rot: torch.Tensor, fps: float) -> torch.Tensor:
     """World angular velocity (T,...,3) from rotations (T,...,3,3) by central relative rotations."""
     nxt = torch.cat([global_rot[1:], global_rot[-1:]], 0)
     prv = torch.cat([global_rot[:1], global_rot[:-1]], 0)
@@ -96,7 +90,7 @@ def kinematics_from_motion(local_rot, offsets, root_pos, fps: float = 60.0, wind
     rotations is smoothed with the same filter and differentiated for the angular acceleration.
     """
     glob, pos = forward_kinematics(local_rot, offsets, root_pos)
-    omega_raw = angular_velocity(glob, fps)
+    omega_raw = world_angular_velocity(glob, fps)
     return dict(global_rot=glob, joint_pos=pos, omega=savgol_filter(omega_raw, fps, window),
                 alpha=savgol_filter(omega_raw, fps, window, deriv=1),
                 joint_vel=savgol_filter(pos, fps, window, deriv=1),
@@ -122,7 +116,7 @@ def newton_euler(kin: dict, seg: Segments, com_acc: torch.Tensor, ext_force=None
     inertia = rot @ seg.inertia @ rot.transpose(-1, -2)
     w, a = kin["omega"], kin["alpha"]
     com = kin["joint_pos"] + _mv(rot, seg.com)
-    f = seg.mass[..., None] * (com_acc - gravity_vector(com_acc.dtype))
+    f = seg.mass[..., None] * (com_acc - gravity_like(com_acc))
     n = _mv(inertia, a) + _cross(w, _mv(inertia, w))
     # Moments are carried about the world origin during the sweep and moved to the joints at the end.
     n = n + _cross(com, f)

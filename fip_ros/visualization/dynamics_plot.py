@@ -7,7 +7,7 @@ matplotlib.use("Agg")  # headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fip_ros.physics.inverse_dynamics import GRAVITY  # noqa: E402
+from fip_ros.core.gravity import GRAVITY  # noqa: E402
 
 # Joint, SMPL child bodies (left, right), sign that turns the child-frame x moment into the named moment.
 SAGITTAL = (("hip extension", (1, 2), 1.0), ("knee extension", (4, 5), -1.0),

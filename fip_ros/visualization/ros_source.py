@@ -58,9 +58,9 @@ class Skeleton:
         import torch
 
         from fip_ros.core.kinematics import forward_kinematics
-        from fip_ros.ros.nodes.dynamics import local_rot_from_pose
+        from fip_ros.ros.conversions import local_rot_from_smpl_pose
 
-        rot = torch.as_tensor(local_rot_from_pose(msg), dtype=torch.float64)
+        rot = torch.as_tensor(local_rot_from_smpl_pose(msg), dtype=torch.float64)
         rel = forward_kinematics(rot, self.offsets)[1]
         if msg.translation_valid:
             root = torch.as_tensor(_smpl(msg.root_translation))

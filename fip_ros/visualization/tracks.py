@@ -2,8 +2,8 @@
 
 A Track holds joint positions and, where known, foot contacts, ground-reaction forces at the centres of
 pressure and joint moments. Built from a motion clip file (docs/CONTRACTS.md; the dynamics come from the
-file's optional keys, else from :func:`fip_ros.physics.dynamics.analyse` of the clip), or frame by frame from
-the ROS messages (fip_ros.visualization.ros_source).
+file's optional keys, else from :func:`fip_ros.physics.dynamics_estimator.analyse` of the clip), or frame by
+frame from the ROS messages (fip_ros.visualization.ros_source).
 """
 
 from dataclasses import dataclass, field
@@ -107,7 +107,7 @@ def _track(name: str, a: dict, fps: float, mass: float, smpl) -> Track:
 def clip_dynamics(rot, tran, off, joints, body: dict, mass: float, fps: float) -> dict:
     """Contacts, GRF, CoP and joint moments of measured kinematics (the clip's pelvis path)."""
     from fip_ros.physics.contact import contact_from_trajectory
-    from fip_ros.physics.dynamics import analyse
+    from fip_ros.physics.dynamics_estimator import analyse
     from fip_ros.physics.segments import build_segments
 
     seg = build_segments(off, mass, body["height"], body["sex"])

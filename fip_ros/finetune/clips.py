@@ -7,8 +7,9 @@ walking subjects; otherwise the same split's walking clips imported straight fro
 import json
 from pathlib import Path
 
-from fip_ros.data.build_dataset import REPO, default_mocap_dir, discover, import_clip
+from fip_ros.data.build_dataset import discover, import_clip
 from fip_ros.data.motion import Motion
+from fip_ros.data.paths import REPO, default_mocap_dir
 from fip_ros.data.split import load_split_config, split_of, subject_of
 
 DATASET = REPO / ".cache" / "dataset"
