@@ -133,7 +133,7 @@ def test_bag_without_poses_is_refused(tmp_path):
 
 class FakeViewer:
     def __init__(self):
-        self.shown, self.paths = [], []
+        self.shown, self.paths, self.statuses = [], [], []
 
     def show(self, name, frame, faces=None):
         self.shown.append((name, frame))
@@ -146,6 +146,9 @@ class FakeViewer:
 
     def follow(self, point):
         pass
+
+    def status(self, name, text):
+        self.statuses.append((name, text))
 
 
 def test_live_poses_and_dynamics_per_namespace(ros_context, ros_node, spin_until):
@@ -169,6 +172,7 @@ def test_live_poses_and_dynamics_per_namespace(ros_context, ros_node, spin_until
     frame = next(f for n, f in viewer.shown if n == "alice")
     assert np.allclose(frame["joints"], tpose_joints(SHORT, (-1.0, 0.9, 0.5)), atol=1e-5)
     assert np.allclose(frame["grf"][0], [0.0, 700.0, 0.0]) and np.allclose(frame["contact"], [0.9, 0.1])
+    assert viewer.statuses == [("alice", "OK")]
     bad = smpl_pose_msg(Time(sec=2), "world", "bob", TPOSE)
     bad.root_orientation.w = float("nan")  # refused, the stream goes on
     pubs["pose"].publish(bad)

@@ -127,6 +127,8 @@ class LiveSource:
         from fip_ros.ros import qos
 
         self.viewer = viewer
+        self.status_names = {getattr(SmplPose, n): n.removeprefix("STATUS_") for n in dir(SmplPose)
+                             if n.startswith("STATUS_")}
         self.node = Node("fip_view", context=context)
         self.state, self.topics, self.first = {}, [], None
         for ns in namespaces:
@@ -172,6 +174,7 @@ class LiveSource:
             self.viewer.follow(joints[0])
         st["drawn"] = now
         self.viewer.show(name, dict(joints=joints, **st["dyn"]))
+        self.viewer.status(name, self.status_names.get(msg.tracking_status, str(msg.tracking_status)))
         if now - st["path_drawn"] > 0.5:
             st["path_drawn"] = now
             self.viewer.trajectory(name, np.asarray(st["path"]))

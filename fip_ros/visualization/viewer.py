@@ -49,7 +49,7 @@ class Viewer:
         self.server.initial_camera.look_at = (0.0, 0.9, 0.0)
         self.gui = self.server.gui
         self._names: list[str] = []
-        self._faces: dict = {}
+        self._status: dict = {}  # person -> GUI text of their tracking status
         self._lock = threading.Lock()
 
     @property
@@ -78,6 +78,14 @@ class Viewer:
             with client.atomic():
                 cam.look_at = target
                 cam.position = target + offset
+
+    def status(self, name: str, text: str):
+        """Show a person's tracking status (live) in the control panel."""
+        if name not in self._status:
+            self._status[name] = self.gui.add_markdown("")
+        line = f"**{name}**: {text}"
+        if self._status[name].content != line:
+            self._status[name].content = line
 
     def trajectory(self, name: str, pelvis: np.ndarray):
         """The pelvis path (N,3), drawn on the floor."""
