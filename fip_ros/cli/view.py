@@ -92,7 +92,8 @@ def serve(opts) -> int:
     try:
         if tracks is not None:
             player = Player(viewer, tracks, play=not opts.paused, start=opts.start)
-            print(f"fip-view: {len(tracks)} people ({', '.join(t.name for t in tracks)}), "
+            people = f"{len(tracks)} {'person' if len(tracks) == 1 else 'people'}"
+            print(f"fip-view: {people} ({', '.join(t.name for t in tracks)}), "
                   f"{player.end:.1f} s; open {viewer.url}", flush=True)
             _wait(opts.seconds)
             player.stop()
