@@ -43,7 +43,7 @@ class Viewer:
         self.force_scale, self.moment_scale = force_scale, moment_scale
         self.server.scene.set_up_direction("+y")
         self.server.scene.add_grid("/floor", 20.0, 20.0, plane="xz", cell_size=0.5, section_size=1.0,
-                                   plane_color=(235, 235, 235), plane_opacity=1.0,
+                                   plane_color=(235, 235, 235), plane_opacity=1.0, infinite_grid=True,
                                    position=(0.0, -0.002, 0.0))
         self.server.initial_camera.position = (2.0, 1.5, 2.0)
         self.server.initial_camera.look_at = (0.0, 0.9, 0.0)
