@@ -34,6 +34,13 @@ fi
 
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
+# pip install showing one line per package it fetches or installs (its full output is noise for a first run).
+pip_progress() {
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" 2>&1 \
+    | { grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR)' || true; } \
+    | sed -u 's/^/    /'
+}
+
 setup_venv() {
   if [[ ! -x $VENV/bin/python ]]; then
     log "creating $VENV"
@@ -54,10 +61,10 @@ setup_venv() {
   # colcon-core needs setuptools<80; torch first and pinned so nothing pulls a CUDA build.
   "${pip[@]}" 'setuptools<80'
   log "pip: torch (CPU build, about 200 MB)"
-  "${pip[@]}" ${FIP_TORCH_INDEX:+--index-url "$FIP_TORCH_INDEX"} 'torch==2.13.0'
+  pip_progress ${FIP_TORCH_INDEX:+--index-url "$FIP_TORCH_INDEX"} 'torch==2.13.0'
   if [[ -z $ROS_SETUP ]]; then
     log "pip: requirements.txt and the ROS 2 wheels of requirements-ros.txt ($(grep -c '^[a-zA-Z]' requirements-ros.txt) packages)"
-    "${pip[@]}" -r requirements.txt -r requirements-ros.txt 'setuptools<80'
+    pip_progress -r requirements.txt -r requirements-ros.txt 'setuptools<80'
     fix_wheel_cmake
   else
     install_beside_system_ros
