@@ -66,7 +66,7 @@ def load_sources(paths, mass: float, smpl) -> list:
 
             tracks += load_bag(path)
         elif path.is_dir():
-            clips = sorted(path.glob("*.npz"))
+            clips = demo_clips(path) or sorted(path.glob("*.npz"))
             if not clips:
                 raise ValueError(f"{path}: no .npz motion clips and no bag (metadata.yaml) in this folder")
             tracks += [load_clip(f, mass, smpl) for f in clips]
@@ -77,6 +77,19 @@ def load_sources(paths, mass: float, smpl) -> list:
         if names.count(t.name) > 1:
             t.name = f"{t.name}_{i}"
     return tracks
+
+
+def demo_clips(folder: Path) -> list[Path]:
+    """The clip files fip-demo wrote to ``folder`` on its last run (its metrics.json lists them), so that
+    clips of earlier runs in the same folder are not shown; [] for other folders."""
+    import json
+
+    try:
+        files = json.loads((folder / "metrics.json").read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    names = [Path(str(f)).name for f in files if str(f).endswith(".npz")] if isinstance(files, list) else []
+    return [folder / n for n in names if (folder / n).is_file()]
 
 
 def serve(opts) -> int:
