@@ -72,12 +72,15 @@ def test_rescale_body_known_answers():
     assert float(proportion) == pytest.approx(0.94, abs=1e-4)
 
 
-def test_scale_body_draws_leg_arm_height_in_that_order():
+def test_scale_body_draws_leg_arm_height_sex_in_that_order():
     off, tran, cfg = default_offsets(1.70).float(), torch.zeros(1, 3), AugmentConfig()
-    got = augment.scale_body(off, tran, cfg, torch.Generator().manual_seed(3))
-    g = torch.Generator().manual_seed(3)
-    leg, arm, height = (augment._uniform(r, g) for r in (cfg.limb_scale, cfg.limb_scale, cfg.height))
-    assert torch.equal(got[0], rescale_body(off, tran, height, arm, leg)[0])
+    for seed in range(4):
+        got = augment.scale_body(off, tran, cfg, torch.Generator().manual_seed(seed), 1.0)
+        g = torch.Generator().manual_seed(seed)
+        leg, arm, height = (augment._uniform(r, g) for r in (cfg.limb_scale, cfg.limb_scale, cfg.height))
+        sex = 0.0 if float(torch.rand((), generator=g)) < cfg.female_p else 1.0
+        assert got[2] == sex
+        assert torch.equal(got[0], rescale_body(off, tran, height, arm, leg, 1.0, sex)[0])
 
 
 def _weights(path, **cfg):

@@ -145,7 +145,7 @@ def validate_body(body: dict) -> dict:
     return out
 
 
-def _sex_factors(code: torch.Tensor) -> torch.Tensor:
+def sex_bone_factors(code: torch.Tensor) -> torch.Tensor:
     """Sex code (...) (female 0, male 1) -> (..., 24) bone factors, linear between the two sexes."""
     female, male = (SEX_BONE_FACTORS[s].to(code.dtype) for s in ("female", "male"))
     return female + code[..., None] * (male - female)
@@ -161,7 +161,7 @@ def default_offsets(height=1.75, sex="male") -> torch.Tensor:
         sex = SEX_CODES[sex]
     h = torch.as_tensor(height, dtype=torch.get_default_dtype())
     code = torch.as_tensor(sex, dtype=h.dtype).expand(h.shape)
-    off = DEFAULT_OFFSET_FRACTIONS.to(h.dtype) * h[..., None, None] * _sex_factors(code)[..., None]
+    off = DEFAULT_OFFSET_FRACTIONS.to(h.dtype) * h[..., None, None] * sex_bone_factors(code)[..., None]
     return _fit_height(off, h)
 
 
