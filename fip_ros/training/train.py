@@ -8,6 +8,7 @@
 import json
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -92,7 +93,9 @@ def train(args) -> dict:
     model.train()
 
     def save(name, val_metrics=None):
-        meta = {"train_args": vars(args), "step": step, "val": val_metrics or {}}
+        meta = {"train_args": vars(args), "augment": asdict(aug) if aug else None,
+                "corruption": asdict(corruption) if corruption else None, "step": step,
+                "val": val_metrics or {}}
         save_checkpoint(out_dir / name, model, metadata=meta)
         st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
         torch.save(st, state_path)
