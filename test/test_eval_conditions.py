@@ -131,3 +131,5 @@ def test_no_shape_method_runs_the_same_way_and_the_report_has_the_conditions(tmp
     assert "| short (1.55 m, arm ×0.94, leg ×0.94) | FIP, average body measurements |" in md
     assert "Gap to FIP with the true measurements" in md
     assert "heading error 5°, mount rotation 5°, mount offset 2 cm, dropped samples 0.5 %" in md
+    assert "heading random walk 1°/√s, calibration posture error (forearms, lower legs, head, pelvis) " \
+           "8/8/3/3/4/2°" in md

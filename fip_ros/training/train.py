@@ -22,12 +22,13 @@ from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
 from fip_ros.training.losses import fip_loss, targets_from_pose
 
-# Sensor errors seen in training (ImuCorruption). heading_error_deg and mount_rot_deg stand in for
-# calibration error: a residual world-heading offset per sensor and a residual sensor-to-bone rotation,
-# which is what an imperfect T-pose calibration leaves behind.
+# Sensor errors seen in training (ImuCorruption), about half the test preset (evaluate.TEST_CORRUPTION);
+# each magnitude and its source: docs/data.md "Sensor error model". Calibration posture per sensor:
+# forearms, lower legs, head, pelvis.
 TRAIN_CORRUPTION = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_walk_std=0.001,
                                  ori_noise_deg=0.5, heading_error_deg=2.0, mount_rot_deg=3.0,
-                                 mount_pos_m=0.01, drop_prob=0.002)
+                                 mount_pos_m=0.01, drop_prob=0.002, heading_walk_deg=0.5,
+                                 calib_pose_deg=(5.0, 5.0, 2.0, 2.0, 2.0, 1.0))
 
 
 def lr_at(step: int, total: int, base: float) -> float:
