@@ -11,7 +11,7 @@ import torch
 
 from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.resample import resample_at
-from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation, slerp
+from fip_ros.core.rotations import axis_angle_to_matrix, slerp
 from fip_ros.core.smpl_tree import MIRROR
 
 # Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
@@ -103,8 +103,3 @@ def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local
     tr = tran.clone()
     tr[:n] = tran[n]
     return rot, tr
-
-
-def random_small_rotation(shape, max_deg: float, g: torch.Generator, dtype=torch.float32) -> torch.Tensor:
-    """Rotations (shape, 3, 3) about random axes with angles uniform in [0, max_deg]."""
-    return random_rotation(shape, max_deg, g, dtype, angle="uniform")

@@ -14,6 +14,7 @@ from fip_ros.core.body_model import body_vector_from_offsets
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
 from fip_ros.core.kinematics import root_relative_rot15
+from fip_ros.core.rotations import random_rotation
 from fip_ros.data.motion import Clip, Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
@@ -78,14 +79,15 @@ class WindowSampler:
             # the subject holds the calibration pose only approximately; init_pose claims the exact pose
             pose = aug.calib_poses[int(torch.randint(len(aug.calib_poses), (), generator=self.g))]
             calib = calibration_pose_local_rot(pose)
-            held = calib @ augment.random_small_rotation((24,), aug.init_noise_deg, self.g)
+            held = calib @ random_rotation((24,), aug.init_noise_deg, self.g, torch.float32, angle="uniform")
             hold = aug.calib_hold + STENCIL
             rot, tran = augment.prepend_calibration(rot, tran, held, hold, aug.calib_blend)
             init = root_relative_rot15(calib)
         else:
             init = root_relative_rot15(rot[STENCIL])
             if aug:
-                init = init @ augment.random_small_rotation((15,), aug.init_noise_deg, self.g)
+                init = init @ random_rotation((15,), aug.init_noise_deg, self.g, torch.float32,
+                                              angle="uniform")
         return rot, tran, offsets, body, init
 
     def sample(self, batch: int) -> dict:
