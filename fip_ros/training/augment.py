@@ -37,7 +37,7 @@ def _uniform(lo_hi, g: torch.Generator) -> float:
     return lo + (hi - lo) * float(torch.rand((), generator=g))
 
 
-def resample(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
+def at_speed(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
     """``length`` frames played ``factor`` times faster from fractional frame ``start`` (slerp / lerp)."""
     return resample_at(local_rot, tran, start + factor * torch.arange(length, dtype=torch.float64))
 

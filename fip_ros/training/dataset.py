@@ -68,7 +68,7 @@ class WindowSampler:
         aug = self.aug
         speed = augment._uniform(aug.speed, self.g) if aug else 1.0
         span = max(clip.frames - 1 - speed * (n - 1), 0.0)  # short clips are padded by holding the last frame
-        rot, tran = augment.resample(clip.local_rot, clip.tran, speed, n, start=self._rand() * span)
+        rot, tran = augment.at_speed(clip.local_rot, clip.tran, speed, n, start=self._rand() * span)
         offsets, sex = clip.offsets, clip.body[0]
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
@@ -107,7 +107,7 @@ def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = Non
     n = window + 2 * STENCIL
     for c in clips:
         for s in range(0, max(c.frames - n, 0) + 1, stride):
-            rot, tran = augment.resample(c.local_rot, c.tran, 1.0, n, start=float(s))
+            rot, tran = augment.at_speed(c.local_rot, c.tran, 1.0, n, start=float(s))
             items.append((rot, tran, c.offsets, c.body, root_relative_rot15(rot[STENCIL])))
     rot, tran, offsets, body, init = (torch.stack(x) for x in zip(*items, strict=True))
     acc, ori = imu_from_motion(rot, offsets, tran)
