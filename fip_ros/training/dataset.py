@@ -1,8 +1,9 @@
 """Training windows from clip npz files, with IMU signals synthesised per batch (after augmentation).
 
 A batch is a dict of tensors: ``acc`` (B, T, 6, 3), ``ori`` (B, T, 6, 3, 3), ``body`` (B, 4), ``init_pose``
-(B, 15, 3, 3) root-relative global rotations, and the ground truth ``local_rot`` (B, T, 24, 3, 3) and
-``offsets`` (B, 24, 3) from which losses.targets_from_pose derives every supervised quantity.
+(B, 15, 3, 3) root-relative global rotations, the ground truth ``local_rot`` (B, T, 24, 3, 3) and ``offsets``
+(B, 24, 3), and the supervised targets (``skeleton``, ``leaf_pos``, ``nodes``, ``rot15``, ``joints``, root
+frame, ``losses.targets_from_kinematics``) from the forward kinematics that synthesised the IMUs.
 """
 
 import json
@@ -18,6 +19,7 @@ from fip_ros.core.rotations import random_rotation
 from fip_ros.data.motion import Clip, Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
+from fip_ros.training.losses import targets_from_kinematics
 
 
 def clip_paths(data_dir, split: str) -> list[Path]:
@@ -41,8 +43,17 @@ def load_split(data_dir, split: str) -> list[Clip]:
 
 def imu_from_motion(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):
     """Synthesised (acc, ori) for (B, T, ...) motion; the first and last STENCIL frames are cropped off."""
+    acc, ori, _ = imu_and_targets(local_rot, offsets, tran)
+    return acc, ori
+
+
+def imu_and_targets(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):
+    """(acc, ori, targets) of (B, T, ...) motion, STENCIL frames cropped at each end: the IMU synthesis's
+    forward kinematics of the truth also gives the supervised targets (``losses.targets_from_kinematics``)."""
     imu = synthesize(local_rot, offsets, tran, fps=60, stencil=STENCIL)
-    return imu["acc"][:, STENCIL:-STENCIL], imu["ori"][:, STENCIL:-STENCIL]
+    keep = slice(STENCIL, -STENCIL)
+    targets = targets_from_kinematics(imu["global_rot"][:, keep], imu["joints"][:, keep], offsets)
+    return imu["acc"][:, keep], imu["ori"][:, keep], targets
 
 
 class WindowSampler:
@@ -93,11 +104,11 @@ class WindowSampler:
     def sample(self, batch: int) -> dict:
         rot, tran, offsets, body, init = (torch.stack(x) for x in zip(*[self._one() for _ in range(batch)],
                                                                       strict=True))
-        acc, ori = imu_from_motion(rot, offsets, tran)
+        acc, ori, targets = imu_and_targets(rot, offsets, tran)
         if self.corruption is not None:
             acc, ori = corrupt(acc, ori, self.corruption, self.g)
         return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
-                "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets}
+                "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}
 
 
 def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = None) -> dict:
@@ -110,6 +121,6 @@ def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = Non
             rot, tran = augment.at_speed(c.local_rot, c.tran, 1.0, n, start=float(s))
             items.append((rot, tran, c.offsets, c.body, root_relative_rot15(rot[STENCIL])))
     rot, tran, offsets, body, init = (torch.stack(x) for x in zip(*items, strict=True))
-    acc, ori = imu_from_motion(rot, offsets, tran)
+    acc, ori, targets = imu_and_targets(rot, offsets, tran)
     return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
-            "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets}
+            "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}
