@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from test_ros_e2e_data import random_checkpoint
+from helpers import random_checkpoint
 
 from fip_ros.data.paths import default_mocap_dir
 

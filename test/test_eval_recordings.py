@@ -9,8 +9,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from helpers import fake_motion
 from test_data_dip import _write
-from test_training_dataset import fake_motion
 
 from fip_ros.api import load_model
 from fip_ros.cli.evaluate import main as fip_eval

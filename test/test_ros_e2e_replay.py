@@ -4,7 +4,7 @@ smpl_tf_broadcaster, body_params) seen by this test process as a plain tf2 liste
 import signal
 
 import numpy as np
-from test_ros_e2e_data import random_checkpoint, synthetic_clip
+from helpers import random_checkpoint, synthetic_clip
 
 from fip_ros.ros.smpl_frames import joint_frames, origin_frame, parent_frames
 

@@ -15,7 +15,6 @@ from fip_ros.data.build_dataset import discover, import_clip
 from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.split import load_split_config, split_of, subject_of
 from fip_ros.evaluation.evaluate import clip_imu, run_fip
-from fip_ros.training.dataset import Clip
 
 HEIGHTS = (1.50, 1.65, 1.80, 1.95)
 FLIP_CLIPS = 6  # held-out test clips for the flipped-sex check, spread over the split's sources
@@ -57,13 +56,7 @@ def held_out_clips():
     if not jobs:
         pytest.skip("shared mocap not available")
     picked = jobs[:: max(len(jobs) // FLIP_CLIPS, 1)][:FLIP_CLIPS]
-    out = []
-    for job in picked:
-        m = import_clip(*job)
-        f32 = torch.float32
-        out.append(Clip(*(torch.as_tensor(a, dtype=f32) for a in (m.local_rot, m.tran, m.offsets, m.body)),
-                        m.name))
-    return out
+    return [import_clip(*job).tensors() for job in picked]
 
 
 def test_flipped_sex_label_keeps_the_error(model, held_out_clips):

@@ -3,18 +3,16 @@
 import json
 
 import torch
-from test_training_dataset import fake_motion
+from helpers import TINY, fake_motion
 
 from fip_ros.cli.train import build_parser
+from fip_ros.core.imu_synthesis import STENCIL
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training import train
-from fip_ros.training.dataset import STENCIL, fixed_windows, load_split
+from fip_ros.training.dataset import fixed_windows, load_split
 
-TINY = {"tpose_hidden": [64, 64], "leaf_hidden": [64, 64], "dropout": 0.0, "integral_in": [32],
-        "integral_lstm": 64, "integral_out": [32], "body_embed": 32, "body_in": [32], "body_lstm": 64,
-        "body_out": [32], "ik_hidden": [64]}
 WINDOW = 120  # 2 s at 60 Hz
 
 

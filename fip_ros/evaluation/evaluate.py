@@ -28,11 +28,11 @@ from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
 from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import sequence_errors, summarize
+from fip_ros.data.motion import Clip
 from fip_ros.evaluation import CONDITIONS, baselines, plots
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.training import dataset as ds
 from fip_ros.training.augment import prepend_calibration, rescale_body
-from fip_ros.training.dataset import Clip
 
 MODES = ("tpose_start", "gt_init")
 METHODS = ("fip", "fip_avg_body", "fip_zero_body", "static_tpose")

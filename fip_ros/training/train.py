@@ -20,7 +20,7 @@ from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
-from fip_ros.training.losses import fip_loss, targets_from_pose
+from fip_ros.training.losses import fip_loss
 
 # Sensor errors seen in training (ImuCorruption), about half the test preset (evaluate.TEST_CORRUPTION);
 # each magnitude and its source: docs/data.md "Sensor error model". Calibration posture per sensor:
@@ -52,7 +52,7 @@ def validate(model: FIP, val: dict, chunk: int = 16) -> dict:
     for i in range(0, val["acc"].shape[0], chunk):
         b = {k: v[i:i + chunk] for k, v in val.items()}
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        _, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        _, parts = fip_loss(out, b)
         m = b["acc"].shape[0]
         for k, v in parts.items():
             parts_sum[k] = parts_sum.get(k, 0.0) + v * m
@@ -109,7 +109,7 @@ def train(args) -> dict:
             group["lr"] = lr_at(step, args.steps, args.lr)
         b = to_device(sampler.sample(args.batch), device)
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        loss, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        loss, parts = fip_loss(out, b)  # the batch carries the targets
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # rare exploding LSTM steps

@@ -4,16 +4,16 @@ import json
 
 import pytest
 import torch
-from test_training_dataset import write_fake_dataset
-from test_training_overfit import TINY
+from helpers import TINY, write_fake_dataset
 
 from fip_ros.cli.evaluate import main as fip_eval
 from fip_ros.core import metrics
+from fip_ros.core.imu_synthesis import STENCIL
 from fip_ros.evaluation import evaluate, report
 from fip_ros.fip.checkpoint import save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
-from fip_ros.training.dataset import STENCIL, load_split
+from fip_ros.training.dataset import load_split
 
 
 def test_fip_eval_writes_json_plots_and_report(tmp_path):
