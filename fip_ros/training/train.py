@@ -69,7 +69,8 @@ def train(args) -> dict:
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(args.device)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto"
+                          else args.device)
     aug = None if args.no_augment else AugmentConfig()
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
@@ -86,7 +87,7 @@ def train(args) -> dict:
     state_path = out_dir / "train_state.pt"
     if args.resume:
         model.load_state_dict(load_checkpoint(out_dir / "last.pt")[0].state_dict())
-        st = torch.load(state_path, weights_only=False)
+        st = torch.load(state_path, map_location="cpu", weights_only=True)  # any device; data only
         opt.load_state_dict(st["opt"])
         step, best = st["step"], st["best"]
         sampler.g.set_state(st["rng"])
@@ -94,7 +95,7 @@ def train(args) -> dict:
     model.train()
 
     def save(name, val_metrics=None):
-        meta = {"train_args": vars(args), "augment": asdict(aug) if aug else None,
+        meta = {"train_args": vars(args), "device": str(device), "augment": asdict(aug) if aug else None,
                 "corruption": asdict(corruption) if corruption else None, "step": step,
                 "val": val_metrics or {}}
         save_checkpoint(out_dir / name, model, metadata=meta)
