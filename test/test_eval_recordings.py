@@ -9,8 +9,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from helpers import fake_motion
-from test_data_dip import _write
+from helpers import fake_motion, write_py2_pickle
 
 from fip_ros.api import load_model
 from fip_ros.cli.evaluate import main as fip_eval
@@ -50,7 +49,7 @@ def _dip_file(path, seed, rng):
     acc17[:, DIP_SENSORS], ori17[:, DIP_SENSORS] = acc.numpy(), ori.numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
     gt = matrix_to_axis_angle(local).reshape(t, 72).numpy()
-    _write(path, {"imu_acc": acc17, "imu_ori": ori17, "gt": gt})
+    write_py2_pickle(path, {"imu_acc": acc17, "imu_ori": ori17, "gt": gt})
     return local, acc, ori
 
 
@@ -86,7 +85,7 @@ def test_totalcapture_order_gives_the_same_scores(tmp_path, model):
     for fip_sensor, stored_index in enumerate(TC_ORDER):  # the file keeps TotalCapture's own order
         stored[0][:, stored_index], stored[1][:, stored_index] = acc[:, fip_sensor], ori[:, fip_sensor]
     (tmp_path / "tc").mkdir()
-    _write(tmp_path / "tc" / "s1_walking2.pkl",
+    write_py2_pickle(tmp_path / "tc" / "s1_walking2.pkl",
            {"acc": stored[0], "ori": stored[1].reshape(-1, 6, 9),
             "gt": matrix_to_axis_angle(local).reshape(-1, 72).numpy()})
     res = recordings.evaluate_recordings(model, totalcapture=tmp_path / "tc")
