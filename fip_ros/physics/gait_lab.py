@@ -1,0 +1,191 @@
+"""Validation against a gait lab: OpenSim's gait2354 walking example (markers, joint coordinates, force
+plates, OpenSim's inverse-dynamics moments, the scaled model) and a running trial with force plates.
+
+- :func:`bottom_up`: this package's Newton-Euler backward pass on the trial's kinematics (coordinates low-pass
+  filtered as OpenSim's inverse-dynamics tool did), the model's segment parameters on the SMPL bodies and the
+  measured plates (force at the measured CoP plus the free moment) on the feet; the joint wrenches are
+  projected on OpenSim's coordinate axes (its generalized forces) and compared with OpenSim's moments.
+- :func:`top_down`: what the ``dynamics`` node computes with no plates (estimated contacts, GRF split, CoP,
+  the de Leva body of the subject's measurements), from the trial's pose, against the plates and OpenSim.
+Units: N m, BWBH% = 100 M / (m g H), forces in body weights.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import torch
+from scipy.interpolate import make_interp_spline
+from scipy.signal import butter, filtfilt
+
+from fip_ros.core.kinematics import local_to_global
+from fip_ros.core.rotations import matrix_to_axis_angle
+from fip_ros.data import gait2354
+from fip_ros.data.opensim import Table, read_external_loads, read_osim, read_table
+from fip_ros.physics.inverse_dynamics import GRAVITY, newton_euler
+from fip_ros.physics.segments import Segments, build_segments
+
+WALK = "Gait2354_Simbody"
+# OpenSim joint -> SMPL joint whose wrench it transmits (the ankle: tibia on talus + calcn).
+JOINT_WRENCH = {"hip_l": 1, "hip_r": 2, "back": 3, "knee_l": 4, "knee_r": 5, "ankle_l": 7, "ankle_r": 8,
+                "subtalar_l": 7, "subtalar_r": 8}
+# Reported moments: name -> (left coordinate, right coordinate).
+REPORTED = {"hip sagittal": ("hip_flexion_l", "hip_flexion_r"),
+            "hip frontal": ("hip_adduction_l", "hip_adduction_r"),
+            "knee sagittal": ("knee_angle_l", "knee_angle_r"),
+            "ankle sagittal": ("ankle_angle_l", "ankle_angle_r"),
+            "ankle frontal": ("subtalar_angle_l", "subtalar_angle_r")}
+SAGITTAL = ("hip sagittal", "knee sagittal", "ankle sagittal")
+FOOT = {"calcn_l": 7, "calcn_r": 8}  # force-plate bodies -> SMPL bodies
+DIFF_STEP = 1.0 / 600.0  # s, central differences on the filtered coordinates' splines
+
+
+@dataclass
+class GaitTrial:
+    model: object  # OsimModel
+    coords: Table  # joint coordinates (radians / m)
+    load_time: np.ndarray
+    loads: list  # ExternalForce, ground frame
+    mass: float
+    height: float
+    cutoff: float  # Hz, OpenSim's low-pass for the coordinates (<= 0: none)
+    reference: Table | None  # OpenSim's inverse-dynamics generalized forces
+
+
+def _setting(path: Path, tag: str) -> float:
+    text = ElementTree.parse(path).getroot().findtext(f".//{tag}")
+    if text is None:
+        raise ValueError(f"{path}: no <{tag}>")
+    return float(text)
+
+
+def load_walk(root) -> GaitTrial:
+    """OpenSim's gait2354 example walk (subject01) from ``root`` = the shared gait folder."""
+    d = Path(root) / WALK
+    model = read_osim(d / "OutputReference" / "subject01_simbody.osim")
+    time, loads = read_external_loads(d / "subject01_walk1_grf.xml")
+    scale = d / "subject01_Setup_Scale.xml"
+    return GaitTrial(model, read_table(d / "subject01_walk1_ik.mot"), time, loads, _setting(scale, "mass"),
+                     _setting(scale, "height") / 1000.0,
+                     _setting(d / "subject01_Setup_InverseDynamics.xml", "lowpass_cutoff_frequency_for_coordinates"),
+                     read_table(d / "OutputReference" / "ResultsInverseDynamics" / "inverse_dynamics.sto"))
+
+
+def lowpass(time: np.ndarray, x: np.ndarray, cutoff: float) -> np.ndarray:
+    """OpenSim's coordinate filter: pad each end by reflecting half the signal (odd reflection), 3rd-order
+    Butterworth forwards and backwards (zero lag)."""
+    if cutoff <= 0:
+        return x
+    fs = 1.0 / float(np.mean(np.diff(time)))
+    pad = len(x) // 2
+    padded = np.concatenate([2 * x[0] - x[pad:0:-1], x, 2 * x[-1] - x[-2:-pad - 2:-1]])
+    b, a = butter(3, cutoff / (0.5 * fs))
+    return filtfilt(b, a, padded, axis=0, padlen=0)[pad:pad + len(x)]
+
+
+def coordinate_splines(trial: GaitTrial) -> dict:
+    """Filtered coordinates as quintic splines of time (OpenSim differentiates splines too)."""
+    t = trial.coords.time
+    return {c: make_interp_spline(t, lowpass(t, trial.coords[c], trial.cutoff), k=5)
+            for c in trial.coords.columns}
+
+
+def _so3_rate(r_a, r_b, dt):
+    """World angular velocity taking r_a to r_b over dt."""
+    return matrix_to_axis_angle(r_b @ r_a.transpose(-1, -2)) / dt
+
+
+def smpl_kinematics(model, splines: dict, time: np.ndarray, height: float) -> dict:
+    """Mapped SMPL pose at ``time`` with world rates and accelerations by central differences of the splines,
+    plus the model's inertial parameters. Keys: kin (global_rot, omega, alpha, joint_pos), com_acc,
+    inertial (mass, com, inertia), pose (to_smpl at ``time``), poses (OpenSim bodies), coords."""
+    h = DIFF_STEP
+    grids = []
+    for k in (-2, -1, 0, 1, 2):
+        coords = {c: s(time + k * h) for c, s in splines.items()}
+        pose = gait2354.to_smpl(model, coords, height)
+        inertial = gait2354.inertial_parameters(model, coords)
+        rot = local_to_global(pose["local_rot"])
+        com = pose["joint_pos"] + (rot @ inertial["com"][..., None])[..., 0]
+        grids.append(dict(coords=coords, pose=pose, inertial=inertial, rot=rot, com=com))
+    m2, m1, c0, p1, p2 = grids
+    omega = _so3_rate(m1["rot"], p1["rot"], 2 * h)
+    alpha = (_so3_rate(c0["rot"], p2["rot"], 2 * h) - _so3_rate(m2["rot"], c0["rot"], 2 * h)) / (2 * h)
+    kin = dict(global_rot=c0["rot"], omega=omega, alpha=alpha, joint_pos=c0["pose"]["joint_pos"])
+    com_acc = (p1["com"] - 2 * c0["com"] + m1["com"]) / h**2
+    return dict(kin=kin, com_acc=com_acc, inertial=c0["inertial"], pose=c0["pose"], coords=c0["coords"],
+                poses=model.forward_kinematics(c0["coords"]))
+
+
+def model_segments(pose: dict, inertial: dict, mass: float, height: float) -> Segments:
+    """Segments carrying the OpenSim model's masses, centres of mass and inertias (per frame); the sole
+    geometry (unused with measured plates) from the de Leva model on the first frame's skeleton."""
+    base = build_segments(pose["offsets"][0], mass, height)
+    return Segments(mass=inertial["mass"], com=inertial["com"], inertia=inertial["inertia"],
+                    foot_heel=base.foot_heel, foot_axis=base.foot_axis, foot_length=base.foot_length,
+                    foot_width=base.foot_width, total_mass=inertial["mass"].sum(), height=base.height)
+
+
+def plate_loads(trial: GaitTrial, time: np.ndarray) -> tuple:
+    """The plates at ``time`` (linear interpolation) as external force, point and free moment on the SMPL
+    bodies (T,24,3 each, SMPL axes)."""
+    n = len(time)
+    f, p, m = (torch.zeros(n, 24, 3, dtype=torch.float64) for _ in range(3))
+    for load in trial.loads:
+        if load.body not in FOOT:
+            raise ValueError(f"external load on {load.body!r}: only the feet are mapped")
+        j = FOOT[load.body]
+        interp = lambda v: torch.as_tensor(gait2354.to_smpl_axes(np.stack(  # noqa: E731
+            [np.interp(time, trial.load_time, v[:, a]) for a in range(3)], -1)))
+        f[:, j] += interp(load.force)
+        p[:, j] = interp(load.point)
+        m[:, j] += interp(load.torque)
+    return f, p, m
+
+
+def generalized_forces(model, coords: dict, poses: dict, force, moment, joint_pos) -> dict:
+    """OpenSim generalized forces (coordinate -> (T,) N m) from this package's joint wrenches (parent on
+    child, SMPL axes, moment about the SMPL joint; :func:`newton_euler`'s output)."""
+    out = {}
+    for joint in model.joints:
+        if joint.name not in JOINT_WRENCH:
+            continue
+        j = JOINT_WRENCH[joint.name]
+        f = gait2354.to_opensim_axes(force[:, j].numpy())
+        origin = poses[joint.child][1]  # the joint's child-frame origin (child offsets are zero in gait2354)
+        lever = gait2354.to_opensim_axes(joint_pos[:, j].numpy()) - origin
+        m = gait2354.to_opensim_axes(moment[:, j].numpy()) + np.cross(lever, f)
+        for c, (ang, lin) in model.coordinate_axes(joint, coords, poses).items():
+            out[c] = (m * ang).sum(-1) + (f * lin).sum(-1)
+    return out
+
+
+def rmsd_table(ours: dict, ref: dict, mass: float, height: float) -> dict:
+    """name -> (RMSD N m, RMSD BWBH%) over both sides and all frames, for :data:`REPORTED`."""
+    out = {}
+    for name, sides in REPORTED.items():
+        err = np.concatenate([ours[c] - ref[c] for c in sides])
+        r = float(np.sqrt(np.mean(err**2)))
+        out[name] = (r, 100 * r / (mass * GRAVITY * height))
+    return out
+
+
+def reference_moments(trial: GaitTrial) -> dict:
+    return {c: trial.reference[f"{c}_moment"] for sides in REPORTED.values() for c in sides}
+
+
+def bottom_up(trial: GaitTrial) -> dict:
+    """Measured plates + the model's segments + this package's inverse dynamics vs OpenSim's moments.
+
+    Returns time, ours / reference (coordinate -> (T,) N m), rmsd (name -> (N m, BWBH%)), residual (the root
+    wrench the plates leave, (T,3) N)."""
+    time = trial.coords.time
+    k = smpl_kinematics(trial.model, coordinate_splines(trial), time, trial.height)
+    seg = model_segments(k["pose"], k["inertial"], trial.mass, trial.height)
+    ext = plate_loads(trial, time)
+    force, moment = newton_euler(k["kin"], seg, k["com_acc"], *ext)
+    ours = generalized_forces(trial.model, k["coords"], k["poses"], force, moment, k["kin"]["joint_pos"])
+    ref = reference_moments(trial)
+    return dict(time=time, ours=ours, reference=ref, rmsd=rmsd_table(ours, ref, trial.mass, trial.height),
+                residual=force[:, 0].numpy())
