@@ -10,7 +10,7 @@ OpenSim body-to-ground rotation.
 |---|---|---|
 | 0 pelvis (root) | pelvis (origin: pelvis_tx/ty/tz) | pelvis_tilt, pelvis_list, pelvis_rotation, pelvis_t* |
 | 1 / 2 left / right hip | femur_l / femur_r (hip centre) | hip_flexion, hip_adduction, hip_rotation |
-| 3 spine1 | torso (lumbar joint; head and arms are part of it) | lumbar_extension, lumbar_bending, lumbar_rotation |
+| 3 spine1 | torso (lumbar joint; head and arms are part of it) | lumbar_extension, _bending, _rotation |
 | 4 / 5 knees | tibia (its origin, which moves with the knee angle) | knee_angle |
 | 7 / 8 ankles | calcn (+ talus), origin at the talocrural centre | ankle_angle and subtalar_angle together |
 | 10 / 11 feet (toes) | toes (mtp centre) | mtp_angle |
@@ -124,7 +124,8 @@ def inertial_parameters(model: OsimModel, coords: dict) -> dict:
         i_tot = 0.0
         for mi, ci, ii in zip(m, cs, inert, strict=True):
             d = ci - c_tot
-            i_tot = i_tot + ii + mi * ((d * d).sum(-1)[:, None, None] * np.eye(3) - d[:, :, None] * d[:, None, :])
+            shift = (d * d).sum(-1)[:, None, None] * np.eye(3) - d[:, :, None] * d[:, None, :]
+            i_tot = i_tot + ii + mi * shift  # parallel axes
         mass[j] = m.sum()
         com[:, j] = to_smpl_axes(c_tot)
         inertia[:, j] = C @ i_tot @ C.T
@@ -145,8 +146,8 @@ def from_smpl(model: OsimModel, local_rot, root, initial: dict | None = None) ->
     glob = local_to_global(torch.as_tensor(local_rot, dtype=torch.float64)).numpy()
     root = np.asarray(root, dtype=np.float64)
     target = {name: C.T @ glob[:, j] @ C for j, name in BODY_MAP.items()}
-    names = [c for j in model.joints for c in j.coordinates if c not in ("pelvis_tx", "pelvis_ty", "pelvis_tz")]
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys(c for j in model.joints for c in j.coordinates
+                               if c not in ("pelvis_tx", "pelvis_ty", "pelvis_tz")))
     x = np.array([(initial or {}).get(c, 0.0) for c in names], dtype=np.float64)
     out = {c: np.zeros(len(root)) for c in names}
 

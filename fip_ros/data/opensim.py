@@ -357,7 +357,8 @@ def read_osim(path) -> OsimModel:
         inertia = _floats(b, "inertia", 6)
         xx, yy, zz, xy, xz, yz = inertia
         mat = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-        bodies[b.get("name")] = Body(b.get("name"), float(_text(b, "mass")), _floats(b, "mass_center", 3), mat)
+        name = b.get("name")
+        bodies[name] = Body(name, float(_text(b, "mass")), _floats(b, "mass_center", 3), mat)
     joints = []
     jointset = model.find("JointSet")
     for j in (jointset.find("objects") if jointset is not None else []):

@@ -66,9 +66,9 @@ def load_walk(root) -> GaitTrial:
     model = read_osim(d / "OutputReference" / "subject01_simbody.osim")
     time, loads = read_external_loads(d / "subject01_walk1_grf.xml")
     scale = d / "subject01_Setup_Scale.xml"
+    cutoff = _setting(d / "subject01_Setup_InverseDynamics.xml", "lowpass_cutoff_frequency_for_coordinates")
     return GaitTrial(model, read_table(d / "subject01_walk1_ik.mot"), time, loads, _setting(scale, "mass"),
-                     _setting(scale, "height") / 1000.0,
-                     _setting(d / "subject01_Setup_InverseDynamics.xml", "lowpass_cutoff_frequency_for_coordinates"),
+                     _setting(scale, "height") / 1000.0, cutoff,
                      read_table(d / "OutputReference" / "ResultsInverseDynamics" / "inverse_dynamics.sto"))
 
 
@@ -189,3 +189,99 @@ def bottom_up(trial: GaitTrial) -> dict:
     ref = reference_moments(trial)
     return dict(time=time, ours=ours, reference=ref, rmsd=rmsd_table(ours, ref, trial.mass, trial.height),
                 residual=force[:, 0].numpy())
+
+
+def subject_body(trial: GaitTrial) -> dict:
+    """The subject's measurements as the node takes them (BodyParams): sex, height, mass, leg length (hip ->
+    knee -> ankle of the scaled model in its default pose); arm length from the default skeleton of that
+    height (the gait models have no arms)."""
+    from fip_ros.core.body_model import default_offsets, measure_offsets
+
+    zero = {c: np.zeros(1) for j in trial.model.joints for c in j.coordinates}
+    poses = trial.model.forward_kinematics(zero)
+    legs = [np.linalg.norm(poses[f"femur_{s}"][1] - poses[f"tibia_{s}"][1])
+            + np.linalg.norm(poses[f"tibia_{s}"][1] - poses[f"talus_{s}"][1]) for s in "lr"]
+    arm = float(measure_offsets(default_offsets(trial.height))["arm_length"])
+    return dict(sex="male", height=trial.height, mass=trial.mass, leg_length=float(np.mean(legs)),
+                arm_length=arm)
+
+
+def project_pose(trial: GaitTrial, offsets: torch.Tensor, coords: dict | None = None) -> tuple:
+    """The trial's pose on the project's skeleton ``offsets`` (24,3): SMPL local rotations (T,24,3,3) and
+    the root path (T,3) that puts the skeleton's mid-hip on the model's hip centres."""
+    coords = coords or {c: trial.coords[c] for c in trial.coords.columns}
+    pose = gait2354.to_smpl(trial.model, coords, trial.height)
+    mid_model = 0.5 * (pose["joint_pos"][:, 1] + pose["joint_pos"][:, 2])
+    rot0 = pose["local_rot"][:, 0]
+    mid_offset = 0.5 * (offsets[1] + offsets[2])
+    root = mid_model - (rot0 @ mid_offset)
+    return pose["local_rot"], root
+
+
+def top_down(trial: GaitTrial, pelvis_acc: bool = True, local_rot=None, window: int = 11) -> dict:
+    """The ``dynamics`` node on the trial: streaming :class:`DynamicsEstimator` (stance-anchored root,
+    estimated contacts, CoM-directed GRF split, de Leva body of :func:`subject_body`) fed the trial's pose
+    (or ``local_rot``, e.g. FIP's) and, with ``pelvis_acc``, the pelvis sensor's free acceleration
+    synthesised from the true kinematics. Returns time, ours / reference moments (coordinate -> (T',)),
+    rmsd, grf / plates (T',2,3) N in OpenSim axes (left, right), grf_rmsd (BW: vertical, anterior),
+    peak ratios (vertical, per foot: ours / plate)."""
+    from fip_ros.core.imu_synthesis import synthesize
+    from fip_ros.core.smpl_tree import ROOT_SENSOR
+    from fip_ros.physics.dynamics import DynamicsEstimator
+
+    body = subject_body(trial)
+    est = DynamicsEstimator(body, fps=60.0, window=window)
+    true_rot, root = project_pose(trial, est.offsets)
+    rot = true_rot if local_rot is None else torch.as_tensor(local_rot, dtype=torch.float64)
+    acc = synthesize(true_rot, est.offsets, root, fps=60)["acc"][:, ROOT_SENSOR] if pelvis_acc else None
+    outs = []
+    for k in range(len(rot)):
+        o = est.step(rot[k], None if acc is None else acc[k])
+        outs.append(o)
+    valid = [k - est.delay for k, o in enumerate(outs) if o is not None]
+    outs = [o for o in outs if o is not None]
+    stack = lambda key: torch.stack([o[key] for o in outs])  # noqa: E731
+    return _compare(trial, valid, stack("moments"), stack("grf"), body)
+
+
+def fip_pose(trial: GaitTrial, model) -> torch.Tensor:
+    """FIP's pose of the trial (T,24,3,3): clean IMUs synthesised from the true kinematics on the subject's
+    skeleton, the first true frame as the initial pose (fip-eval's gt_init); ``model`` from
+    :func:`fip_ros.api.load_model`. FIP leaves the ankles and toes at identity."""
+    from fip_ros.core.imu_synthesis import synthesize
+    from fip_ros.physics.dynamics import offsets_for
+
+    body = subject_body(trial)
+    offsets = offsets_for(body)
+    rot, root = project_pose(trial, offsets)
+    imu = synthesize(rot, offsets, root, fps=60)
+    f32 = lambda x: x.numpy().astype(np.float32)  # noqa: E731
+    out = model.predict(f32(imu["acc"]), f32(imu["ori"]), body, init_pose=f32(rot[0]))
+    return torch.as_tensor(out["rotations"], dtype=torch.float64)
+
+
+def _compare(trial: GaitTrial, frames: list, moments: torch.Tensor, grf: torch.Tensor, body: dict) -> dict:
+    """Project moments (T',24,3, SMPL world) on the model's coordinate axes at the same frames and compare
+    them and the feet's forces with OpenSim and the plates."""
+    time = trial.coords.time[frames]
+    coords = {c: trial.coords[c][frames] for c in trial.coords.columns}
+    poses = trial.model.forward_kinematics(coords)
+    ours = {}
+    for joint in trial.model.joints:
+        if joint.name in JOINT_WRENCH:
+            m = gait2354.to_opensim_axes(moments[:, JOINT_WRENCH[joint.name]].numpy())
+            for c, (ang, _) in trial.model.coordinate_axes(joint, coords, poses).items():
+                ours[c] = (m * ang).sum(-1)
+    ref = {c: v[frames] for c, v in reference_moments(trial).items()}
+    plates = np.zeros((len(frames), 2, 3))
+    for load in trial.loads:
+        side = FOOT[load.body] - 7  # 0 left, 1 right
+        plates[:, side] = np.stack([np.interp(time, trial.load_time, load.force[:, a]) for a in range(3)], -1)
+    ours_grf = gait2354.to_opensim_axes(grf.numpy())
+    bw = body["mass"] * GRAVITY
+    err = (ours_grf - plates) / bw
+    grf_rmsd = {"vertical": float(np.sqrt(np.mean(err[..., 1] ** 2))),
+                "anterior": float(np.sqrt(np.mean(err[..., 0] ** 2)))}
+    peaks = (ours_grf[..., 1].max(0) / plates[..., 1].max(0)).tolist()
+    return dict(time=time, ours=ours, reference=ref, rmsd=rmsd_table(ours, ref, trial.mass, trial.height),
+                grf=ours_grf, plates=plates, grf_rmsd=grf_rmsd, peak_ratio=peaks)

@@ -1,0 +1,155 @@
+"""OpenSim readers, the gait2354 <-> SMPL-24 mapping, and the dynamics against a gait lab with force plates
+(OpenSim's gait2354 walking example in ../shared/data/gait: plates, OpenSim's inverse dynamics)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.data import gait2354
+from fip_ros.data.opensim import read_osim, read_table, read_trc
+
+GAIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gait"
+WALK = GAIT / "Gait2354_Simbody"
+MODEL = WALK / "OutputReference" / "subject01_simbody.osim"
+needs_gait = pytest.mark.skipif(not MODEL.exists(), reason="shared gait-lab data not available")
+
+
+def test_read_table_converts_degrees(tmp_path):
+    path = tmp_path / "a.mot"
+    path.write_text("Coordinates\nversion=1\ninDegrees=yes\nendheader\ntime\tknee_angle_r\tpelvis_tx\n"
+                    "0\t90\t1.5\n0.01\t-45\t1.6\n")
+    t = read_table(path)
+    assert np.allclose(t.time, [0, 0.01])
+    assert np.allclose(t["knee_angle_r"], [np.pi / 2, -np.pi / 4]) and np.allclose(t["pelvis_tx"], [1.5, 1.6])
+    with pytest.raises(KeyError):
+        t["nope"]
+
+
+@pytest.mark.parametrize("body", ["no header\n1 2\n", "endheader\ntime a\n0 1\n0 2\n",
+                                  "endheader\ntime a\n0 nan\n", "endheader\ntime a\n0 1 2\n", "endheader\n"])
+def test_read_table_refuses_bad_files(tmp_path, body):
+    path = tmp_path / "bad.sto"
+    path.write_text(body)
+    with pytest.raises(ValueError, match="bad.sto"):
+        read_table(path)
+
+
+def test_read_trc_in_metres(tmp_path):
+    path = tmp_path / "m.trc"
+    path.write_text("PathFileType\t4\t(X/Y/Z)\tm.trc\nDataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\n"
+                    "60\t60\t2\t2\tmm\nFrame#\tTime\tA\t\t\tB\t\t\n\tX1\tY1\tZ1\tX2\tY2\tZ2\n\n"
+                    "1\t0\t1000\t2000\t3000\t1\t2\t3\n2\t0.0167\t1000\t2000\t3000\t\t\t\n")
+    m = read_trc(path)
+    assert m.rate == 60 and np.allclose(m.positions["A"], [[1, 2, 3]] * 2)
+    assert np.allclose(m.positions["B"][0], [1e-3, 2e-3, 3e-3]) and np.isnan(m.positions["B"][1]).all()
+
+
+@needs_gait
+def test_model_kinematics_meet_the_markers():
+    """The parsed model posed by OpenSim's IK puts its markers where the cameras saw them (IK residual:
+    < 2.5 cm for every marker of the legs, pelvis and torso; the acromion markers fit worse in IK too)."""
+    model = read_osim(MODEL)
+    ik = read_table(WALK / "subject01_walk1_ik.mot")
+    markers = read_trc(WALK / "subject01_walk1.trc")
+    frames = [int(np.argmin(abs(markers.time - t))) for t in ik.time]
+    est = model.marker_positions(model.forward_kinematics({c: ik[c] for c in ik.columns}))
+    err = {n: np.nanmean(np.linalg.norm(p - markers.positions[n][frames], axis=-1)) for n, p in est.items()
+           if n in markers.positions and "Acromium" not in n}
+    assert len(err) > 25 and max(err.values()) < 0.025, err
+
+
+@needs_gait
+def test_known_poses_map_to_smpl():
+    """Hip flexed 90 deg: the knee is a thigh length ahead of the hip (SMPL +z); knee flexed 90 deg with
+    the hip straight: the ankle is a shank length behind the knee (worked out from the model's numbers)."""
+    model = read_osim(MODEL)
+    knee = model.joint_to("tibia_r")
+    tx, ty = (ta.value({"knee_angle_r": np.zeros(1)}, 1)[0] for ta in knee.translations[:2])
+    shank = -model.joint_to("talus_r").parent_offset[0][1]
+    pose = gait2354.to_smpl(model, {"hip_flexion_r": np.radians([90.0, 0.0]),
+                                    "knee_angle_r": np.radians([0.0, -90.0])}, 1.8)
+    _, pos = forward_kinematics(pose["local_rot"], pose["offsets"], pose["root"])
+    assert torch.allclose(pos, pose["joint_pos"], atol=1e-12)
+    assert np.allclose((pos[0, 5] - pos[0, 2]).numpy(), [0.0, tx, -ty], atol=1e-9)
+    t2 = [ta.value({"knee_angle_r": np.radians([-90.0])}, 1)[0] for ta in knee.translations[:2]]
+    assert np.allclose((pos[1, 5] - pos[1, 2]).numpy(), [0.0, t2[1], t2[0]], atol=1e-9)
+    assert np.allclose((pos[1, 8] - pos[1, 5]).numpy(), [0.0, 0.0, -shank], atol=1e-9)
+    # The ankle joint rotates the whole foot (talus + calcn) about the talocrural centre.
+    flat = gait2354.to_smpl(model, {"ankle_angle_r": np.zeros(1)}, 1.8)
+    assert torch.allclose(flat["local_rot"][0, 8], torch.eye(3, dtype=torch.float64), atol=1e-12)
+
+
+@needs_gait
+def test_coordinates_round_trip_through_smpl():
+    model = read_osim(MODEL)
+    rng = np.random.default_rng(0)
+    names = [c for j in model.joints for c in j.coordinates if not c.startswith("mtp")]
+    coords = {c: (rng.uniform(-0.3, 0.3, 4) if not c.endswith(("_tx", "_ty", "_tz")) else rng.normal(0, 1, 4))
+              for c in names}
+    coords.update(knee_angle_l=-rng.uniform(0.1, 1.5, 4), knee_angle_r=-rng.uniform(0.1, 1.5, 4))
+    pose = gait2354.to_smpl(model, coords, 1.8)
+    back = gait2354.from_smpl(model, pose["local_rot"], pose["root"])
+    for c in names:
+        assert np.allclose(back[c], coords[c], atol=1e-6), c
+
+
+@needs_gait
+def test_inertial_parameters_keep_the_model_mass():
+    model = read_osim(MODEL)
+    ik = read_table(WALK / "subject01_walk1_ik.mot")
+    inert = gait2354.inertial_parameters(model, {c: ik[c] for c in ik.columns})
+    total = sum(b.mass for b in model.bodies.values())
+    assert float(inert["mass"].sum()) == pytest.approx(total)
+    assert torch.allclose(inert["inertia"], inert["inertia"].transpose(-1, -2))
+
+
+@pytest.fixture(scope="module")
+def walk():
+    from fip_ros.physics.gait_lab import load_walk
+
+    return load_walk(GAIT)
+
+
+def _sagittal(out):
+    from fip_ros.physics.gait_lab import SAGITTAL
+
+    return [out["rmsd"][n][1] for n in SAGITTAL]
+
+
+@needs_gait
+def test_bottom_up_matches_opensim_inverse_dynamics(walk):
+    """Measured plates at the measured CoP, the scaled model's segments, this package's Newton-Euler: hip,
+    knee, ankle sagittal RMSD against OpenSim's moments (BWBH%; measured 0.10 / 0.48 / 0.03)."""
+    from fip_ros.physics.gait_lab import bottom_up
+
+    out = bottom_up(walk)
+    assert np.all(np.array(_sagittal(out)) < [0.15, 0.55, 0.05]), out["rmsd"]
+    assert out["rmsd"]["hip frontal"][1] < 0.2
+
+
+@needs_gait
+def test_top_down_from_true_kinematics_matches_the_plates(walk):
+    """As the dynamics node runs (no plates: anchored root, estimated contacts, GRF split and CoP, de Leva
+    body), fed the trial's pose and its pelvis acceleration: moments vs OpenSim (measured 1.74 / 1.47 / 1.20
+    BWBH%), vertical GRF vs the plates (measured 0.063 BW, peaks 1.09 / 1.07 of the plates')."""
+    from fip_ros.physics.gait_lab import top_down
+
+    out = top_down(walk)
+    assert np.all(np.array(_sagittal(out)) < [1.85, 1.55, 1.3]), out["rmsd"]
+    assert out["grf_rmsd"]["vertical"] < 0.07 and out["grf_rmsd"]["anterior"] < 0.03
+    assert all(0.95 < r < 1.15 for r in out["peak_ratio"]), out["peak_ratio"]
+
+
+@needs_gait
+def test_top_down_from_fip_with_the_shipped_weights(walk):
+    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.19 / 3.44 /
+    4.23 BWBH%, vertical GRF 0.225 BW."""
+    from fip_ros.api import load_model
+    from fip_ros.physics.gait_lab import fip_pose, top_down
+
+    out = top_down(walk, local_rot=fip_pose(walk, load_model()))
+    assert np.all(np.array(_sagittal(out)) < [3.4, 3.6, 4.4]), out["rmsd"]
+    assert out["grf_rmsd"]["vertical"] < 0.24
