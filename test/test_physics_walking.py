@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fip_ros.data.split import load_split_config
-from fip_ros.physics.clips import DATASET, MOCAP, held_out_subject, walking_clips
+from fip_ros.finetune.clips import DATASET, MOCAP, held_out_subject, walking_clips
 
 
 @pytest.mark.skipif(not Path(DATASET, "index.json").exists(), reason="dataset not built (fip-dataset)")

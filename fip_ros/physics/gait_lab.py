@@ -19,11 +19,12 @@ import torch
 from scipy.interpolate import make_interp_spline
 from scipy.signal import butter, filtfilt
 
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.kinematics import local_to_global
 from fip_ros.core.rotations import matrix_to_axis_angle
 from fip_ros.data import gait2354
 from fip_ros.data.opensim import Table, read_external_loads, read_osim, read_table
-from fip_ros.physics.inverse_dynamics import GRAVITY, newton_euler
+from fip_ros.physics.inverse_dynamics import newton_euler
 from fip_ros.physics.segments import Segments, build_segments
 
 WALK = "Gait2354_Simbody"
@@ -227,7 +228,7 @@ def top_down(trial: GaitTrial, pelvis_acc: bool = True, local_rot=None, window: 
     peak ratios (vertical, per foot: ours / plate)."""
     from fip_ros.core.imu_synthesis import synthesize
     from fip_ros.core.smpl_tree import ROOT_SENSOR
-    from fip_ros.physics.dynamics import DynamicsEstimator
+    from fip_ros.physics.dynamics_estimator import DynamicsEstimator
 
     body = subject_body(trial)
     est = DynamicsEstimator(body, fps=60.0, window=window)
@@ -249,7 +250,7 @@ def fip_pose(trial: GaitTrial, model) -> torch.Tensor:
     skeleton, the first true frame as the initial pose (fip-eval's gt_init); ``model`` from
     :func:`fip_ros.api.load_model`. FIP leaves the ankles and toes at identity."""
     from fip_ros.core.imu_synthesis import synthesize
-    from fip_ros.physics.dynamics import offsets_for
+    from fip_ros.physics.dynamics_estimator import offsets_for
 
     body = subject_body(trial)
     offsets = offsets_for(body)
