@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from fip_ros.core.body_model import default_offsets, tpose_positions
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.data import gait2354
 from fip_ros.data.opensim import read_osim, read_table, read_trc
@@ -77,9 +78,14 @@ def test_known_poses_map_to_smpl():
     t2 = [ta.value({"knee_angle_r": np.radians([-90.0])}, 1)[0] for ta in knee.translations[:2]]
     assert np.allclose((pos[1, 5] - pos[1, 2]).numpy(), [0.0, t2[1], t2[0]], atol=1e-9)
     assert np.allclose((pos[1, 8] - pos[1, 5]).numpy(), [0.0, 0.0, -shank], atol=1e-9)
-    # The ankle joint rotates the whole foot (talus + calcn) about the talocrural centre.
-    flat = gait2354.to_smpl(model, {"ankle_angle_r": np.zeros(1)}, 1.8)
-    assert torch.allclose(flat["local_rot"][0, 8], torch.eye(3, dtype=torch.float64), atol=1e-12)
+    # Identity local rotations are SMPL's T-pose: the model's bones then point along the default skeleton's
+    # T-pose bones (legs slightly apart), though its default pose stands straight.
+    tpose = torch.eye(3, dtype=torch.float64).expand(24, 3, 3)
+    _, rest = forward_kinematics(tpose, pose["offsets"][0])
+    default = tpose_positions(default_offsets(1.8).double())
+    for parent, child in ((1, 4), (2, 5), (4, 7), (5, 8), (7, 10), (8, 11)):
+        bone, ref = rest[child] - rest[parent], default[child] - default[parent]
+        assert torch.allclose(bone / bone.norm(), ref / ref.norm(), atol=1e-9), (parent, child)
 
 
 @needs_gait

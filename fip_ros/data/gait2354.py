@@ -27,6 +27,7 @@ import torch
 
 from fip_ros.core.body_model import default_offsets
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
+from fip_ros.data import retarget
 from fip_ros.data.opensim import OsimModel
 
 C = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # p_smpl = C p_opensim
@@ -65,14 +66,9 @@ def _check(model: OsimModel):
         raise ValueError(f"not a gait2354-like model: no bodies {missing}")
 
 
-def to_smpl(model: OsimModel, coords: dict, height: float = 1.75) -> dict:
-    """Joint coordinates (name -> (T,), radians / metres) -> SMPL-24 pose (float64 torch tensors):
-    local_rot (T,24,3,3), offsets (T,24,3) (parent-relative, in the parent body's T-pose axes), root (T,3)
-    (the pelvis origin), joint_pos (T,24,3), all in SMPL axes. Bodies the model lacks (upper spine, neck,
-    head, arms) get the default skeleton of ``height`` for their offsets, rigid with the torso, arms
-    hanging."""
-    _check(model)
-    poses = model.forward_kinematics(coords)
+def _opensim_smpl(model: OsimModel, poses: dict, height: float):
+    """SMPL global rotations of the model's bodies (C R C^T, no rest correction) and joint positions,
+    (T,24,3,3) / (T,24,3); bodies the model lacks follow the default skeleton, locals identity."""
     n = len(poses["pelvis"][1])
     skeleton = default_offsets(height).double().numpy()
     glob = np.empty((n, NUM_JOINTS, 3, 3))
@@ -90,20 +86,53 @@ def to_smpl(model: OsimModel, coords: dict, height: float = 1.75) -> dict:
             glob[:, j] = glob[:, PARENTS[j]] @ local[:, j]
             pos[:, j] = pos[:, PARENTS[j]] + (glob[:, PARENTS[j]] @ skeleton[j])
     local[:, 0] = glob[:, 0]
+    return glob, pos, local
+
+
+def rest_corrections(model: OsimModel, height: float = 1.75) -> np.ndarray:
+    """Q (24,3,3): the project's rest-to-T-pose corrections (:func:`fip_ros.data.retarget.rest_corrections`)
+    for the model's default pose, so that SMPL global rotations are ``C R C^T Q`` and the identity pose is
+    SMPL's T-pose (legs slightly apart, toes-down feet) while the model's default pose stands straight."""
+    zero = {c: np.zeros(1) for j in model.joints for c in j.coordinates}
+    _, pos, _ = _opensim_smpl(model, model.forward_kinematics(zero), height)
+    return retarget.rest_corrections(pos[0])
+
+
+def to_smpl(model: OsimModel, coords: dict, height: float = 1.75) -> dict:
+    """Joint coordinates (name -> (T,), radians / metres) -> SMPL-24 pose (float64 torch tensors):
+    local_rot (T,24,3,3) relative to the SMPL T-pose (with the model's rest pose corrected as the project's
+    retargeting does), offsets (T,24,3) (parent-relative, in the parent body's T-pose axes: FK with them
+    reproduces the model's joint centres), root (T,3) (the pelvis origin), joint_pos (T,24,3), global_rot,
+    all in SMPL axes. Bodies the model lacks (upper spine, neck, head, arms) get the default skeleton of
+    ``height`` for their offsets, rigid with the torso, arms hanging."""
+    _check(model)
+    glob, pos, local = _opensim_smpl(model, model.forward_kinematics(coords), height)
+    q = rest_corrections(model, height)
+    n = len(pos)
+    for j in range(NUM_JOINTS):
+        if j in BODY_MAP:
+            glob[:, j] = glob[:, j] @ q[j]
+            if j:
+                local[:, j] = glob[:, PARENTS[j]].transpose(0, 2, 1) @ glob[:, j]
+        else:
+            glob[:, j] = glob[:, PARENTS[j]] @ local[:, j]
+    local[:, 0] = glob[:, 0]
     offsets = np.zeros((n, NUM_JOINTS, 3))
     for j in range(1, NUM_JOINTS):
         p = PARENTS[j]
         offsets[:, j] = (glob[:, p].transpose(0, 2, 1) @ (pos[:, j] - pos[:, p])[..., None])[..., 0]
     t = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
-    return dict(local_rot=t(local), offsets=t(offsets), root=t(pos[:, 0]), joint_pos=t(pos))
+    return dict(local_rot=t(local), offsets=t(offsets), root=t(pos[:, 0]), joint_pos=t(pos),
+                global_rot=t(glob))
 
 
-def inertial_parameters(model: OsimModel, coords: dict) -> dict:
+def inertial_parameters(model: OsimModel, coords: dict, height: float = 1.75) -> dict:
     """The model's segment masses, centres of mass and inertias on the SMPL bodies (float64 torch):
     mass (24,) kg, com (T,24,3) relative to the SMPL joint in the body's SMPL axes, inertia (T,24,3,3)
     about that centre of mass. Bodies without an OpenSim counterpart are massless."""
     _check(model)
     poses = model.forward_kinematics(coords)
+    q = rest_corrections(model, height)
     n = len(poses["pelvis"][1])
     mass = np.zeros(NUM_JOINTS)
     com = np.zeros((n, NUM_JOINTS, 3))
@@ -127,8 +156,8 @@ def inertial_parameters(model: OsimModel, coords: dict) -> dict:
             shift = (d * d).sum(-1)[:, None, None] * np.eye(3) - d[:, :, None] * d[:, None, :]
             i_tot = i_tot + ii + mi * shift  # parallel axes
         mass[j] = m.sum()
-        com[:, j] = to_smpl_axes(c_tot)
-        inertia[:, j] = C @ i_tot @ C.T
+        com[:, j] = to_smpl_axes(c_tot) @ q[j]
+        inertia[:, j] = q[j].T @ C @ i_tot @ C.T @ q[j]
     t = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
     return dict(mass=t(mass), com=t(com), inertia=t(inertia))
 
@@ -145,7 +174,8 @@ def from_smpl(model: OsimModel, local_rot, root, initial: dict | None = None) ->
     _check(model)
     glob = local_to_global(torch.as_tensor(local_rot, dtype=torch.float64)).numpy()
     root = np.asarray(root, dtype=np.float64)
-    target = {name: C.T @ glob[:, j] @ C for j, name in BODY_MAP.items()}
+    q = rest_corrections(model)
+    target = {name: C.T @ glob[:, j] @ q[j].T @ C for j, name in BODY_MAP.items()}
     names = list(dict.fromkeys(c for j in model.joints for c in j.coordinates
                                if c not in ("pelvis_tx", "pelvis_ty", "pelvis_tz")))
     x = np.array([(initial or {}).get(c, 0.0) for c in names], dtype=np.float64)

@@ -19,15 +19,19 @@ import torch
 from scipy.interpolate import make_interp_spline
 from scipy.signal import butter, filtfilt
 
+from fip_ros.core.body_model import default_offsets, measure_offsets
 from fip_ros.core.gravity import GRAVITY
+from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.kinematics import local_to_global
 from fip_ros.core.rotations import matrix_to_axis_angle
+from fip_ros.core.smpl_tree import ROOT_SENSOR
 from fip_ros.data import gait2354
-from fip_ros.data.opensim import Table, read_external_loads, read_osim, read_table
+from fip_ros.data.opensim import Table, read_external_loads, read_osim, read_table, read_trc
+from fip_ros.physics.dynamics_estimator import DynamicsEstimator, offsets_for
 from fip_ros.physics.inverse_dynamics import newton_euler
 from fip_ros.physics.segments import Segments, build_segments
 
-WALK = "Gait2354_Simbody"
+WALK, RUN = "Gait2354_Simbody", "Hamner"
 # OpenSim joint -> SMPL joint whose wrench it transmits (the ankle: tibia on talus + calcn).
 JOINT_WRENCH = {"hip_l": 1, "hip_r": 2, "back": 3, "knee_l": 4, "knee_r": 5, "ankle_l": 7, "ankle_r": 8,
                 "subtalar_l": 7, "subtalar_r": 8}
@@ -44,14 +48,23 @@ DIFF_STEP = 1.0 / 600.0  # s, central differences on the filtered coordinates' s
 
 @dataclass
 class GaitTrial:
-    model: object  # OsimModel
+    name: str
+    model: object  # OsimModel: the joint axes (and, for the walk, the subject's scaled segments)
     coords: Table  # joint coordinates (radians / m)
     load_time: np.ndarray
     loads: list  # ExternalForce, ground frame
-    mass: float
-    height: float
+    body: dict  # the subject's measurements as BodyParams carries them (sex, height, mass[, limb lengths])
     cutoff: float  # Hz, OpenSim's low-pass for the coordinates (<= 0: none)
     reference: Table | None  # OpenSim's inverse-dynamics generalized forces
+    markers: object = None  # Markers of the trial (.trc)
+
+    @property
+    def mass(self) -> float:
+        return float(self.body["mass"])
+
+    @property
+    def height(self) -> float:
+        return float(self.body["height"])
 
 
 def _setting(path: Path, tag: str) -> float:
@@ -68,9 +81,43 @@ def load_walk(root) -> GaitTrial:
     time, loads = read_external_loads(d / "subject01_walk1_grf.xml")
     scale = d / "subject01_Setup_Scale.xml"
     cutoff = _setting(d / "subject01_Setup_InverseDynamics.xml", "lowpass_cutoff_frequency_for_coordinates")
-    return GaitTrial(model, read_table(d / "subject01_walk1_ik.mot"), time, loads, _setting(scale, "mass"),
-                     _setting(scale, "height") / 1000.0, cutoff,
-                     read_table(d / "OutputReference" / "ResultsInverseDynamics" / "inverse_dynamics.sto"))
+    body = model_body(model, _setting(scale, "mass"), _setting(scale, "height") / 1000.0)
+    return GaitTrial("walk", model, read_table(d / "subject01_walk1_ik.mot"), time, loads, body, cutoff,
+                     read_table(d / "OutputReference" / "ResultsInverseDynamics" / "inverse_dynamics.sto"),
+                     read_trc(d / "subject01_walk1.trc"))
+
+
+def load_run(root) -> GaitTrial:
+    """Hamner's treadmill running trial (subject02): its IK coordinates on the walk's model axes (the same
+    lower-limb joints; its arms are not mapped), its plates. Its model and measurements are not in the data:
+    body mass = the plates' mean vertical force over the trial / g, height = the highest head-top marker."""
+    d = Path(root) / RUN
+    time, loads = read_external_loads(d / "External_Loads.xml")
+    markers = read_trc(d / "subject02_running.trc")
+    head = markers.positions["Top.Head"][:, 1]
+    weight = float(np.mean(sum(load.force[:, 1] for load in loads)))
+    body = dict(sex="male", height=float(np.nanmax(head)), mass=weight / GRAVITY)
+    coords = read_table(d / "outputReference" / "ResultsIK" / "subject02_running_ik.mot")
+    return GaitTrial("run", load_walk(root).model, coords, time, loads, body, -1.0, None, markers)
+
+
+def cop_travel(trial: GaitTrial, load_fraction: float = 0.2, percentiles=(2, 98)) -> np.ndarray:
+    """Where the plates' CoP lies along each foot, as fractions of the heel -> toe-tip marker distance
+    (horizontal), over the frames with more than ``load_fraction`` body weights on that foot: the given
+    percentiles, (2 feet, len(percentiles)), right then left as the plates are listed."""
+    out = []
+    for load, side in zip(trial.loads, ("R", "L"), strict=True):
+        interp = lambda p: np.stack([np.interp(trial.load_time, trial.markers.time, p[:, a])  # noqa: E731
+                                     for a in range(3)], -1)
+        heel = interp(trial.markers.positions[f"{side}.Heel"])
+        toe = interp(trial.markers.positions[f"{side}.Toe.Tip"])
+        axis = (toe - heel) * np.array([1.0, 0.0, 1.0])
+        length = np.linalg.norm(axis, axis=-1)
+        frac = ((load.point - heel) * axis).sum(-1) / length**2
+        loaded = load.force[:, 1] > load_fraction * trial.mass * GRAVITY
+        loaded &= (trial.load_time >= trial.markers.time[0]) & (trial.load_time <= trial.markers.time[-1])
+        out.append(np.percentile(frac[loaded], percentiles))
+    return np.array(out)
 
 
 def lowpass(time: np.ndarray, x: np.ndarray, cutoff: float) -> np.ndarray:
@@ -192,19 +239,16 @@ def bottom_up(trial: GaitTrial) -> dict:
                 residual=force[:, 0].numpy())
 
 
-def subject_body(trial: GaitTrial) -> dict:
+def model_body(model, mass: float, height: float) -> dict:
     """The subject's measurements as the node takes them (BodyParams): sex, height, mass, leg length (hip ->
     knee -> ankle of the scaled model in its default pose); arm length from the default skeleton of that
     height (the gait models have no arms)."""
-    from fip_ros.core.body_model import default_offsets, measure_offsets
-
-    zero = {c: np.zeros(1) for j in trial.model.joints for c in j.coordinates}
-    poses = trial.model.forward_kinematics(zero)
+    zero = {c: np.zeros(1) for j in model.joints for c in j.coordinates}
+    poses = model.forward_kinematics(zero)
     legs = [np.linalg.norm(poses[f"femur_{s}"][1] - poses[f"tibia_{s}"][1])
             + np.linalg.norm(poses[f"tibia_{s}"][1] - poses[f"talus_{s}"][1]) for s in "lr"]
-    arm = float(measure_offsets(default_offsets(trial.height))["arm_length"])
-    return dict(sex="male", height=trial.height, mass=trial.mass, leg_length=float(np.mean(legs)),
-                arm_length=arm)
+    arm = float(measure_offsets(default_offsets(height))["arm_length"])
+    return dict(sex="male", height=height, mass=mass, leg_length=float(np.mean(legs)), arm_length=arm)
 
 
 def project_pose(trial: GaitTrial, offsets: torch.Tensor, coords: dict | None = None) -> tuple:
@@ -221,17 +265,12 @@ def project_pose(trial: GaitTrial, offsets: torch.Tensor, coords: dict | None = 
 
 def top_down(trial: GaitTrial, pelvis_acc: bool = True, local_rot=None, window: int = 11) -> dict:
     """The ``dynamics`` node on the trial: streaming :class:`DynamicsEstimator` (stance-anchored root,
-    estimated contacts, CoM-directed GRF split, de Leva body of :func:`subject_body`) fed the trial's pose
+    estimated contacts, CoM-directed GRF split, de Leva body of ``trial.body``) fed the trial's pose
     (or ``local_rot``, e.g. FIP's) and, with ``pelvis_acc``, the pelvis sensor's free acceleration
     synthesised from the true kinematics. Returns time, ours / reference moments (coordinate -> (T',)),
     rmsd, grf / plates (T',2,3) N in OpenSim axes (left, right), grf_rmsd (BW: vertical, anterior),
     peak ratios (vertical, per foot: ours / plate)."""
-    from fip_ros.core.imu_synthesis import synthesize
-    from fip_ros.core.smpl_tree import ROOT_SENSOR
-    from fip_ros.physics.dynamics_estimator import DynamicsEstimator
-
-    body = subject_body(trial)
-    est = DynamicsEstimator(body, fps=60.0, window=window)
+    est = DynamicsEstimator(trial.body, fps=60.0, window=window)
     true_rot, root = project_pose(trial, est.offsets)
     rot = true_rot if local_rot is None else torch.as_tensor(local_rot, dtype=torch.float64)
     acc = synthesize(true_rot, est.offsets, root, fps=60)["acc"][:, ROOT_SENSOR] if pelvis_acc else None
@@ -242,17 +281,14 @@ def top_down(trial: GaitTrial, pelvis_acc: bool = True, local_rot=None, window: 
     valid = [k - est.delay for k, o in enumerate(outs) if o is not None]
     outs = [o for o in outs if o is not None]
     stack = lambda key: torch.stack([o[key] for o in outs])  # noqa: E731
-    return _compare(trial, valid, stack("moments"), stack("grf"), body)
+    return _compare(trial, valid, stack("moments"), stack("grf"))
 
 
 def fip_pose(trial: GaitTrial, model) -> torch.Tensor:
     """FIP's pose of the trial (T,24,3,3): clean IMUs synthesised from the true kinematics on the subject's
     skeleton, the first true frame as the initial pose (fip-eval's gt_init); ``model`` from
     :func:`fip_ros.api.load_model`. FIP leaves the ankles and toes at identity."""
-    from fip_ros.core.imu_synthesis import synthesize
-    from fip_ros.physics.dynamics_estimator import offsets_for
-
-    body = subject_body(trial)
+    body = trial.body
     offsets = offsets_for(body)
     rot, root = project_pose(trial, offsets)
     imu = synthesize(rot, offsets, root, fps=60)
@@ -261,7 +297,7 @@ def fip_pose(trial: GaitTrial, model) -> torch.Tensor:
     return torch.as_tensor(out["rotations"], dtype=torch.float64)
 
 
-def _compare(trial: GaitTrial, frames: list, moments: torch.Tensor, grf: torch.Tensor, body: dict) -> dict:
+def _compare(trial: GaitTrial, frames: list, moments: torch.Tensor, grf: torch.Tensor) -> dict:
     """Project moments (T',24,3, SMPL world) on the model's coordinate axes at the same frames and compare
     them and the feet's forces with OpenSim and the plates."""
     time = trial.coords.time[frames]
@@ -273,16 +309,23 @@ def _compare(trial: GaitTrial, frames: list, moments: torch.Tensor, grf: torch.T
             m = gait2354.to_opensim_axes(moments[:, JOINT_WRENCH[joint.name]].numpy())
             for c, (ang, _) in trial.model.coordinate_axes(joint, coords, poses).items():
                 ours[c] = (m * ang).sum(-1)
-    ref = {c: v[frames] for c, v in reference_moments(trial).items()}
-    plates = np.zeros((len(frames), 2, 3))
+    out = dict(time=time, ours=ours, **grf_figures(trial, time, grf))
+    if trial.reference is not None:
+        out["reference"] = {c: v[frames] for c, v in reference_moments(trial).items()}
+        out["rmsd"] = rmsd_table(ours, out["reference"], trial.mass, trial.height)
+    return out
+
+
+def grf_figures(trial: GaitTrial, time: np.ndarray, grf: torch.Tensor) -> dict:
+    """Feet forces (T,2,3, SMPL axes, left / right) against the plates: grf and plates (T,2,3) N in OpenSim
+    axes, grf_rmsd (BW, vertical and anterior, both feet), peak_ratio (vertical, per foot, ours / plate's)."""
+    plates = np.zeros((len(time), 2, 3))
     for load in trial.loads:
         side = FOOT[load.body] - 7  # 0 left, 1 right
         plates[:, side] = np.stack([np.interp(time, trial.load_time, load.force[:, a]) for a in range(3)], -1)
     ours_grf = gait2354.to_opensim_axes(grf.numpy())
-    bw = body["mass"] * GRAVITY
-    err = (ours_grf - plates) / bw
+    err = (ours_grf - plates) / (trial.mass * GRAVITY)
     grf_rmsd = {"vertical": float(np.sqrt(np.mean(err[..., 1] ** 2))),
                 "anterior": float(np.sqrt(np.mean(err[..., 0] ** 2)))}
     peaks = (ours_grf[..., 1].max(0) / plates[..., 1].max(0)).tolist()
-    return dict(time=time, ours=ours, reference=ref, rmsd=rmsd_table(ours, ref, trial.mass, trial.height),
-                grf=ours_grf, plates=plates, grf_rmsd=grf_rmsd, peak_ratio=peaks)
+    return dict(grf=ours_grf, plates=plates, grf_rmsd=grf_rmsd, peak_ratio=peaks, weight=trial.mass * GRAVITY)
