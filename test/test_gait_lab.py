@@ -139,23 +139,44 @@ def test_bottom_up_matches_opensim_inverse_dynamics(walk):
 @needs_gait
 def test_top_down_from_true_kinematics_matches_the_plates(walk):
     """As the dynamics node runs (no plates: anchored root, estimated contacts, GRF split and CoP, de Leva
-    body), fed the trial's pose and its pelvis acceleration: moments vs OpenSim (measured 1.74 / 1.47 / 1.20
-    BWBH%), vertical GRF vs the plates (measured 0.063 BW, peaks 1.09 / 1.07 of the plates')."""
+    body), fed the trial's pose and its pelvis acceleration: moments vs OpenSim (measured 1.55 / 0.82 / 1.07
+    BWBH%), vertical GRF vs the plates (measured 0.075 BW, peaks 1.06 / 1.05 of the plates')."""
     from fip_ros.physics.gait_lab import top_down
 
     out = top_down(walk)
-    assert np.all(np.array(_sagittal(out)) < [1.85, 1.55, 1.3]), out["rmsd"]
-    assert out["grf_rmsd"]["vertical"] < 0.07 and out["grf_rmsd"]["anterior"] < 0.03
-    assert all(0.95 < r < 1.15 for r in out["peak_ratio"]), out["peak_ratio"]
+    assert np.all(np.array(_sagittal(out)) < [1.65, 0.9, 1.15]), out["rmsd"]
+    assert out["grf_rmsd"]["vertical"] < 0.08 and out["grf_rmsd"]["anterior"] < 0.035
+    assert all(1.0 < r < 1.1 for r in out["peak_ratio"]), out["peak_ratio"]
 
 
 @needs_gait
 def test_top_down_from_fip_with_the_shipped_weights(walk):
-    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.19 / 3.44 /
-    4.23 BWBH%, vertical GRF 0.225 BW."""
+    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.71 / 3.20 /
+    3.91 BWBH%, vertical GRF 0.245 BW (FIP's hip and knee angles are 14-15 deg off on this trial)."""
     from fip_ros.api import load_model
     from fip_ros.physics.gait_lab import fip_pose, top_down
 
     out = top_down(walk, local_rot=fip_pose(walk, load_model()))
-    assert np.all(np.array(_sagittal(out)) < [3.4, 3.6, 4.4]), out["rmsd"]
-    assert out["grf_rmsd"]["vertical"] < 0.24
+    assert np.all(np.array(_sagittal(out)) < [3.85, 3.35, 4.05]), out["rmsd"]
+    assert out["grf_rmsd"]["vertical"] < 0.26
+
+
+@needs_gait
+def test_running_ground_reactions_match_the_plates():
+    """Treadmill running (Hamner subject02, 10 s, peaks 2.4-2.5 BW) through the node's pipeline from the
+    trial's pose: vertical GRF RMSD (measured 0.152 BW) and peaks (0.93 of the plates')."""
+    from fip_ros.physics.gait_lab import load_run, top_down
+
+    out = top_down(load_run(GAIT))
+    assert out["grf_rmsd"]["vertical"] < 0.16 and out["grf_rmsd"]["anterior"] < 0.055
+    assert all(0.9 < r < 1.0 for r in out["peak_ratio"]), out["peak_ratio"]
+
+
+@needs_gait
+def test_cop_range_is_the_measured_one():
+    """The feet's CoP travel (ground_reaction.COP_RANGE) is where the running trial's plates put it along
+    the heel -> toe-tip markers (2nd-98th percentile, mean of both feet)."""
+    from fip_ros.physics.gait_lab import cop_travel, load_run
+    from fip_ros.physics.ground_reaction import COP_RANGE
+
+    assert np.allclose(cop_travel(load_run(GAIT)).mean(0), COP_RANGE, atol=0.01)
