@@ -6,7 +6,6 @@ A batch is a dict of tensors: ``acc`` (B, T, 6, 3), ``ori`` (B, T, 6, 3, 3), ``b
 """
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,24 +13,10 @@ import torch
 from fip_ros.core.body_model import body_vector_from_offsets
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
-from fip_ros.core.kinematics import local_to_global
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
-from fip_ros.data.motion import Motion
+from fip_ros.core.kinematics import root_relative_rot15
+from fip_ros.data.motion import Clip, Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
-
-
-@dataclass
-class Clip:
-    local_rot: torch.Tensor  # (T, 24, 3, 3)
-    tran: torch.Tensor  # (T, 3)
-    offsets: torch.Tensor  # (24, 3)
-    body: torch.Tensor  # (4,)
-    name: str
-
-    @property
-    def frames(self) -> int:
-        return self.local_rot.shape[0]
 
 
 def clip_paths(data_dir, split: str) -> list[Path]:
@@ -45,21 +30,12 @@ def load_clip(path) -> Clip:
     m = Motion.load_npz(path)
     if round(m.fps) != 60:
         raise ValueError(f"{path}: clips must be 60 Hz, got {m.fps}")
-    f32 = torch.float32
-    return Clip(torch.as_tensor(m.local_rot, dtype=f32), torch.as_tensor(m.tran, dtype=f32),
-                torch.as_tensor(m.offsets, dtype=f32), torch.as_tensor(m.body, dtype=f32),
-                m.name or Path(path).stem)
+    m.name = m.name or Path(path).stem
+    return m.tensors()
 
 
 def load_split(data_dir, split: str) -> list[Clip]:
     return [load_clip(p) for p in clip_paths(data_dir, split)]
-
-
-def root_relative_rot15(local_rot: torch.Tensor) -> torch.Tensor:
-    """(..., 24, 3, 3) local rotations -> (..., 15, 3, 3) root-relative globals of ESTIMATED_JOINTS."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype)
-    return local_to_global(rel)[..., list(ESTIMATED_JOINTS), :, :]
 
 
 def imu_from_motion(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):
