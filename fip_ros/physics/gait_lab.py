@@ -29,6 +29,7 @@ from fip_ros.data import gait2354
 from fip_ros.data.opensim import Table, read_external_loads, read_osim, read_table, read_trc
 from fip_ros.physics.dynamics_estimator import DynamicsEstimator, offsets_for
 from fip_ros.physics.inverse_dynamics import newton_euler
+from fip_ros.physics.joint_moments import NAMES, anatomical_moments
 from fip_ros.physics.segments import Segments, build_segments
 
 WALK, RUN = "Gait2354_Simbody", "Hamner"
@@ -42,6 +43,9 @@ REPORTED = {"hip sagittal": ("hip_flexion_l", "hip_flexion_r"),
             "ankle sagittal": ("ankle_angle_l", "ankle_angle_r"),
             "ankle frontal": ("subtalar_angle_l", "subtalar_angle_r")}
 SAGITTAL = ("hip sagittal", "knee sagittal", "ankle sagittal")
+# The node's anatomical moments (fip_ros.physics.joint_moments) -> (OpenSim coordinate, sign).
+PUBLISHED = {"hip_extension": ("hip_flexion", -1.0), "hip_abduction": ("hip_adduction", -1.0),
+             "knee_extension": ("knee_angle", 1.0), "ankle_plantarflexion": ("ankle_angle", -1.0)}
 FOOT = {"calcn_l": 7, "calcn_r": 8}  # force-plate bodies -> SMPL bodies
 DIFF_STEP = 1.0 / 600.0  # s, central differences on the filtered coordinates' splines
 
@@ -281,7 +285,22 @@ def top_down(trial: GaitTrial, pelvis_acc: bool = True, local_rot=None, window: 
     valid = [k - est.delay for k, o in enumerate(outs) if o is not None]
     outs = [o for o in outs if o is not None]
     stack = lambda key: torch.stack([o[key] for o in outs])  # noqa: E731
-    return _compare(trial, valid, stack("moments"), stack("grf"))
+    out = _compare(trial, valid, stack("moments"), stack("grf"))
+    if trial.reference is not None:
+        out["published"] = published_rmsd(trial, valid, anatomical_moments(stack("moments_local")))
+    return out
+
+
+def published_rmsd(trial: GaitTrial, frames: list, anatomical: torch.Tensor) -> dict:
+    """RMSD (BWBH%, both legs) of the node's anatomical moments (T', len(NAMES)) against OpenSim's moments
+    of the matching coordinates (their axes differ a little: child segment axes vs OpenSim's joint axes)."""
+    out = {}
+    for name, (coord, sign) in PUBLISHED.items():
+        err = np.concatenate([anatomical[:, NAMES.index(f"{side}_{name}")].numpy()
+                              - sign * trial.reference[f"{coord}_{s}_moment"][frames]
+                              for side, s in (("left", "l"), ("right", "r"))])
+        out[name] = 100 * float(np.sqrt(np.mean(err**2))) / (trial.mass * GRAVITY * trial.height)
+    return out
 
 
 def fip_pose(trial: GaitTrial, model) -> torch.Tensor:
