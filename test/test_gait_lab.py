@@ -38,6 +38,27 @@ def test_read_table_refuses_bad_files(tmp_path, body):
         read_table(path)
 
 
+@pytest.mark.parametrize("name, text", [
+    ("m.trc", "PathFileType\t4\nDataRate\tUnits\n60\tmm\nFrame#\tTime\tA\n\n\n1\t0\tx\t2\t3\n"),
+    ("m.osim", "<OpenSimDocument><Model><BodySet><objects><Body name='b'><mass>1</mass></Body>"),
+    ("m.osim", "<OpenSimDocument><Model><BodySet><objects><Body name='b'><mass>1</mass></Body></objects>"
+               "</BodySet></Model></OpenSimDocument>"),
+    ("m.xml", "<OpenSimDocument><ExternalLoads><objects><ExternalForce name='r'><applied_to_body>calcn_r"
+              "</applied_to_body><force_identifier>f_v</force_identifier><point_identifier>f_p"
+              "</point_identifier><torque_identifier>t_</torque_identifier></ExternalForce></objects>"
+              "<datafile>g.mot</datafile></ExternalLoads></OpenSimDocument>"),
+])
+def test_readers_refuse_bad_files_naming_them(tmp_path, name, text):
+    from fip_ros.data.opensim import read_external_loads
+
+    (tmp_path / "g.mot").write_text("endheader\ntime\tf_vx\n0\t1\n0.1\t2\n")  # no f_vy, f_p*, t_*
+    path = tmp_path / name
+    path.write_text(text)
+    reader = {".trc": read_trc, ".osim": read_osim, ".xml": read_external_loads}[path.suffix]
+    with pytest.raises(ValueError, match=name):
+        reader(path)
+
+
 def test_read_trc_in_metres(tmp_path):
     path = tmp_path / "m.trc"
     path.write_text("PathFileType\t4\t(X/Y/Z)\tm.trc\nDataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\n"

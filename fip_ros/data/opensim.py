@@ -8,6 +8,7 @@ OpenSim's CustomJoint does: parent offset frame, then the three rotations about 
 frame, then the inverse of the child offset frame.
 """
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -16,6 +17,20 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 ROTATIONS = ("rotation1", "rotation2", "rotation3")
+
+
+def _names_the_file(reader):
+    """Any parse failure of ``reader(path, ...)`` becomes one ValueError that names the file."""
+
+    @functools.wraps(reader)
+    def wrapped(path, *args, **kwargs):
+        try:
+            return reader(path, *args, **kwargs)
+        except (ValueError, KeyError, IndexError, ElementTree.ParseError) as err:
+            message = str(err).strip("'\"")
+            raise ValueError(message if str(path) in message else f"{path}: {message}") from None
+
+    return wrapped
 TRANSLATIONS = ("translation1", "translation2", "translation3")
 
 
@@ -58,6 +73,7 @@ def _numbers(lines: list, path) -> np.ndarray:
     return data
 
 
+@_names_the_file
 def read_table(path, to_radians: bool = True) -> Table:
     """Read an OpenSim .mot / .sto (header ending in 'endheader', then a row of column names). Angles in a
     table marked inDegrees=yes are converted to radians (every column whose name does not end in
@@ -100,6 +116,7 @@ class Markers:
     rate: float
 
 
+@_names_the_file
 def read_trc(path) -> Markers:
     """Read a .trc marker file (tab separated, units from the header: mm or m)."""
     path = Path(path)
@@ -135,6 +152,7 @@ class ExternalForce:
     torque: np.ndarray
 
 
+@_names_the_file
 def read_external_loads(xml_path, data_path=None) -> tuple:
     """An ExternalLoads .xml and its data file (the xml's <datafile> beside it, unless given) ->
     (time (T,), [ExternalForce]). Only ground-expressed forces and points are supported."""
@@ -346,6 +364,7 @@ def _axis(elem, name: str) -> TransformAxis:
     return TransformAxis(coord[0] if coord else None, axis / np.linalg.norm(axis), Function(func))
 
 
+@_names_the_file
 def read_osim(path) -> OsimModel:
     """Parse an OpenSim 4 model (.osim, format 40000+): bodies, CustomJoints (with offset frames), markers."""
     path = Path(path)
