@@ -14,10 +14,10 @@ from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
 
 def test_resample_at_speed_one_is_identity_and_mirror_twice_is_identity(tmp_path):
     clip = load_split(write_fake_dataset(tmp_path), "train")[0]
-    rot, tran = augment.resample(clip.local_rot, clip.tran, 1.0, 100, start=20.0)
+    rot, tran = augment.at_speed(clip.local_rot, clip.tran, 1.0, 100, start=20.0)
     assert torch.allclose(rot, clip.local_rot[20:120], atol=1e-5)
     assert torch.allclose(tran, clip.tran[20:120])
-    fast, _ = augment.resample(clip.local_rot, clip.tran, 2.0, 50)
+    fast, _ = augment.at_speed(clip.local_rot, clip.tran, 2.0, 50)
     assert torch.allclose(fast, clip.local_rot[0:100:2], atol=1e-5)
     m = augment.mirror(*augment.mirror(rot, tran, clip.offsets))
     for a, b in zip(m, (rot, tran, clip.offsets), strict=True):

@@ -11,7 +11,7 @@ import torch
 
 from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.resample import resample_at
-from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation, slerp
+from fip_ros.core.rotations import axis_angle_to_matrix, slerp
 from fip_ros.core.smpl_tree import MIRROR
 
 # Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
@@ -37,7 +37,7 @@ def _uniform(lo_hi, g: torch.Generator) -> float:
     return lo + (hi - lo) * float(torch.rand((), generator=g))
 
 
-def resample(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
+def at_speed(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
     """``length`` frames played ``factor`` times faster from fractional frame ``start`` (slerp / lerp)."""
     return resample_at(local_rot, tran, start + factor * torch.arange(length, dtype=torch.float64))
 
@@ -103,8 +103,3 @@ def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local
     tr = tran.clone()
     tr[:n] = tran[n]
     return rot, tr
-
-
-def random_small_rotation(shape, max_deg: float, g: torch.Generator, dtype=torch.float32) -> torch.Tensor:
-    """Rotations (shape, 3, 3) about random axes with angles uniform in [0, max_deg]."""
-    return random_rotation(shape, max_deg, g, dtype, angle="uniform")

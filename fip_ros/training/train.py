@@ -19,7 +19,7 @@ from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
-from fip_ros.training.losses import fip_loss, targets_from_pose
+from fip_ros.training.losses import fip_loss
 
 # Sensor errors seen in training (ImuCorruption). heading_error_deg and mount_rot_deg stand in for
 # calibration error: a residual world-heading offset per sensor and a residual sensor-to-bone rotation,
@@ -50,7 +50,7 @@ def validate(model: FIP, val: dict, chunk: int = 16) -> dict:
     for i in range(0, val["acc"].shape[0], chunk):
         b = {k: v[i:i + chunk] for k, v in val.items()}
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        _, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        _, parts = fip_loss(out, b)
         m = b["acc"].shape[0]
         for k, v in parts.items():
             parts_sum[k] = parts_sum.get(k, 0.0) + v * m
@@ -105,7 +105,7 @@ def train(args) -> dict:
             group["lr"] = lr_at(step, args.steps, args.lr)
         b = to_device(sampler.sample(args.batch), device)
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        loss, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        loss, parts = fip_loss(out, b)  # the batch carries the targets
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # rare exploding LSTM steps
