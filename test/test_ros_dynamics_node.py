@@ -74,19 +74,10 @@ def test_lower_limb_moments_are_the_child_axis_components(ros_context, ros_node,
     from fip_ros.physics.joint_moments import ANATOMICAL, NAMES
 
     node = DynamicsNode(context=ros_context)
-    moments, anatomical = [], []
-    ros_node.create_subscription(JointMoments, "joint_moments", moments.append, qos.RELIABLE)
+    anatomical = []
     ros_node.create_subscription(JointState, "lower_limb_moments", anatomical.append, qos.RELIABLE)
-    pose_pub = ros_node.create_publisher(SmplPose, "pose", qos.RELIABLE)
-    sent = []
-
-    def publish_next():
-        if len(sent) < 30:
-            sent.append(int(1e9) + len(sent) * 16_666_667)
-            pose_pub.publish(_pose(sent[-1]))
-        return len(moments) >= 5 and len(anatomical) >= 5
-
-    assert spin_until([node, ros_node], publish_next, timeout=20.0)
+    moments, _ = _feed(node, ros_node, spin_until, lambda stamp, _: _pose(stamp),
+                       lambda got, _: len(got) >= 5 and len(anatomical) >= 5)
     js = anatomical[-1]
     match = next(m for m in moments if m.header.stamp == js.header.stamp)
     assert list(js.name) == list(NAMES) and js.header.frame_id == match.header.frame_id
