@@ -105,16 +105,20 @@ def load_run(root) -> GaitTrial:
     return GaitTrial("run", load_walk(root).model, coords, time, loads, body, -1.0, None, markers)
 
 
+def _at(time: np.ndarray, source_time: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(N,3) samples at ``source_time`` linearly interpolated at ``time`` -> (T,3)."""
+    return np.stack([np.interp(time, source_time, v[:, a]) for a in range(3)], -1)
+
+
 def cop_travel(trial: GaitTrial, load_fraction: float = 0.2, percentiles=(2, 98)) -> np.ndarray:
     """Where the plates' CoP lies along each foot, as fractions of the heel -> toe-tip marker distance
     (horizontal), over the frames with more than ``load_fraction`` body weights on that foot: the given
-    percentiles, (2 feet, len(percentiles)), right then left as the plates are listed."""
+    percentiles, (2 feet, len(percentiles)), in the order the plates are listed."""
     out = []
-    for load, side in zip(trial.loads, ("R", "L"), strict=True):
-        interp = lambda p: np.stack([np.interp(trial.load_time, trial.markers.time, p[:, a])  # noqa: E731
-                                     for a in range(3)], -1)
-        heel = interp(trial.markers.positions[f"{side}.Heel"])
-        toe = interp(trial.markers.positions[f"{side}.Toe.Tip"])
+    for load in trial.loads:
+        side = "L" if FOOT[load.body] == 7 else "R"
+        heel = _at(trial.load_time, trial.markers.time, trial.markers.positions[f"{side}.Heel"])
+        toe = _at(trial.load_time, trial.markers.time, trial.markers.positions[f"{side}.Toe.Tip"])
         axis = (toe - heel) * np.array([1.0, 0.0, 1.0])
         length = np.linalg.norm(axis, axis=-1)
         frac = ((load.point - heel) * axis).sum(-1) / length**2
@@ -157,7 +161,7 @@ def smpl_kinematics(model, splines: dict, time: np.ndarray, height: float) -> di
     for k in (-2, -1, 0, 1, 2):
         coords = {c: s(time + k * h) for c, s in splines.items()}
         pose = gait2354.to_smpl(model, coords, height)
-        inertial = gait2354.inertial_parameters(model, coords)
+        inertial = gait2354.inertial_parameters(model, coords, height)
         rot = local_to_global(pose["local_rot"])
         com = pose["joint_pos"] + (rot @ inertial["com"][..., None])[..., 0]
         grids.append(dict(coords=coords, pose=pose, inertial=inertial, rot=rot, com=com))
@@ -188,11 +192,10 @@ def plate_loads(trial: GaitTrial, time: np.ndarray) -> tuple:
         if load.body not in FOOT:
             raise ValueError(f"external load on {load.body!r}: only the feet are mapped")
         j = FOOT[load.body]
-        interp = lambda v: torch.as_tensor(gait2354.to_smpl_axes(np.stack(  # noqa: E731
-            [np.interp(time, trial.load_time, v[:, a]) for a in range(3)], -1)))
-        f[:, j] += interp(load.force)
-        p[:, j] = interp(load.point)
-        m[:, j] += interp(load.torque)
+        smpl = lambda v: torch.as_tensor(gait2354.to_smpl_axes(_at(time, trial.load_time, v)))  # noqa: E731
+        f[:, j] += smpl(load.force)
+        p[:, j] = smpl(load.point)
+        m[:, j] += smpl(load.torque)
     return f, p, m
 
 
@@ -341,7 +344,7 @@ def grf_figures(trial: GaitTrial, time: np.ndarray, grf: torch.Tensor) -> dict:
     plates = np.zeros((len(time), 2, 3))
     for load in trial.loads:
         side = FOOT[load.body] - 7  # 0 left, 1 right
-        plates[:, side] = np.stack([np.interp(time, trial.load_time, load.force[:, a]) for a in range(3)], -1)
+        plates[:, side] = _at(time, trial.load_time, load.force)
     ours_grf = gait2354.to_opensim_axes(grf.numpy())
     err = (ours_grf - plates) / (trial.mass * GRAVITY)
     grf_rmsd = {"vertical": float(np.sqrt(np.mean(err[..., 1] ** 2))),
