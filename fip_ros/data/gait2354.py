@@ -24,8 +24,10 @@ frame from the model's kinematics (the knee centre translates with the knee angl
 
 import numpy as np
 import torch
+from scipy.optimize import least_squares
 
 from fip_ros.core.body_model import default_offsets
+from fip_ros.core.kinematics import local_to_global
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
 from fip_ros.data import retarget
 from fip_ros.data.opensim import OsimModel
@@ -167,10 +169,6 @@ def from_smpl(model: OsimModel, local_rot, root, initial: dict | None = None) ->
     coordinates and pelvis translation that reproduce the mapped bodies' orientations (least squares per
     frame, started from the previous frame's answer; ``initial`` for the first). Rotations the model cannot
     take (e.g. ankle motion off the ankle and subtalar axes) are fitted as closely as the axes allow."""
-    from scipy.optimize import least_squares
-
-    from fip_ros.core.kinematics import local_to_global
-
     _check(model)
     glob = local_to_global(torch.as_tensor(local_rot, dtype=torch.float64)).numpy()
     root = np.asarray(root, dtype=np.float64)
