@@ -216,6 +216,9 @@ def gait_lab(data, weights, out: Path):
     from fip_ros.api import load_model
     from fip_ros.physics import gait_lab as gl
 
+    if not (Path(data) / gl.WALK).is_dir():
+        print(f"gait lab: no gait-lab data at {data} (the shared ../shared/data/gait); nothing measured")
+        return
     trial = gl.load_walk(data)
     model = load_model(weights)
     runs = {"bottom-up": gl.bottom_up(trial), "top-down true kinematics": gl.top_down(trial),
