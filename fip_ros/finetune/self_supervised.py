@@ -27,9 +27,9 @@ import torch
 from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
-from fip_ros.core.metrics import global_angle_error, joint_position_error
+from fip_ros.core.metrics import sequence_errors
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
+from fip_ros.core.smpl_tree import SENSOR_JOINTS
 from fip_ros.data.motion import Motion
 from fip_ros.finetune.config import FinetuneConfig
 from fip_ros.finetune.placement import fit_placement
@@ -173,8 +173,9 @@ def pose_error(ss: SelfSupervised, recordings) -> dict:
     for acc, ori, init, local_rot_true in recordings:
         pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
         true = local_rot_true[sl]
-        ang.append(global_angle_error(pred, true, ss.offsets)[:, list(ESTIMATED_JOINTS)].mean(-1))
-        pos.append(joint_position_error(pred, true, ss.offsets).mean(-1))
+        errors = sequence_errors(pred, true, ss.offsets, ss.fps)
+        ang.append(errors["angle15_deg"])
+        pos.append(errors["pos_cm"])
     return {"angle_deg": float(torch.cat(ang).mean()), "position_cm": float(torch.cat(pos).mean())}
 
 
