@@ -72,8 +72,9 @@ def render_contact_sheet(pred: np.ndarray, true: np.ndarray, path: str, frames: 
 def render_animation(pred: np.ndarray, true: np.ndarray, path: str, fps: float = 60.0, step: int = 3):
     """Animated GIF of truth (left) and estimate (right), every ``step``-th frame; world positions."""
     p, t = _to_plot_axes(pred[::step]), _to_plot_axes(true[::step])
-    fig = plt.figure(figsize=(8, 4.6))
+    fig = plt.figure(figsize=(9, 5.4))
     axes = [fig.add_subplot(1, 2, k + 1, projection="3d") for k in range(2)]
+    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.03, top=0.95, wspace=0.05)
 
     panels = ((axes[0], t, "tab:blue", "truth"), (axes[1], p, "tab:orange", "estimate"))
 
@@ -85,5 +86,5 @@ def render_animation(pred: np.ndarray, true: np.ndarray, path: str, fps: float =
         return axes
 
     anim = FuncAnimation(fig, update, frames=len(p), blit=False)
-    anim.save(path, writer=PillowWriter(fps=max(1, round(fps / step))), dpi=80)
+    anim.save(path, writer=PillowWriter(fps=max(1, round(fps / step))), dpi=90)
     plt.close(fig)
