@@ -164,9 +164,10 @@ def test_live_poses_and_dynamics_per_namespace(ros_context, ros_node, spin_until
     nodes = [live.node, ros_node]
     assert spin_until(nodes, lambda: live.node.count_publishers("/alice/pose") == 1
                       and ros_node.count_subscribers("/alice/joint_moments") == 1, 10)
-    spin_until(nodes, lambda: False, 0.5)  # the latched body_params arrives
+    short = offsets_for_body(SHORT).double()
+    assert spin_until(nodes, lambda: torch.allclose(live.state["alice"]["skel"].offsets, short), 10)
     moments.publish(moments_msg(Time()))
-    spin_until(nodes, lambda: False, 0.3)
+    assert spin_until(nodes, lambda: bool(live.state["alice"]["dyn"]), 10)
     pubs["alice"].publish(smpl_pose_msg(Time(sec=1), "world", "alice", TPOSE, (0.5, -1.0, 0.9)))
     assert spin_until(nodes, lambda: any(n == "alice" for n, _ in viewer.shown), 10)
     frame = next(f for n, f in viewer.shown if n == "alice")
