@@ -51,6 +51,11 @@ class Viewer:
         self._names: list[str] = []
         self._status: dict = {}  # person -> GUI text of their tracking status
         self._lock = threading.Lock()
+        self._cameras: set[int] = set()  # clients whose camera state has arrived (unreadable before)
+        self.server.on_client_connect(self._on_connect)
+
+    def _on_connect(self, client):
+        client.camera.on_update(lambda _: self._cameras.add(client.client_id))
 
     @property
     def url(self) -> str:
@@ -72,12 +77,10 @@ class Viewer:
         target = np.array([point[0], 0.9, point[2]], dtype=float)
         if not np.isfinite(target).all():
             return
-        for client in self.server.get_clients().values():
-            cam = client.camera
-            offset = np.asarray(cam.position) - np.asarray(cam.look_at)
-            with client.atomic():
-                cam.look_at = target
-                cam.position = target + offset
+        for cid, client in self.server.get_clients().items():
+            if cid in self._cameras:  # moving the position moves the look-at point with it
+                cam = client.camera
+                cam.position = np.asarray(cam.position) + target - np.asarray(cam.look_at)
 
     def status(self, name: str, text: str):
         """Show a person's tracking status (live) in the control panel."""
