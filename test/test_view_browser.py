@@ -27,10 +27,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
+@pytest.fixture(params=["--paused", "--start=0"])  # paused, and playing with the camera following
+def served(tmp_path, request):
     clip = standing_clip(tmp_path / "standing.npz")
-    cmd = [sys.executable, "-m", "fip_ros.cli.view", str(clip), "--port", str(free_port()), "--paused",
+    cmd = [sys.executable, "-m", "fip_ros.cli.view", str(clip), "--port", str(free_port()), request.param,
            "--seconds", "120"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url, lines = None, []
@@ -47,7 +47,8 @@ def served(tmp_path):
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        rest = proc.communicate(timeout=20)[0]
+    assert "Traceback" not in rest, rest  # e.g. from the play thread while the page was open
 
 
 def screenshot(url: str, out, profile, size=(900, 700)):

@@ -19,6 +19,7 @@ COLORS = ((255, 110, 0), (30, 110, 255), (150, 150, 150), (200, 40, 200))  # ske
 CONTACT_COLOR = (0, 170, 40)
 GRF_COLOR = (220, 30, 30)
 MOMENT_COLOR = (240, 180, 0)
+CAMERA_OFFSET = np.array([2.0, 0.6, 2.0])  # from the point looked at (pelvis height): front-left, above
 
 
 def _disc(radius: float = 0.1, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -45,17 +46,12 @@ class Viewer:
         self.server.scene.add_grid("/floor", 20.0, 20.0, plane="xz", cell_size=0.5, section_size=1.0,
                                    plane_color=(235, 235, 235), plane_opacity=1.0, infinite_grid=True,
                                    position=(0.0, -0.002, 0.0))
-        self.server.initial_camera.position = (2.0, 1.5, 2.0)
-        self.server.initial_camera.look_at = (0.0, 0.9, 0.0)
+        self.look_at((0.0, 0.0, 0.0))
         self.gui = self.server.gui
         self._names: list[str] = []
         self._status: dict = {}  # person -> GUI text of their tracking status
         self._lock = threading.Lock()
-        self._cameras: set[int] = set()  # clients whose camera state has arrived (unreadable before)
-        self.server.on_client_connect(self._on_connect)
 
-    def _on_connect(self, client):
-        client.camera.on_update(lambda _: self._cameras.add(client.client_id))
 
     @property
     def url(self) -> str:
@@ -68,19 +64,19 @@ class Viewer:
 
     def look_at(self, point):
         """Point the camera of newly opened pages at ``point`` (a person's pelvis), from the front-left."""
-        p = np.asarray(point, dtype=float)
-        self.server.initial_camera.look_at = (p[0], 0.9, p[2])
-        self.server.initial_camera.position = (p[0] + 2.0, 1.5, p[2] + 2.0)
+        target = np.array([point[0], 0.9, point[2]], dtype=float)
+        self.server.initial_camera.look_at = tuple(target)
+        self.server.initial_camera.position = tuple(target + CAMERA_OFFSET)
 
     def follow(self, point):
-        """Move every open page's camera along with ``point`` (a pelvis), keeping the user's viewing angle."""
+        """Keep every open page's camera on ``point`` (a pelvis), from the front-left as at the start."""
         target = np.array([point[0], 0.9, point[2]], dtype=float)
         if not np.isfinite(target).all():
             return
-        for cid, client in self.server.get_clients().items():
-            if cid in self._cameras:  # moving the position moves the look-at point with it
-                cam = client.camera
-                cam.position = np.asarray(cam.position) + target - np.asarray(cam.look_at)
+        for client in self.server.get_clients().values():
+            with client.atomic():  # the position first: setting it moves the look-at point along
+                client.camera.position = target + CAMERA_OFFSET
+                client.camera.look_at = target
 
     def status(self, name: str, text: str):
         """Show a person's tracking status (live) in the control panel."""
