@@ -22,7 +22,7 @@ from fip_ros.fip import FIP
 from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.engine import StreamingEngine
 from fip_ros.fip.export import FILES, export_onnx, export_torchscript
-from fip_ros.fip.onnx_engine import OnnxStreamingEngine
+from fip_ros.runtime.engine import OnnxStreamingEngine
 
 BODY = np.array([1.0, 1.78, 0.60, 0.90], np.float32)
 TARGETS = dict(step_ms=0.5, batch10_ms=2.0, weights_mb=25.0, rss_mb=500.0)

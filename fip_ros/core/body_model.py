@@ -14,6 +14,15 @@ import math
 
 import torch
 
+from fip_ros.core.body_check import (  # noqa: F401  (re-exported: the body model's public names)
+    ARM_RANGE,
+    ARM_RATIO_RANGE,
+    HEIGHT_RANGE,
+    LEG_RANGE,
+    LEG_RATIO_RANGE,
+    body_array,
+    validate_body,
+)
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import PARENTS, SEX_CODES
 
@@ -37,12 +46,6 @@ LEG_CHAINS = ((1, 4, 7), (2, 5, 8))
 # Offsets rescaled to keep the height when the legs change (pelvis -> spine1 -> ... -> head).
 _SPINE_CHAIN = (3, 6, 9, 12, 15)
 
-# Plausible ranges (metres, ratios) checked by validate_body.
-HEIGHT_RANGE = (1.0, 2.3)
-ARM_RANGE = (0.35, 0.95)
-LEG_RANGE = (0.45, 1.25)
-ARM_RATIO_RANGE = (0.22, 0.42)
-LEG_RATIO_RANGE = (0.38, 0.60)
 
 
 def _a_pose_to_t_pose(pos: list[list[float]]) -> list[list[float]]:
@@ -68,9 +71,7 @@ DEFAULT_OFFSET_FRACTIONS = _default_offset_fractions()  # (24, 3) float64, T-pos
 
 def body_vector(body: dict) -> torch.Tensor:
     """Body dict -> (4,) float32 ``[sex (female 0, male 1), height, arm_length, leg_length]``."""
-    b = validate_body(body)
-    return torch.tensor([SEX_CODES[b["sex"]], b["height"], b["arm_length"], b["leg_length"]],
-                        dtype=torch.float32)
+    return torch.from_numpy(body_array(body))
 
 
 def body_dict(vec) -> dict:
@@ -78,37 +79,6 @@ def body_dict(vec) -> dict:
     v = [float(x) for x in torch.as_tensor(vec).reshape(4)]
     sex = "male" if v[0] >= 0.5 else "female"
     return {"sex": sex, "height": v[1], "arm_length": v[2], "leg_length": v[3]}
-
-
-def validate_body(body: dict) -> dict:
-    """Check a body dict; return it normalised (lower-case sex, float lengths). ValueError if implausible."""
-    if not isinstance(body, dict):
-        raise ValueError("body must be a dict with sex, height, arm_length, leg_length, "
-                         f"got {type(body).__name__}")
-    missing = [k for k in ("sex", "height", "arm_length", "leg_length") if k not in body]
-    if missing:
-        raise ValueError(f"body is missing {', '.join(missing)}")
-    sex = str(body["sex"]).strip().lower()
-    if sex not in SEX_CODES:
-        raise ValueError(f"sex must be 'male' or 'female', got {body['sex']!r}")
-    out = {"sex": sex}
-    for key, (lo, hi) in (("height", HEIGHT_RANGE), ("arm_length", ARM_RANGE), ("leg_length", LEG_RANGE)):
-        try:
-            value = float(body[key])
-        except (TypeError, ValueError):
-            raise ValueError(f"{key} must be a number in metres, got {body[key]!r}") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{key} must be a finite number in metres, got {value}")
-        if not lo <= value <= hi:
-            hint = " (it looks like centimetres; give metres)" if lo * 100 <= value <= hi * 100 else ""
-            raise ValueError(f"{key} {value:g} m is outside the plausible range {lo}-{hi} m{hint}")
-        out[key] = value
-    for key, (lo, hi) in (("arm_length", ARM_RATIO_RANGE), ("leg_length", LEG_RATIO_RANGE)):
-        ratio = out[key] / out["height"]
-        if not lo <= ratio <= hi:
-            raise ValueError(f"{key} {out[key]:g} m is {ratio:.2f} of the height {out['height']:g} m; "
-                             f"expected {lo}-{hi} of the height")
-    return out
 
 
 def default_offsets(height=1.75, sex: str = "male") -> torch.Tensor:

@@ -2,19 +2,14 @@
 
 import torch
 
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, NUM_JOINTS
-from fip_ros.fip.model import STATE_KEYS
+from fip_ros.core.smpl_tree import NUM_JOINTS
+from fip_ros.runtime import engine as runtime_engine
+from fip_ros.runtime.graph import CONTEXT_KEYS, STATE_KEYS  # noqa: F401  (CONTEXT_KEYS re-exported)
 
 
 def calibration_init_pose(pose: str = "tpose", batch: int = 1) -> torch.Tensor:
     """(batch, 15, 3, 3) root-relative global rotations of the calibration pose (start-up without truth)."""
-    from fip_ros.core.calibration import calibration_pose_local_rot
-    from fip_ros.core.kinematics import local_to_global
-
-    local = torch.as_tensor(calibration_pose_local_rot(pose), dtype=torch.float32)
-    glob = local_to_global(local)
-    rel = glob[0].transpose(-1, -2) @ glob[list(ESTIMATED_JOINTS)]
-    return rel.expand(batch, -1, -1, -1).contiguous()
+    return torch.from_numpy(runtime_engine.calibration_init_pose(pose, batch))
 
 
 class StepModule(torch.nn.Module):
@@ -60,9 +55,6 @@ class StartupModule(torch.nn.Module):
         return self.model.startup(body, init_pose)
 
 
-CONTEXT_KEYS = ("skeleton", "offsets", "leaf0", "emb_up", "emb_lo")
-
-
 def _hold(buf: torch.Tensor, new: torch.Tensor):
     """Copy ``new`` into ``buf`` except non-finite entries, which keep their last valid value."""
     ok = torch.isfinite(new)
@@ -80,7 +72,7 @@ class StreamingEngine:
     State lives in tensors allocated once in ``reset``; ``step`` copies its inputs into preallocated buffers
     and the new state/outputs back into them. Torch still allocates the intermediate activations of each
     op (no out= variants for Linear/LSTM) and the finite-check mask; nothing else is allocated per frame.
-    ONNX Runtime (``OnnxStreamingEngine``) is the fast path for live use. The returned tensors are
+    ONNX Runtime (``fip_ros.runtime.engine``) is the fast path for live use. The returned tensors are
     the engine's buffers: copy them if you keep them past the next step.
     """
 

@@ -1,21 +1,34 @@
-"""Streaming FIP on ONNX Runtime, same interface as ``StreamingEngine`` (outputs are NumPy arrays)."""
+"""Streaming FIP on ONNX Runtime: one frame in, one pose out per body, the recurrent state explicit.
+
+NumPy and onnxruntime only (no torch), so it runs on boards without torch; ``fip_ros.fip.engine`` is the
+PyTorch twin with the same interface.
+"""
 
 import numpy as np
 
+from fip_ros.core.calibration import calibration_pose_local_rot, root_relative
 from fip_ros.core.smpl_tree import NUM_JOINTS
-from fip_ros.fip.export import STEP_INPUTS
-from fip_ros.fip.model import STATE_KEYS
+from fip_ros.runtime.graph import CONTEXT_KEYS, STATE_KEYS, load_sessions
 
 
-def make_session(path: str, intra_op_num_threads: int = 1):
-    import onnxruntime as ort
+def calibration_init_pose(pose: str = "tpose", batch: int = 1) -> np.ndarray:
+    """(batch, 15, 3, 3) float32 root-relative global rotations of the calibration pose (start-up without
+    truth)."""
+    rel = root_relative(calibration_pose_local_rot(pose)).astype(np.float32)
+    return np.repeat(rel[None], batch, axis=0)
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = intra_op_num_threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+def init_pose_from(init_pose, pose: str = "tpose") -> np.ndarray:
+    """(15, 3, 3) root-relative global rotations, or (24, 3, 3) SMPL local rotations, or None (calibration
+    pose ``pose``) -> (1, 15, 3, 3) float32."""
+    if init_pose is None:
+        return calibration_init_pose(pose, 1)
+    r = np.asarray(init_pose, dtype=np.float64)
+    if r.shape == (NUM_JOINTS, 3, 3):
+        r = root_relative(r)
+    if r.shape != (15, 3, 3) or not np.isfinite(r).all():
+        raise ValueError(f"init_pose must be finite (15, 3, 3) or (24, 3, 3), got {r.shape}")
+    return r[None].astype(np.float32)
 
 
 def _hold(buf: np.ndarray, new: np.ndarray):
@@ -28,7 +41,8 @@ def _hold(buf: np.ndarray, new: np.ndarray):
 
 
 class OnnxStreamingEngine:
-    """``reset(body, init_pose=None, pose='tpose')`` then ``step(acc, ori) -> (local_rot, joints)``.
+    """``reset(body, init_pose=None, pose='tpose')`` then ``step(acc, ori) -> (local_rot, joints)`` for
+    ``batch`` bodies; ``reset_rows`` restarts some bodies only (several people in one step).
 
     Single-threaded by default (``intra_op_num_threads``). Non-finite input entries hold their last valid
     value (identity / zero before the first). Inputs are copied into float32 buffers; the new
@@ -36,12 +50,19 @@ class OnnxStreamingEngine:
     per step (ONNX Runtime allocates outputs).
     """
 
-    def __init__(self, step_path: str, startup_path: str, batch: int = 1, intra_op_num_threads: int = 1):
-        self._init(
-            make_session(step_path, intra_op_num_threads),
-            make_session(startup_path, intra_op_num_threads),
-            batch,
-        )
+    def __init__(self, step_path: str | None = None, startup_path: str | None = None, batch: int = 1,
+                 intra_op_num_threads: int = 1):
+        """Both paths None: the shipped graphs; else the two graph files (``fip_ros.runtime.graph``)."""
+        from fip_ros.runtime.graph import check_session, make_session
+
+        if step_path is None and startup_path is None:
+            step_sess, startup_sess = load_sessions(None, intra_op_num_threads)
+        else:
+            step_sess = make_session(step_path, intra_op_num_threads)
+            startup_sess = make_session(startup_path, intra_op_num_threads)
+            check_session(step_sess, "step", step_path)
+            check_session(startup_sess, "startup", startup_path)
+        self._init(step_sess, startup_sess, batch)
 
     @classmethod
     def from_sessions(cls, step_sess, startup_sess, batch: int = 1) -> "OnnxStreamingEngine":
@@ -56,19 +77,18 @@ class OnnxStreamingEngine:
         self.acc = np.zeros((batch, 6, 3), np.float32)
         self.ori = np.tile(np.eye(3, dtype=np.float32), (batch, 6, 1, 1))
 
-    def reset(self, body, init_pose=None, pose: str = "tpose"):
-        from fip_ros.fip.engine import calibration_init_pose
+    def _startup(self, body, init_pose, rows: int):
+        body = np.broadcast_to(np.asarray(body, np.float32).reshape(-1, 4), (rows, 4))
+        init_pose = np.broadcast_to(np.asarray(init_pose, np.float32).reshape(-1, 15, 3, 3), (rows, 15, 3, 3))
+        return self.startup_sess.run(
+            None, {"body": np.ascontiguousarray(body), "init_pose": np.ascontiguousarray(init_pose)})
 
-        body = np.broadcast_to(np.asarray(body, np.float32).reshape(-1, 4), (self.batch, 4))
+    def reset(self, body, init_pose=None, pose: str = "tpose"):
+        """Start a new session for all rows. body (B, 4) or (4,); init_pose (B, 15, 3, 3) root-relative global
+        rotations, None: the calibration pose ``pose`` ('tpose' | 'npose')."""
         if init_pose is None:
-            init_pose = calibration_init_pose(pose, self.batch).numpy()
-        init_pose = np.broadcast_to(
-            np.asarray(init_pose, np.float32).reshape(-1, 15, 3, 3), (self.batch, 15, 3, 3)
-        )
-        ctx = self.startup_sess.run(
-            None, {"body": np.ascontiguousarray(body), "init_pose": np.ascontiguousarray(init_pose)}
-        )
-        self.feed = dict(zip(STEP_INPUTS[2:7], ctx, strict=True))
+            init_pose = calibration_init_pose(pose, self.batch)
+        self.feed = dict(zip(CONTEXT_KEYS, self._startup(body, init_pose, self.batch), strict=True))
         for k in STATE_KEYS:
             layers, _, hidden = self._shapes[k]
             rows = self.batch * 5 if k.endswith("_int") else self.batch
@@ -76,6 +96,22 @@ class OnnxStreamingEngine:
         self.acc[...] = 0.0  # the hold-last-valid inputs start over too
         self.ori[...] = np.eye(3, dtype=np.float32)
         return self
+
+    def reset_rows(self, rows, body, init_pose):
+        """Restart the bodies ``rows`` (list of row indices) only: body (len(rows), 4), init_pose
+        (len(rows), 15, 3, 3); the other rows keep their state."""
+        if self.feed is None:
+            raise RuntimeError("call reset(body) before reset_rows()")
+        rows = list(rows)
+        for k, v in zip(CONTEXT_KEYS, self._startup(body, init_pose, len(rows)), strict=True):
+            self.feed[k] = np.array(self.feed[k])  # writable
+            self.feed[k][rows] = v
+        int_rows = [5 * r + i for r in rows for i in range(5)]  # the integral LSTM has 5 rows per body
+        for k in STATE_KEYS:
+            state = self.feed[k] = np.array(self.feed[k])  # ONNX Runtime's outputs may be read-only
+            state[:, int_rows if k.endswith("_int") else rows] = 0.0
+        self.acc[rows] = 0.0
+        self.ori[rows] = np.eye(3, dtype=np.float32)
 
     def step(self, acc, ori):
         """acc (B, 6, 3), ori (B, 6, 3, 3) calibrated -> (local_rot (B, 24, 3, 3), joints (B, 24, 3))."""
@@ -88,3 +124,25 @@ class OnnxStreamingEngine:
         for k, v in zip(STATE_KEYS, out[2:], strict=True):
             self.feed[k] = v
         return out[0].reshape(self.batch, NUM_JOINTS, 3, 3), out[1]
+
+    def step_rows(self, rows, acc, ori):
+        """Step the bodies ``rows`` only (the others keep their state): acc (len(rows), 6, 3), ori
+        (len(rows), 6, 3, 3) -> (local_rot, joints) of those rows, in their order."""
+        rows = list(rows)
+        if rows == list(range(self.batch)):
+            return self.step(acc, ori)
+        if self.feed is None:
+            raise RuntimeError("call reset(body) before step()")
+        acc_rows, ori_rows = self.acc[rows], self.ori[rows]
+        _hold(acc_rows, np.asarray(acc, np.float32).reshape(acc_rows.shape))
+        _hold(ori_rows, np.asarray(ori, np.float32).reshape(ori_rows.shape))
+        self.acc[rows], self.ori[rows] = acc_rows, ori_rows
+        int_rows = [5 * r + i for r in rows for i in range(5)]
+        feed = {k: self.feed[k][rows] for k in CONTEXT_KEYS}
+        feed.update({k: self.feed[k][:, int_rows if k.endswith("_int") else rows] for k in STATE_KEYS})
+        feed["acc"], feed["ori"] = acc_rows, ori_rows
+        out = self.step_sess.run(None, feed)
+        for k, v in zip(STATE_KEYS, out[2:], strict=True):
+            state = self.feed[k] = np.array(self.feed[k])  # ONNX Runtime's outputs may be read-only
+            state[:, int_rows if k.endswith("_int") else rows] = v
+        return out[0].reshape(len(rows), NUM_JOINTS, 3, 3), out[1]

@@ -41,7 +41,7 @@ from fip_ros.ros.conversions import (
 )
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
-from fip_ros.ros.sync import ApproximateTimeSync, SyncedSet
+from fip_ros.runtime.sync import ApproximateTimeSync, SyncedSet
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
 # JointState convention: each SMPL joint is 3 revolute-equivalent entries, intrinsic Z-Y-X (yaw, pitch,
