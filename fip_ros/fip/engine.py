@@ -116,3 +116,35 @@ class StreamingEngine:
         for buf, new in zip(self.state, out[2:], strict=True):
             buf.copy_(new)
         return self.local_rot, self.joints
+
+    @torch.no_grad()
+    def reset_rows(self, rows, body, init_pose):
+        """Restart the bodies ``rows`` only (as ``OnnxStreamingEngine.reset_rows``)."""
+        rows = list(rows)
+        body = torch.as_tensor(body, dtype=torch.float32).reshape(len(rows), 4)
+        init_pose = torch.as_tensor(init_pose, dtype=torch.float32).reshape(len(rows), 15, 3, 3)
+        for buf, new in zip(self.context, self.model.startup(body, init_pose), strict=True):
+            buf[rows] = new
+        int_rows = [5 * r + i for r in rows for i in range(5)]
+        for k, buf in zip(STATE_KEYS, self.state, strict=True):
+            buf[:, int_rows if k.endswith("_int") else rows] = 0.0
+        self.acc[rows] = 0.0
+        self.ori[rows] = torch.eye(3)
+
+    @torch.no_grad()
+    def step_rows(self, rows, acc, ori):
+        """Step the bodies ``rows`` only (as ``OnnxStreamingEngine.step_rows``); returns NumPy arrays."""
+        rows = list(rows)
+        if rows == list(range(self.batch)):
+            return tuple(t.numpy().copy() for t in self.step(acc, ori))
+        acc_rows, ori_rows = self.acc[rows], self.ori[rows]
+        _hold(acc_rows, torch.as_tensor(acc, dtype=torch.float32).reshape(acc_rows.shape))
+        _hold(ori_rows, torch.as_tensor(ori, dtype=torch.float32).reshape(ori_rows.shape))
+        self.acc[rows], self.ori[rows] = acc_rows, ori_rows
+        int_rows = [5 * r + i for r in rows for i in range(5)]
+        state = [s[:, int_rows if k.endswith("_int") else rows] for k, s in zip(STATE_KEYS, self.state,
+                                                                                strict=True)]
+        out = self.step_fn(acc_rows, ori_rows, *(c[rows] for c in self.context), *state)
+        for k, buf, new in zip(STATE_KEYS, self.state, out[2:], strict=True):
+            buf[:, int_rows if k.endswith("_int") else rows] = new
+        return out[0].numpy(), out[1].numpy()
