@@ -16,6 +16,7 @@ ARM_RANGE = (0.35, 0.95)
 LEG_RANGE = (0.45, 1.25)
 ARM_RATIO_RANGE = (0.22, 0.42)
 LEG_RATIO_RANGE = (0.38, 0.60)
+MASS_RANGE = (20.0, 300.0)  # kg, checked by the body_params node; the physics layer needs a mass
 
 
 def validate_body(body: dict) -> dict:

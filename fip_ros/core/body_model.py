@@ -20,11 +20,11 @@ from fip_ros.core.body_check import (  # noqa: F401  (re-exported: the body mode
     HEIGHT_RANGE,
     LEG_RANGE,
     LEG_RATIO_RANGE,
+    MASS_RANGE,
     body_array,
     validate_body,
 )
-from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.smpl_tree import PARENTS, SEX_CODES
+from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS, SEX_CODES
 
 # Joint positions in fractions of height, A-pose, y up, x left, z forward (data-formats.md, CC0 MakeHuman).
 # Rows are SMPL joints; right-side joints mirror x.
@@ -127,8 +127,10 @@ def offsets_for_body(body) -> torch.Tensor:
 
 def tpose_positions(offsets: torch.Tensor) -> torch.Tensor:
     """(..., 24, 3) offsets -> (..., 24, 3) T-pose joint positions with the pelvis at the origin."""
-    eye = torch.eye(3, dtype=offsets.dtype, device=offsets.device).expand(*offsets.shape[:-1], 3, 3)
-    return forward_kinematics(eye, offsets)[1]
+    pos = [torch.zeros_like(offsets[..., 0, :])]
+    for j in range(1, NUM_JOINTS):
+        pos.append(pos[PARENTS[j]] + offsets[..., j, :])
+    return torch.stack(pos, -2)
 
 
 def _head_ankle_height(offsets: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import GRAVITY, free_acceleration, specific_force
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, NUM_JOINTS, ROOT_SENSOR, SENSOR_JOINTS
 from fip_ros.core.so3 import (
@@ -32,8 +33,6 @@ from fip_ros.core.so3 import (
     yaw_rotation,
 )
 
-# SMPL axes -> ROS axes (p_ros = M p_smpl).
-SMPL_TO_ROS = ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
 # N-pose: arms hang down along -y from the shoulders, palms towards the thighs (T-pose arms turned about z).
 _NPOSE_LOCAL_AXIS_ANGLE = {16: (0.0, 0.0, -np.pi / 2), 17: (0.0, 0.0, np.pi / 2)}
 POSES = ("tpose", "npose")
@@ -121,7 +120,7 @@ def estimate_calibration(raw_ori, raw_acc, pose: str = "tpose",
     mean_dev = special_procrustes(raw_ori.sum(0))  # (6, 3, 3) chordal mean
     _check_still(raw_ori, raw_acc, mean_dev)
     bone = calibration_pose_bone_rot(pose)
-    m = np.array(SMPL_TO_ROS)
+    m = M_SMPL_TO_ROS
     body = m.T @ mean_dev[body_frame_sensor] @ m  # body-frame sensor in SMPL axes, unknown heading
     heading = bone[body_frame_sensor] @ body.T
     yaw = yaw_rotation(yaw_of(heading))

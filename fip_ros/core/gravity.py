@@ -8,9 +8,11 @@ imports no torch, so the torch-free runtime uses it too.
 
 import numpy as np
 
-GRAVITY = 9.81
+GRAVITY = 9.81  # m/s^2, the world's gravity everywhere in the method (synthesis, calibration, dynamics)
 # Gravity in the global SMPL frame (y up).
 GRAVITY_SMPL = (0.0, -GRAVITY, 0.0)
+# m/s^2 per "g", the unit (standard gravity by definition): for devices and sensor ranges stated in g.
+G_UNIT = 9.80665
 
 
 def gravity_like(x):

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fip_ros.core.gravity import G_UNIT
+
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP epoch) to 1970-01-01
 TIMETAG_IMMEDIATE = 1
-GRAVITY = 9.80665
 # Yaw of +90 deg about z: NGIMU earth frame North-West-Up -> East-North-Up (north = ENU +y).
 NWU_TO_ENU = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 
@@ -162,7 +163,7 @@ class NgimuState:
         if msg.address == "/sensors":
             vals = _floats(msg.args, 9, "/sensors")
             self.gyro = np.radians(vals[0:3])
-            self.acc = vals[3:6] * GRAVITY
+            self.acc = vals[3:6] * G_UNIT
             self.mag = vals[6:9] * 1e-6
             self.timetag = msg.timetag
             return True

@@ -20,7 +20,8 @@ import numpy as np
 
 from fip_ros.core.body_check import body_array
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
-from fip_ros.core.gravity import GRAVITY
+from fip_ros.core.frames import QUAT_TOLERANCE
+from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import NUM_JOINTS, ROOT_SENSOR, SENSOR_NAMES
 from fip_ros.core.so3 import quat_to_matrix
 from fip_ros.runtime.engine import OnnxStreamingEngine, init_pose_from
@@ -42,8 +43,8 @@ class TrackerConfig:
     status_window: float = 0.5         # DEGRADED / INITIALIZING last this long after their event
     backward_reset: float = 0.5        # stamps this far back mean a restarted clock: start over
     max_gap: float = 0.1               # restart the recurrent state after a longer input gap (0 = never)
-    acc_range: float = 16.0 * GRAVITY  # reject samples with a larger |specific force|
-    quat_tolerance: float = 0.01       # reject orientations whose | |q| - 1 | exceeds this
+    acc_range: float = 16.0 * G_UNIT   # reject samples with a larger |specific force|
+    quat_tolerance: float = QUAT_TOLERANCE  # reject orientations whose | |q| - 1 | exceeds this
     max_clock_offset: float = 60.0     # stamps further from the receiver's clock are flagged (0 = never)
     auto_calibrate: bool = True        # calibrate (T-pose) on the first still window
     auto_calibration_duration: float = 1.0

@@ -25,11 +25,17 @@ from sensor_msgs.msg import Imu, JointState
 
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import Calibrate
-from fip_ros.core.gravity import GRAVITY
+from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
-from fip_ros.core.so3 import matrix_to_quat
 from fip_ros.ros import qos
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, imu_topic, time_from_ns
+from fip_ros.ros.conversions import (
+    QUAT_TOLERANCE,
+    imu_topic,
+    rot_smpl_to_ros,
+    time_from_ns,
+    vec_smpl_to_ros,
+    write_smpl_pose,
+)
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 from fip_ros.runtime.tracker import STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
@@ -147,10 +153,10 @@ class Estimator(Node):
                                                True, 0.0, 10.0)),
             "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
                                         "(0 = never)", True, 0.0, 10.0)),
-            "acc_range": (16.0 * GRAVITY, descriptor("Reject samples with a larger |acceleration|, m/s^2",
+            "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
                                                      True, 1.0, 2000.0)),
-            "quat_tolerance": (0.01, descriptor("Reject orientations whose | |q| - 1 | exceeds this",
-                                                True, 0.0, 0.5)),
+            "quat_tolerance": (QUAT_TOLERANCE, descriptor(
+                "Reject orientations whose | |q| - 1 | exceeds this", True, 0.0, 0.5)),
             "max_clock_offset": (60.0, descriptor(
                 "Stamps further than this from the node's clock are implausible: DEGRADED and reported, s "
                 "(0 = never)", True, 0.0, 1e9)),
@@ -261,22 +267,16 @@ class Estimator(Node):
         msg.tracking_status = pose.status
         a = msg.pelvis_acceleration
         valid = pose.pelvis_acc is not None
-        a.x, a.y, a.z = (M_SMPL_TO_ROS @ pose.pelvis_acc).tolist() if valid else (0.0, 0.0, 0.0)
+        a.x, a.y, a.z = vec_smpl_to_ros(pose.pelvis_acc).tolist() if valid else (0.0, 0.0, 0.0)
         msg.acceleration_valid = valid
-        rot = local_rot.copy()
-        rot[0] = M_SMPL_TO_ROS @ local_rot[0]
-        quats = matrix_to_quat(rot).tolist()
-        o = msg.root_orientation
-        o.x, o.y, o.z, o.w = quats[0]
-        for q, v in zip(msg.local_rotations[1:], quats[1:], strict=True):
-            q.x, q.y, q.z, q.w = v
+        write_smpl_pose(msg, local_rot)
         latency = time.perf_counter() - pose.arrival
         msg.processing_latency = latency
         person.pub_pose.publish(msg)
 
         js = person.joints_msg
         js.header.stamp = stamp
-        r = M_SMPL_TO_ROS @ local_rot @ M_SMPL_TO_ROS.T
+        r = rot_smpl_to_ros(local_rot)
         # Intrinsic Z-Y-X angles of R = Rz(yaw) Ry(pitch) Rx(roll).
         yaw = np.arctan2(r[:, 1, 0], r[:, 0, 0])
         pitch = -np.arcsin(np.clip(r[:, 2, 0], -1.0, 1.0))
