@@ -36,7 +36,7 @@ def matrix_to_quat(rot) -> np.ndarray:
     cand = np.stack([1 + 2 * m[:, 0, 0] - tr, 1 + 2 * m[:, 1, 1] - tr, 1 + 2 * m[:, 2, 2] - tr, 1 + tr], 1)
     k = cand.argmax(1)
     q = np.empty((len(m), 4))
-    s = np.sqrt(np.maximum(cand[np.arange(len(m)), k], 1e-300))  # = 2 |q_k|
+    s = cand[np.arange(len(m)), k]  # = 4 q_k^2: each row below is 4 q_k q, normalised after
     d = {"xy": m[:, 0, 1] + m[:, 1, 0], "xz": m[:, 0, 2] + m[:, 2, 0], "yz": m[:, 1, 2] + m[:, 2, 1],
          "wx": m[:, 2, 1] - m[:, 1, 2], "wy": m[:, 0, 2] - m[:, 2, 0], "wz": m[:, 1, 0] - m[:, 0, 1]}
     rows = ((s, d["xy"], d["xz"], d["wx"]), (d["xy"], s, d["yz"], d["wy"]),

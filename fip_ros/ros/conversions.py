@@ -10,12 +10,14 @@ ROS world) and ``local_rotations`` = the SMPL local rotations of joints 1..23 (e
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Imu
 
 from fip_ros.core.frames import M_SMPL_TO_ROS, QUAT_TOLERANCE
+from fip_ros.core.so3 import matrix_to_quat as quat_from_matrix  # (..., 3, 3) -> (..., 4) xyzw, w >= 0
+from fip_ros.core.so3 import quat_to_matrix as matrix_from_quat  # (..., 4) xyzw, any norm > 0
 
-__all__ = ["M_SMPL_TO_ROS", "QUAT_TOLERANCE"]  # re-exported: the ROS side's names for the core conventions
+# re-exported: the ROS side's names for the core conventions
+__all__ = ["M_SMPL_TO_ROS", "QUAT_TOLERANCE", "matrix_from_quat", "quat_from_matrix"]
 
 
 
@@ -36,25 +38,11 @@ def rot_ros_to_smpl(rot: np.ndarray) -> np.ndarray:
     return M_SMPL_TO_ROS.T @ np.asarray(rot) @ M_SMPL_TO_ROS
 
 
-def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) -> (..., 4) xyzw, w >= 0."""
-    rot = np.asarray(rot, dtype=float)
-    q = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_quat()
-    q *= np.where(q[:, 3:] < 0, -1.0, 1.0)
-    return q.reshape(*rot.shape[:-2], 4)
-
-
 def valid_quats(quats) -> bool:
     """Whether every (..., 4) quaternion is finite with a norm within QUAT_TOLERANCE of 1: the nodes' check of
     the poses they take in and hand to tf2 (the finiteness test first: NaN fails no norm comparison)."""
     q = np.asarray(quats, dtype=float)
     return bool(np.isfinite(q).all() and np.abs(np.linalg.norm(q, axis=-1) - 1.0).max() <= QUAT_TOLERANCE)
-
-
-def matrix_from_quat(quat: np.ndarray) -> np.ndarray:
-    """(..., 4) xyzw (any norm > 0) -> (..., 3, 3)."""
-    quat = np.asarray(quat, dtype=float)
-    return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*quat.shape[:-1], 3, 3)
 
 
 def angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
@@ -63,6 +51,8 @@ def angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
     Uses ``log(R_{t-1}^T R_t) * fps`` (what a gyro strapped to the body measures); the first frame repeats
     the second so the series has the input's length.
     """
+    from scipy.spatial.transform import Rotation  # here: the nodes that never call this skip scipy's import
+
     rot = np.asarray(rot, dtype=float)
     if rot.shape[0] < 2:
         return np.zeros(rot.shape[:-1])

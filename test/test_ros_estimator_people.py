@@ -1,0 +1,139 @@
+"""The estimator node on the torch-free runtime: backend onnx never imports torch (a real node in its own
+process), and one node serves two people over real DDS, each with their own topics, body, calibration
+service, status and /diagnostics entry."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from fip_ros.core.smpl_tree import SENSOR_NAMES
+
+G = 9.80665
+
+NODE_WITHOUT_TORCH = """
+import sys, time
+import numpy as np
+import rclpy
+from rclpy.parameter import Parameter
+from fip_ros.ros.conversions import make_imu, time_from_ns
+from fip_ros.ros.nodes.estimator import Estimator
+
+rclpy.init()
+node = Estimator(parameter_overrides=[Parameter("backend", value="onnx"),
+                                      Parameter("auto_calibration_duration", value=0.25)])
+stamp = time.time_ns()
+for _ in range(40):  # the callbacks as the executor calls them, with real messages
+    stamp += 16_666_667
+    for c in range(6):
+        msg = make_imu(time_from_ns(stamp), "imu", [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 9.80665])
+        node._on_imu(node.people[0], c, msg)
+published = node.trackers[0].counters["published"]
+assert published >= 20, node.trackers[0].counters
+assert "torch" not in sys.modules, "the onnx estimator imported torch"
+node.destroy_node()
+rclpy.shutdown()
+print("published", published)
+"""
+
+
+def test_onnx_estimator_never_imports_torch():
+    out = subprocess.run([sys.executable, "-c", NODE_WITHOUT_TORCH], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "published" in out.stdout
+
+
+def test_one_node_serves_two_people(ros_context):
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import Imu
+
+    from fip_msgs.msg import BodyParams, SmplPose
+    from fip_msgs.srv import Calibrate
+    from fip_ros.ros import qos
+    from fip_ros.ros.conversions import imu_topic, make_imu, time_from_ns
+    from fip_ros.ros.nodes.estimator import Estimator
+
+    est = Estimator(context=ros_context, parameter_overrides=[
+        Parameter("backend", value="onnx"), Parameter("bodies", value=["p1", "p2"]),
+        Parameter("auto_calibrate", value=False), Parameter("diagnostics_period", value=0.2)])
+    feeder = Node("feeder", context=ros_context)
+    pubs = {p: [feeder.create_publisher(Imu, f"{p}/{imu_topic(s)}", qos.RELIABLE) for s in SENSOR_NAMES]
+            for p in ("p1", "p2")}
+    poses = {"p1": [], "p2": []}
+    for p in poses:
+        feeder.create_subscription(SmplPose, f"{p}/pose", poses[p].append, qos.RELIABLE)
+    diags = []
+    feeder.create_subscription(DiagnosticArray, "/diagnostics", diags.append, qos.RELIABLE)
+    latched = feeder.create_publisher(BodyParams, "p2/body_params", qos.LATCHED)
+    latched.publish(BodyParams(subject_id="p2", sex=BodyParams.SEX_FEMALE, height=1.6, arm_length=0.47,
+                               leg_length=0.76, mass=55.0))
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(est)
+    executor.add_node(feeder)
+    stamp = [time.time_ns()]
+
+    def spin(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.005)
+
+    def frames(n, who=("p1", "p2")):
+        for _ in range(n):
+            stamp[0] += 16_666_667
+            for p in who:
+                for pub in pubs[p]:
+                    pub.publish(make_imu(time_from_ns(stamp[0]), "imu", [0.0, 0.0, 0.0, 1.0], [0.0] * 3,
+                                         [0.0, 0.0, G]))
+            spin(1 / 60)
+
+    try:
+        deadline = time.monotonic() + 10
+        while any(pub.get_subscription_count() == 0 for ps in pubs.values() for pub in ps):
+            assert time.monotonic() < deadline
+            spin(0.05)
+        spin(0.3)
+        p1, p2 = est.trackers
+        assert p2.body["sex"] == "female" and p1.body["sex"] == "male"
+        # Only p2 calibrates (its own service): only p2 gets poses.
+        client = feeder.create_client(Calibrate, "p2/calibrate")
+        assert client.wait_for_service(timeout_sec=5)
+        future = client.call_async(Calibrate.Request(pose=Calibrate.Request.T_POSE, duration=0.2))
+        for _ in range(60):
+            if future.done():
+                break
+            frames(1)
+        assert future.done() and future.result().success, future.result()
+        frames(30)
+        spin(0.3)
+        assert p1.calibration is None and poses["p1"] == []
+        assert len(poses["p2"]) >= 20 and {m.subject_id for m in poses["p2"]} == {"p2"}
+        # Then p1 too: both are tracked, each with their own status and /diagnostics entry.
+        future = feeder.create_client(Calibrate, "p1/calibrate").call_async(
+            Calibrate.Request(pose=Calibrate.Request.T_POSE, duration=0.2))
+        for _ in range(60):
+            if future.done():
+                break
+            frames(1)
+        assert future.result().success
+        frames(30)
+        spin(0.5)
+        assert len(poses["p1"]) >= 20 and {m.subject_id for m in poses["p1"]} == {"p1"}
+        names = {s.name for d in diags for s in d.status}
+        assert any("[p1]" in n for n in names) and any("[p2]" in n for n in names), names
+        # p2's sensors stop: p2 is held and then LOST, p1 goes on OK.
+        n1 = len(poses["p1"])
+        frames(60, who=("p1",))
+        spin(0.3)
+        assert len(poses["p1"]) >= n1 + 50 and poses["p1"][-1].tracking_status == SmplPose.STATUS_OK
+        for m in poses["p1"] + poses["p2"]:
+            q = np.array([[r.x, r.y, r.z, r.w] for r in [m.root_orientation, *m.local_rotations]])
+            assert np.isfinite(q).all()
+    finally:
+        executor.shutdown()
+        est.destroy_node()
+        feeder.destroy_node()
