@@ -51,6 +51,7 @@ def test_one_node_serves_two_people(ros_context):
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import Imu
+    from tf2_msgs.msg import TFMessage
 
     from fip_msgs.msg import BodyParams, SmplPose
     from fip_msgs.srv import Calibrate
@@ -60,15 +61,18 @@ def test_one_node_serves_two_people(ros_context):
 
     est = Estimator(context=ros_context, parameter_overrides=[
         Parameter("backend", value="onnx"), Parameter("bodies", value=["p1", "p2"]),
-        Parameter("auto_calibrate", value=False), Parameter("diagnostics_period", value=0.2)])
+        Parameter("auto_calibrate", value=False), Parameter("diagnostics_period", value=0.2),
+        Parameter("publish_tf", value=True)])
     feeder = Node("feeder", context=ros_context)
     pubs = {p: [feeder.create_publisher(Imu, f"{p}/{imu_topic(s)}", qos.RELIABLE) for s in SENSOR_NAMES]
             for p in ("p1", "p2")}
     poses = {"p1": [], "p2": []}
     for p in poses:
         feeder.create_subscription(SmplPose, f"{p}/pose", poses[p].append, qos.RELIABLE)
-    diags = []
+    diags, tf, tf_static = [], [], []
     feeder.create_subscription(DiagnosticArray, "/diagnostics", diags.append, qos.RELIABLE)
+    feeder.create_subscription(TFMessage, "/tf", tf.append, qos.TF)
+    feeder.create_subscription(TFMessage, "/tf_static", tf_static.append, qos.TF_STATIC)
     latched = feeder.create_publisher(BodyParams, "p2/body_params", qos.LATCHED)
     latched.publish(BodyParams(subject_id="p2", sex=BodyParams.SEX_FEMALE, height=1.6, arm_length=0.47,
                                leg_length=0.76, mass=55.0))
@@ -123,6 +127,14 @@ def test_one_node_serves_two_people(ros_context):
         frames(30)
         spin(0.5)
         assert len(poses["p1"]) >= 20 and {m.subject_id for m in poses["p1"]} == {"p1"}
+        # /tf from the estimator: 24 frames per person under its own origin, stamped with the IMU stamps.
+        stamps = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in poses["p1"]}
+        body_tf = {m.transforms[0].child_frame_id: m for m in tf}
+        assert set(body_tf) == {"body_p1", "body_p2"} and all(len(m.transforms) == 24 for m in tf)
+        assert {m.transforms[0].header.stamp.sec * 10**9 + m.transforms[0].header.stamp.nanosec for m in tf
+                if m.transforms[0].child_frame_id == "body_p1"} == stamps
+        origins = {t.child_frame_id: t.transform.translation.y for m in tf_static for t in m.transforms}
+        assert origins == {"origin_p1": 0.0, "origin_p2": 1.0}
         names = {s.name for d in diags for s in d.status}
         assert any("[p1]" in n for n in names) and any("[p2]" in n for n in names), names
         # p2's sensors stop: p2 is held and then LOST, p1 goes on OK.

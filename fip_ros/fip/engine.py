@@ -4,7 +4,7 @@ import torch
 
 from fip_ros.core.smpl_tree import NUM_JOINTS
 from fip_ros.runtime import engine as runtime_engine
-from fip_ros.runtime.graph import CONTEXT_KEYS, STATE_KEYS  # noqa: F401  (CONTEXT_KEYS re-exported)
+from fip_ros.runtime.graph import CONTEXT_KEYS, STATE_KEYS
 
 
 def calibration_init_pose(pose: str = "tpose", batch: int = 1) -> torch.Tensor:
@@ -116,6 +116,10 @@ class StreamingEngine:
         for buf, new in zip(self.state, out[2:], strict=True):
             buf.copy_(new)
         return self.local_rot, self.joints
+
+    def offsets(self):
+        """(B, 24, 3) NumPy: the T-pose bone offsets the network regressed for each body, m."""
+        return self.context[CONTEXT_KEYS.index("offsets")].numpy()
 
     @torch.no_grad()
     def reset_rows(self, rows, body, init_pose):

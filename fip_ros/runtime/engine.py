@@ -125,6 +125,11 @@ class OnnxStreamingEngine:
             self.feed[k] = v
         return out[0].reshape(self.batch, NUM_JOINTS, 3, 3), out[1]
 
+    def offsets(self) -> np.ndarray:
+        """(B, 24, 3) the SMPL T-pose bone offsets the network regressed for each body (its forward
+        kinematics uses them), m."""
+        return self.feed["offsets"]
+
     def step_rows(self, rows, acc, ori):
         """Step the bodies ``rows`` only (the others keep their state): acc (len(rows), 6, 3), ori
         (len(rows), 6, 3, 3) -> (local_rot, joints) of those rows, in their order."""

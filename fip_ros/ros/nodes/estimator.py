@@ -22,12 +22,14 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import Imu, JointState
+from tf2_msgs.msg import TFMessage
 
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import Calibrate
 from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
 from fip_ros.ros import qos
+from fip_ros.ros.body_tf import BodyTf
 from fip_ros.ros.conversions import (
     QUAT_TOLERANCE,
     imu_topic,
@@ -38,6 +40,7 @@ from fip_ros.ros.conversions import (
 )
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
 from fip_ros.runtime.tracker import STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
@@ -80,6 +83,7 @@ class Person:
         self.pose_msg.header.frame_id = world_frame
         self.joints_msg = JointState(name=JOINT_STATE_NAMES)
         self.joints_msg.header.frame_id = world_frame
+        self.tf = None               # BodyTf with publish_tf
         self.latencies = deque(maxlen=600)
         self.last_arrival = None     # perf_counter() of the last IMU message
         self.last_publish = None     # perf_counter() of the last pose
@@ -105,6 +109,7 @@ class Estimator(Node):
         self.people = [Person(self, i, prefix, subject, self.trackers[i], p["world_frame"])
                        for i, (prefix, subject) in enumerate(people)]
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", qos.RELIABLE)
+        self.pub_tf = self._tf_setup(p) if p["publish_tf"] else None
         for person in self.people:
             for channel, site in enumerate(self.sites):
                 self.create_subscription(Imu, person.prefix + imu_topic(site),
@@ -171,12 +176,33 @@ class Estimator(Node):
             "batch_wait": (0.004, descriptor(
                 "Several people: how long a frame waits for the others' to share one network call, s",
                 True, 0.0, 0.05)),
+            "publish_tf": (False, descriptor(
+                "Publish /tf (24 joints per person) from here, as smpl_tf_broadcaster would", True)),
+            "frame_prefix": ("", descriptor("publish_tf: prefix of every body frame", True)),
+            "frame_suffix": ("", descriptor("publish_tf: suffix of every body frame", True)),
+            "origin_offset": ([0.0, 0.0, 1.0], descriptor(
+                "publish_tf: static world -> origin_<id> translation of the first person, m", True)),
+            "origin_spacing": (1.0, descriptor("publish_tf: each further person's origin is this much "
+                                               "further along y, m", True, -100.0, 100.0)),
             **FALLBACK_BODY,
             "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
         }
         for name, (default, desc) in specs.items():
             self.declare_parameter(name, default, desc)
         return {name: self.get_parameter(name).value for name in specs}
+
+    def _tf_setup(self, p):
+        """/tf straight from the estimator (one DDS hop and one process fewer than the TF broadcaster):
+        frames as the broadcaster's (body id = subject id), bones = the network's own skeleton."""
+        static = StaticTransformBroadcaster(self)
+        origins = []
+        for person in self.people:
+            person.tf = BodyTf(person.subject, p["frame_prefix"], p["frame_suffix"], p["world_frame"])
+            offset = np.array(p["origin_offset"], float) + [0.0, person.index * p["origin_spacing"], 0.0]
+            origins.append(person.tf.static_origin(self.get_clock().now().to_msg(), offset))
+        self._tf_static = static
+        static.send_transform(origins)
+        return self.create_publisher(TFMessage, "/tf", qos.TF)
 
     def _param(self, name):
         return self.get_parameter(name).value
@@ -283,6 +309,9 @@ class Estimator(Node):
         roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
         js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
         person.pub_joints.publish(js)
+        if person.tf is not None and person.tf.fill(stamp, local_rot,
+                                                    self.team.engine.offsets()[person.index]) is not None:
+            self.pub_tf.publish(person.tf.msg)
         person.latencies.append(latency)
         person.last_publish = time.perf_counter()
 
