@@ -12,6 +12,7 @@ subject ``subject_id``); else one person per entry ``<b>`` with topics ``<b>/imu
 ``<b>/body_params``, ``<b>/pose``, ``<b>/joint_states``, service ``<b>/calibrate`` and subject id ``<b>``.
 """
 
+import copy
 import threading
 import time
 from collections import deque
@@ -109,12 +110,16 @@ class Estimator(Node):
         self.people = [Person(self, i, prefix, subject, self.trackers[i], p["world_frame"])
                        for i, (prefix, subject) in enumerate(people)]
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", qos.RELIABLE)
+        # Best effort as sensor data, but a deeper queue: a moment without CPU (a busy board) costs latency,
+        # not samples.
+        sensor_qos = copy.copy(qos.SENSOR_DATA)
+        sensor_qos.depth = p["imu_queue_depth"]
         self.pub_tf = self._tf_setup(p) if p["publish_tf"] else None
         for person in self.people:
             for channel, site in enumerate(self.sites):
                 self.create_subscription(Imu, person.prefix + imu_topic(site),
                                          lambda m, who=person, c=channel: self._on_imu(who, c, m),
-                                         qos.SENSOR_DATA)
+                                         sensor_qos)
             self.create_subscription(BodyParams, person.prefix + "body_params",
                                      lambda m, who=person: self._on_body_params(who, m), qos.LATCHED)
             # The service awaits frames the IMU callbacks collect; a coroutine holds its callback group
@@ -142,6 +147,9 @@ class Estimator(Node):
             "model_path": ("", descriptor(
                 "onnx: step graph *step.onnx or fip-export folder; torch (or onnx from a .pt): checkpoint; "
                 "empty = shipped weights", read_only=True)),
+            "imu_queue_depth": (30, descriptor(
+                "Messages each IMU subscription buffers (best effort) while the node is busy", True, 1, 1000,
+                integer=True)),
             "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
             "sync_window": (0.5, descriptor(
                 "Stamps each sensor's sync queue spans, s: a sensor this late still joins its set", True,
