@@ -112,6 +112,7 @@ def run(bodies: int, duration: float, layout: str, late_ms: float, workdir: Path
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Imu
     from tf2_msgs.msg import TFMessage
 
@@ -153,13 +154,14 @@ def run(bodies: int, duration: float, layout: str, late_ms: float, workdir: Path
         stamp = s.sec * 10**9 + s.nanosec
         got[(msg.transforms[0].child_frame_id, stamp)] = (t - stamp) * 1e-6
 
-    node.create_subscription(TFMessage, "/tf", on_tf, qos.TF)
+    # Deep queues: this listener's own lag on a loaded machine must not count as frames lost.
+    deep = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10000, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(TFMessage, "/tf", on_tf, deep)
     processing = []
     node.create_subscription(SmplPose, "/p0/pose", lambda m: processing.append(m.processing_latency * 1e3),
                              qos.RELIABLE)
     node.create_subscription(Imu, "/p0/imu/pelvis/data",
-                             lambda m: sent.add(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec),
-                             qos.RELIABLE)
+                             lambda m: sent.add(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec), deep)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     if layout == "split":  # the broadcasters must be up too
