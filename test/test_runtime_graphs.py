@@ -99,3 +99,16 @@ def test_runtime_never_imports_torch():
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_runtime_requirements_are_the_full_pins():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def pins(name):
+        lines = (root / name).read_text().splitlines()
+        return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+    runtime, full = pins("requirements-runtime.txt"), pins("requirements.txt")
+    assert set(runtime) == {"numpy", "onnxruntime"} and all(full[k] == v for k, v in runtime.items())
