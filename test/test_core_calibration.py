@@ -14,9 +14,9 @@ from fip_ros.core.calibration import (
     calibration_pose_local_rot,
     estimate_calibration,
 )
-from fip_ros.core.imu_synthesis import random_rotation, simulate_raw, synthesize
+from fip_ros.core.imu_synthesis import simulate_raw, synthesize
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
+from fip_ros.core.rotations import angle_between, axis_angle_to_matrix, random_rotation
 
 STILL = 60
 

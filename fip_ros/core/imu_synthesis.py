@@ -14,7 +14,7 @@ from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation
 from fip_ros.core.smpl_tree import ROOT_SENSOR, SENSOR_JOINTS
 from fip_ros.core.so3 import yaw_rotation
 
@@ -118,10 +118,6 @@ def _randn(shape, like: torch.Tensor, generator):
     return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
 
 
-def _random_rotation(shape, std_deg: float, like: torch.Tensor, generator) -> torch.Tensor:
-    return axis_angle_to_matrix(_randn((*shape, 3), like, generator) * (std_deg * torch.pi / 180.0))
-
-
 def _hold_last(x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
     """Replace samples where ``kept`` (..., T, S) is False by the last kept one (frame 0 is always kept)."""
     t = kept.shape[-2]
@@ -139,7 +135,8 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         lever = _randn((*lead, 1, s, 3, 1), acc, generator) * cfg.mount_pos_m
         acc = acc + finite_acceleration((ori @ lever)[..., 0], cfg.fps, cfg.stencil)
     if cfg.mount_rot_deg > 0:
-        ori = ori @ _random_rotation((*lead, 1, s), cfg.mount_rot_deg, acc, generator)
+        mount = random_rotation((*lead, 1, s), cfg.mount_rot_deg, generator, acc.dtype, acc.device, "normal")
+        ori = ori @ mount
     bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
     if cfg.acc_bias_walk_std > 0:
         bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
@@ -151,20 +148,13 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         heading = axis_angle_to_matrix(angle * y_axis)
         acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori
     if cfg.ori_noise_deg > 0:
-        ori = _random_rotation((*lead, t, s), cfg.ori_noise_deg, acc, generator) @ ori
+        noise = random_rotation((*lead, t, s), cfg.ori_noise_deg, generator, acc.dtype, acc.device, "normal")
+        ori = noise @ ori
     if cfg.drop_prob > 0:
         kept = torch.rand((*lead, t, s), generator=generator, device=acc.device) >= cfg.drop_prob
         kept[..., 0, :] = True
         acc, ori = _hold_last(acc, kept), _hold_last(ori, kept)
     return acc, ori
-
-
-def random_rotation(shape, angle_deg: float, generator: torch.Generator | None = None,
-                    dtype=torch.float64) -> torch.Tensor:
-    """Rotations (*shape, 3, 3) by exactly ``angle_deg`` about uniformly random axes."""
-    axis = torch.randn((*shape, 3), generator=generator, dtype=dtype)
-    axis = axis / axis.norm(dim=-1, keepdim=True)
-    return axis_angle_to_matrix(axis * (angle_deg * torch.pi / 180.0))
 
 
 def simulate_raw(acc_free: torch.Tensor, ori_bone: torch.Tensor, generator: torch.Generator | None = None,

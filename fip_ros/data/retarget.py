@@ -44,10 +44,10 @@ import yaml
 
 from fip_ros.core.body_model import DEFAULT_OFFSET_FRACTIONS, body_vector_from_offsets
 from fip_ros.core.kinematics import forward_kinematics, global_to_local
+from fip_ros.core.resample import resample
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import JOINT_NAMES, MIRROR, PARENTS
 from fip_ros.data.motion import Motion, SourceClip
-from fip_ros.data.resample import resample
 
 MAPS_PATH = Path(__file__).with_name("joint_maps.yaml")
 CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(PARENTS))]

@@ -1,4 +1,4 @@
-"""fip-bringup: start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition).
+"""A whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition): ``fip-bringup``.
 
 The graph comes from a YAML file (config/live.yaml, config/replay.yaml) that launch/live.launch.py and
 launch/replay.launch.py read too, through :func:`graph_nodes`, so both start the same nodes with the same
@@ -15,13 +15,11 @@ Graph arguments (same names as the launch arguments): namespace, body_id, clip, 
 ``<node name>_params`` replacing that node's parameter files.
 """
 
-import argparse
 import importlib
 import inspect
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,55 +102,32 @@ def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
     return args
 
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="fip-bringup", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="graph file (overrides --graph)")
-    ap.add_argument("--graph", choices=("live", "replay"), default="live")
-    ap.add_argument("--clip", default="", help="recording for imu_replay")
-    ap.add_argument("--namespace", default="")
-    ap.add_argument("--body-id", default="", help="subject / REP 155 body id")
-    ap.add_argument("--backend", default="", help="estimator backend override: torch | onnx")
-    ap.add_argument("--model", default="", help="estimator FIP checkpoint (default: shipped weights)")
-    ap.add_argument("--params", action="append", default=[], metavar="NODE=FILE",
-                    help="replace a node's parameter files (launch argument <node>_params)")
-    ap.add_argument("--rviz", action="store_true", help="also start rviz2 with rviz/fip.rviz")
-    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run)")
-    ap.add_argument("--threads", type=int, default=4)
-    return ap.parse_args(argv)
-
-
-def main(argv=None):
+def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: int = 4,
+              duration: float = 0.0, rviz_config: str | None = None):
+    """Start the nodes of ``specs`` in this process on one MultiThreadedExecutor and spin until Ctrl-C, an
+    external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2 with it."""
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
-
-    argv = sys.argv[1:] if argv is None else argv
-    ros_args = argv[argv.index("--ros-args"):] if "--ros-args" in argv else []
-    opts = parse_args(argv[:len(argv) - len(ros_args)])
-    args = {name: getattr(opts, name) for name in GRAPH_ARGS}
-    for item in opts.params:
-        node, _, path = item.partition("=")
-        args[f"{node}_params"] = str(Path(path).resolve())
-    specs, rviz_config = graph_nodes(opts.config or graph_path(opts.graph), args)
 
     classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
     rclpy.init(args=["fip-bringup", *ros_args])
     log = rclpy.logging.get_logger("fip_bringup")
-    executor = MultiThreadedExecutor(num_threads=opts.threads)
+    executor = MultiThreadedExecutor(num_threads=threads)
     nodes = []
     rviz = None
     try:
         for cls, spec in zip(classes, specs, strict=True):
-            node = cls(cli_args=node_cli_args(spec, opts.namespace))
+            node = cls(cli_args=node_cli_args(spec, namespace))
             nodes.append(node)
             executor.add_node(node)
-        if opts.rviz:
-            if shutil.which("rviz2") and rviz_config:
+        if rviz_config:
+            if shutil.which("rviz2"):
                 rviz = subprocess.Popen(["rviz2", "-d", rviz_config])
             else:
                 log.warning("rviz2 is not installed here: starting without it")
         log.info(f"started {', '.join(s.name for s in specs)} in one process")
-        if opts.duration > 0:
-            stopper = threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT))
+        if duration > 0:
+            stopper = threading.Timer(duration, lambda: signal.raise_signal(signal.SIGINT))
             stopper.daemon = True  # must not keep the process alive after an earlier stop
             stopper.start()
         executor.spin()
@@ -165,7 +140,3 @@ def main(argv=None):
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
-
-
-if __name__ == "__main__":
-    main()

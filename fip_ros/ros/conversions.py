@@ -45,7 +45,7 @@ def valid_quats(quats) -> bool:
     return bool(np.isfinite(q).all() and np.abs(np.linalg.norm(q, axis=-1) - 1.0).max() <= QUAT_TOLERANCE)
 
 
-def angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
+def body_angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
     """Body-frame angular velocity (T, ..., 3) in rad/s from orientations (T, ..., 3, 3) by differences.
 
     Uses ``log(R_{t-1}^T R_t) * fps`` (what a gyro strapped to the body measures); the first frame repeats

@@ -14,8 +14,7 @@ import torch
 from fip_ros.core.body_model import body_vector_from_offsets
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
-from fip_ros.core.kinematics import local_to_global
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
+from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.data.motion import Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
@@ -53,13 +52,6 @@ def load_clip(path) -> Clip:
 
 def load_split(data_dir, split: str) -> list[Clip]:
     return [load_clip(p) for p in clip_paths(data_dir, split)]
-
-
-def root_relative_rot15(local_rot: torch.Tensor) -> torch.Tensor:
-    """(..., 24, 3, 3) local rotations -> (..., 15, 3, 3) root-relative globals of ESTIMATED_JOINTS."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype)
-    return local_to_global(rel)[..., list(ESTIMATED_JOINTS), :, :]
 
 
 def imu_from_motion(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.kinematics import forward_kinematics, without_root_rotation
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, LEAF_JOINTS, SKELETON_JOINTS
 
 # Feet and hands are placed by the model from mean proportions, not regressed: not supervised.
@@ -36,9 +36,7 @@ class LossWeights:
 
 def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
     """Ground truth in the root frame from (B, T, 24, 3, 3) local rotations and (B, 24, 3) offsets."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype)
-    glob, pos = forward_kinematics(rel, offsets[:, None])
+    glob, pos = forward_kinematics(without_root_rotation(local_rot), offsets[:, None])
     return {
         "skeleton": offsets[:, list(SKELETON_JOINTS)],
         "leaf_pos": pos[..., list(LEAF_JOINTS), :],

@@ -40,7 +40,7 @@ from fip_ros.ros.conversions import (
     write_smpl_pose,
 )
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
 from fip_ros.runtime.tracker import STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
 
@@ -70,6 +70,69 @@ def make_engine(backend: str, model_path: str, bodies: list[dict]):
     return load_model(model_path or None, backend=backend).stream(bodies, backend=backend)
 
 
+PARAMETERS = {
+    "sensor_names": (list(SENSOR_NAMES), descriptor(
+        "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
+    "bodies": ([""], descriptor(
+        "People served in one batched step: topic namespaces (also their subject ids); "
+        "empty = one person in the node's namespace", read_only=True)),
+    "subject_id": ("0", descriptor("Subject id copied into SmplPose.subject_id (one person)",
+                                   read_only=True)),
+    "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
+    "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
+    "model_path": ("", descriptor(
+        "onnx: step graph *step.onnx or fip-export folder; torch (or onnx from a .pt): checkpoint; "
+        "empty = shipped weights", read_only=True)),
+    "imu_queue_depth": (30, descriptor(
+        "Messages each IMU subscription buffers (best effort) while the node is busy", True, 1, 1000,
+        integer=True)),
+    "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
+    "sync_window": (0.5, descriptor(
+        "Stamps each sensor's sync queue spans, s: a sensor this late still joins its set", True,
+        0.02, 10.0)),
+    "hold_after": (0.1, descriptor(
+        "A sensor silent this long behind the others is held: its last sample is reused (DEGRADED), "
+        "s (0 = never)", True, 0.0, 10.0)),
+    "lost_after": (0.5, descriptor("A sensor held this long: the last pose is republished (LOST), s",
+                                   True, 0.0, 60.0)),
+    "status_window": (0.5, descriptor(
+        "DEGRADED / INITIALIZING last this long after a rejected or held sample / a state reset, s",
+        True, 0.0, 60.0)),
+    "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
+                                       True, 0.0, 10.0)),
+    "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
+                                "(0 = never)", True, 0.0, 10.0)),
+    "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
+                                             True, 1.0, 2000.0)),
+    "quat_tolerance": (QUAT_TOLERANCE, descriptor(
+        "Reject orientations whose | |q| - 1 | exceeds this", True, 0.0, 0.5)),
+    "max_clock_offset": (60.0, descriptor(
+        "Stamps further than this from the node's clock are implausible: DEGRADED and reported, s "
+        "(0 = never)", True, 0.0, 1e9)),
+    "auto_calibrate": (True, descriptor(
+        "Calibrate on a still T-pose at start-up, retried on the next window until one is still",
+        read_only=True)),
+    "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
+    "default_calibration_duration": (2.0, descriptor("Window when a request gives 0, s",
+                                                     False, 0.05, 30.0)),
+    "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
+                                                  False, 0.1, 120.0)),
+    "batch_wait": (0.004, descriptor(
+        "Several people: how long a frame waits for the others' to share one network call, s",
+        True, 0.0, 0.05)),
+    "publish_tf": (False, descriptor(
+        "Publish /tf (24 joints per person) from here, as smpl_tf_broadcaster would", True)),
+    "frame_prefix": ("", descriptor("publish_tf: prefix of every body frame", True)),
+    "frame_suffix": ("", descriptor("publish_tf: suffix of every body frame", True)),
+    "origin_offset": ([0.0, 0.0, 1.0], descriptor(
+        "publish_tf: static world -> origin_<id> translation of the first person, m", True)),
+    "origin_spacing": (1.0, descriptor("publish_tf: each further person's origin is this much "
+                                       "further along y, m", True, -100.0, 100.0)),
+    **FALLBACK_BODY,
+    "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
+}
+
+
 class Person:
     """One tracked person's ROS side: topic prefix, subject id, publishers, reusable messages."""
 
@@ -92,9 +155,13 @@ class Person:
 
 
 class Estimator(Node):
+    """FIP for one or several people, each on six synchronised REP 145 IMU streams: calibration (auto or
+    the ``calibrate`` service), one batched streaming step per round of synchronised sets, ``pose``
+    (fip_msgs/SmplPose), ``joint_states``, optionally ``/tf``, and diagnostics."""
+
     def __init__(self, **kwargs):
         super().__init__("estimator", **kwargs)
-        p = self._declare_parameters()
+        p = declare_parameters(self, PARAMETERS)
         self.sites = list(p["sensor_names"])
         if len(self.sites) != len(SENSOR_NAMES):
             raise ValueError(f"sensor_names must be {len(SENSOR_NAMES)} sites in FIP order, got {self.sites}")
@@ -132,72 +199,6 @@ class Estimator(Node):
         self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"estimator ready: backend={p['backend']} people={[s for _, s in people]} "
                                f"sites={self.sites} auto_calibrate={config.auto_calibrate}")
-
-    def _declare_parameters(self) -> dict:
-        specs = {
-            "sensor_names": (list(SENSOR_NAMES), descriptor(
-                "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
-            "bodies": ([""], descriptor(
-                "People served in one batched step: topic namespaces (also their subject ids); "
-                "empty = one person in the node's namespace", read_only=True)),
-            "subject_id": ("0", descriptor("Subject id copied into SmplPose.subject_id (one person)",
-                                           read_only=True)),
-            "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
-            "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
-            "model_path": ("", descriptor(
-                "onnx: step graph *step.onnx or fip-export folder; torch (or onnx from a .pt): checkpoint; "
-                "empty = shipped weights", read_only=True)),
-            "imu_queue_depth": (30, descriptor(
-                "Messages each IMU subscription buffers (best effort) while the node is busy", True, 1, 1000,
-                integer=True)),
-            "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
-            "sync_window": (0.5, descriptor(
-                "Stamps each sensor's sync queue spans, s: a sensor this late still joins its set", True,
-                0.02, 10.0)),
-            "hold_after": (0.1, descriptor(
-                "A sensor silent this long behind the others is held: its last sample is reused (DEGRADED), "
-                "s (0 = never)", True, 0.0, 10.0)),
-            "lost_after": (0.5, descriptor("A sensor held this long: the last pose is republished (LOST), s",
-                                           True, 0.0, 60.0)),
-            "status_window": (0.5, descriptor(
-                "DEGRADED / INITIALIZING last this long after a rejected or held sample / a state reset, s",
-                True, 0.0, 60.0)),
-            "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
-                                               True, 0.0, 10.0)),
-            "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
-                                        "(0 = never)", True, 0.0, 10.0)),
-            "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
-                                                     True, 1.0, 2000.0)),
-            "quat_tolerance": (QUAT_TOLERANCE, descriptor(
-                "Reject orientations whose | |q| - 1 | exceeds this", True, 0.0, 0.5)),
-            "max_clock_offset": (60.0, descriptor(
-                "Stamps further than this from the node's clock are implausible: DEGRADED and reported, s "
-                "(0 = never)", True, 0.0, 1e9)),
-            "auto_calibrate": (True, descriptor(
-                "Calibrate on a still T-pose at start-up, retried on the next window until one is still",
-                read_only=True)),
-            "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
-            "default_calibration_duration": (2.0, descriptor("Window when a request gives 0, s",
-                                                             False, 0.05, 30.0)),
-            "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
-                                                          False, 0.1, 120.0)),
-            "batch_wait": (0.004, descriptor(
-                "Several people: how long a frame waits for the others' to share one network call, s",
-                True, 0.0, 0.05)),
-            "publish_tf": (False, descriptor(
-                "Publish /tf (24 joints per person) from here, as smpl_tf_broadcaster would", True)),
-            "frame_prefix": ("", descriptor("publish_tf: prefix of every body frame", True)),
-            "frame_suffix": ("", descriptor("publish_tf: suffix of every body frame", True)),
-            "origin_offset": ([0.0, 0.0, 1.0], descriptor(
-                "publish_tf: static world -> origin_<id> translation of the first person, m", True)),
-            "origin_spacing": (1.0, descriptor("publish_tf: each further person's origin is this much "
-                                               "further along y, m", True, -100.0, 100.0)),
-            **FALLBACK_BODY,
-            "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
-        }
-        for name, (default, desc) in specs.items():
-            self.declare_parameter(name, default, desc)
-        return {name: self.get_parameter(name).value for name in specs}
 
     def _tf_setup(self, p):
         """/tf straight from the estimator (one DDS hop and one process fewer than the TF broadcaster):
