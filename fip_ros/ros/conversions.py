@@ -8,6 +8,8 @@ ROS world) and ``local_rotations`` = the SMPL local rotations of joints 1..23 (e
 :func:`write_smpl_pose` and :func:`local_rot_from_smpl_pose` are that codec, the one place it is written.
 """
 
+import struct
+
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Imu
@@ -107,15 +109,37 @@ def make_imu(stamp: Time, frame_id: str, quat=None, gyro=None, acc=None,
     return msg
 
 
-def imu_to_arrays(msg: Imu) -> dict:
-    """``sensor_msgs/Imu`` -> dict(stamp_ns, quat (4,) xyzw or None, gyro (3,) or None, acc (3,) or None)."""
+def imu_sample(msg: Imu) -> tuple:
+    """``sensor_msgs/Imu`` -> (stamp_ns, quat xyzw, gyro, acc), each a tuple or None where REP 145 marks the
+    field as not provided (covariance[0] = -1)."""
     o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
-    return dict(
-        stamp_ns=time_to_ns(msg.header.stamp),
-        quat=None if msg.orientation_covariance[0] == -1 else np.array([o.x, o.y, o.z, o.w]),
-        gyro=None if msg.angular_velocity_covariance[0] == -1 else np.array([w.x, w.y, w.z]),
-        acc=None if msg.linear_acceleration_covariance[0] == -1 else np.array([a.x, a.y, a.z]),
-    )
+    return (time_to_ns(msg.header.stamp),
+            None if msg.orientation_covariance[0] == -1 else (o.x, o.y, o.z, o.w),
+            None if msg.angular_velocity_covariance[0] == -1 else (w.x, w.y, w.z),
+            None if msg.linear_acceleration_covariance[0] == -1 else (a.x, a.y, a.z))
+
+
+# CDR encapsulation kinds (first two bytes, big-endian) -> (byte order, alignment of a double): classic CDR
+# aligns 8-byte values to 8, XCDR2 to 4 (offsets count from after the 4-byte encapsulation header).
+_CDR_KINDS = {0x0000: (">", 8), 0x0001: ("<", 8), 0x0006: (">", 4), 0x0007: ("<", 4)}
+
+
+def imu_sample_from_cdr(data: bytes) -> tuple:
+    """:func:`imu_sample` of a serialised ``sensor_msgs/Imu`` (what a raw subscription delivers), read in
+    place: about 1 us instead of the 23 us of building the Python message. Other encodings are
+    deserialised the usual way."""
+    kind = _CDR_KINDS.get(int.from_bytes(data[:2], "big"))
+    if kind is None:
+        from rclpy.serialization import deserialize_message
+
+        return imu_sample(deserialize_message(data, Imu))
+    order, align = kind
+    sec, nanosec, n = struct.unpack_from(order + "iIi", data, 4)
+    off = 4 + ((12 + n + align - 1) & -align)  # header: stamp, frame_id (length + bytes incl. NUL)
+    v = struct.unpack_from(order + "37d", data, off)
+    # orientation (4), its covariance (9), angular velocity (3), covariance (9), acceleration (3), covariance
+    return (sec * 1_000_000_000 + nanosec, None if v[4] == -1 else v[0:4], None if v[16] == -1 else v[13:16],
+            None if v[28] == -1 else v[25:28])
 
 
 def imu_topic(site: str) -> str:

@@ -33,6 +33,7 @@ from fip_ros.ros import qos
 from fip_ros.ros.body_tf import BodyTf
 from fip_ros.ros.conversions import (
     QUAT_TOLERANCE,
+    imu_sample_from_cdr,
     imu_topic,
     rot_smpl_to_ros,
     time_from_ns,
@@ -184,9 +185,10 @@ class Estimator(Node):
         self.pub_tf = self._tf_setup(p) if p["publish_tf"] else None
         for person in self.people:
             for channel, site in enumerate(self.sites):
+                # raw: the CDR bytes, read in place (imu_sample_from_cdr), not a Python message per sample
                 self.create_subscription(Imu, person.prefix + imu_topic(site),
                                          lambda m, who=person, c=channel: self._on_imu(who, c, m),
-                                         sensor_qos)
+                                         sensor_qos, raw=True)
             self.create_subscription(BodyParams, person.prefix + "body_params",
                                      lambda m, who=person: self._on_body_params(who, m), qos.LATCHED)
             # The service awaits frames the IMU callbacks collect; a coroutine holds its callback group
@@ -235,16 +237,15 @@ class Estimator(Node):
             return
         self.get_logger().info(f"[{person.subject}] body parameters in use: {body}")
 
-    def _on_imu(self, person: Person, channel: int, msg: Imu):
+    def _on_imu(self, person: Person, channel: int, data: bytes):
+        """One IMU sample (serialised ``sensor_msgs/Imu``)."""
         arrival = time.perf_counter()
-        o, a, stamp = msg.orientation, msg.linear_acceleration, msg.header.stamp
-        quat = None if msg.orientation_covariance[0] == -1 else (o.x, o.y, o.z, o.w)
-        acc = None if msg.linear_acceleration_covariance[0] == -1 else (a.x, a.y, a.z)
+        stamp_ns, quat, _, acc = imu_sample_from_cdr(data)
         now_ns = self.get_clock().now().nanoseconds
         with self.lock:
             person.last_arrival = arrival
-            poses = self._guarded(person, lambda: person.tracker.push(
-                channel, stamp.sec * 1_000_000_000 + stamp.nanosec, quat, acc, now_ns, arrival))
+            poses = self._guarded(person, lambda: person.tracker.push(channel, stamp_ns, quat, acc, now_ns,
+                                                                     arrival))
             ready = self._batch_ready(arrival)
             if ready:
                 self.batch_timer.cancel()
