@@ -30,7 +30,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 60.0
-STILL_S = 2.0   # T-pose at the start (the estimator auto-calibrates on its first second)
+STILL_S = 3.0   # T-pose at the start (the estimator auto-calibrates on its first second)
 WARMUP_S = 2.0  # frames after the still segment not measured
 LATE_SENSOR = 3  # right lower leg
 TARGETS = dict(startup_s=2.0, rss_mb=150.0, p99_1=5.0, p99_10=16.0, late_rate=55.0)
@@ -68,7 +68,10 @@ def feeder(bodies: int, duration: float, late_ms: float):
     # publishes, so the feeder keeps 60 Hz on a loaded machine. Late messages are copies (kept stamps).
     still_frame, moving = frame(True), [frame(False) for _ in range(int(FPS))]
     delayed = collections.deque()  # (due monotonic time, message)
-    time.sleep(2.0)  # discovery
+    deadline = time.monotonic() + 20.0  # discovery: the still segment must reach the estimator whole
+    while any(p.get_subscription_count() == 0 for p in flat) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     start = time.monotonic()
     for i in range(int((STILL_S + WARMUP_S + duration + 1.0) * FPS)):
         msgs = still_frame if i < STILL_S * FPS else moving[i % len(moving)]

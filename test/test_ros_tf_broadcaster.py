@@ -132,3 +132,27 @@ def test_mesh_markers_with_an_smpl_model(ros_context, spin_until, tmp_path):
     finally:
         node.destroy_node()
         probe.destroy_node()
+
+
+def test_serialised_tf_matches_the_transforms():
+    """BodyTf writes the pose into its serialised TFMessage in place: deserialised, it is the message one
+    would build from joint_transforms, with every frame id and the stamp."""
+    from rclpy.serialization import deserialize_message
+    from tf2_msgs.msg import TFMessage
+
+    from fip_ros.ros.body_tf import BodyTf
+
+    offsets = offsets_for_body(BODY).double().numpy()
+    local = _random_pose(3)
+    for body_id, prefix in (("0", ""), ("p12", "alice/")):  # frame ids of other lengths: other alignments
+        tf = BodyTf(body_id, prefix)
+        stamp = time_from_ns(1_700_000_000_987_654_321)
+        tf.fill(stamp, local, offsets)
+        msg = deserialize_message(tf.data, TFMessage)
+        trans, quats, _ = joint_transforms(local, offsets)
+        assert [t.child_frame_id for t in msg.transforms] == joint_frames(body_id, prefix)
+        assert [t.header.frame_id for t in msg.transforms] == parent_frames(body_id, prefix)
+        for t, tr, q in zip(msg.transforms, trans, quats, strict=True):
+            assert (t.header.stamp.sec, t.header.stamp.nanosec) == (stamp.sec, stamp.nanosec)
+            tt, r = t.transform.translation, t.transform.rotation
+            assert [tt.x, tt.y, tt.z, r.x, r.y, r.z, r.w] == [*tr, *q]

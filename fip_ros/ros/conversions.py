@@ -121,21 +121,26 @@ def imu_sample(msg: Imu) -> tuple:
 
 # CDR encapsulation kinds (first two bytes, big-endian) -> (byte order, alignment of a double): classic CDR
 # aligns 8-byte values to 8, XCDR2 to 4 (offsets count from after the 4-byte encapsulation header).
-_CDR_KINDS = {0x0000: (">", 8), 0x0001: ("<", 8), 0x0006: (">", 4), 0x0007: ("<", 4)}
+CDR_KINDS = {0x0000: (">", 8), 0x0001: ("<", 8), 0x0006: (">", 4), 0x0007: ("<", 4)}
+
+
+def cdr_align(offset: int, size: int) -> int:
+    """``offset`` (from the start of the serialised bytes) moved up to CDR alignment ``size``."""
+    return 4 + ((offset - 4 + size - 1) & -size)
 
 
 def imu_sample_from_cdr(data: bytes) -> tuple:
     """:func:`imu_sample` of a serialised ``sensor_msgs/Imu`` (what a raw subscription delivers), read in
     place: about 1 us instead of the 23 us of building the Python message. Other encodings are
     deserialised the usual way."""
-    kind = _CDR_KINDS.get(int.from_bytes(data[:2], "big"))
+    kind = CDR_KINDS.get(int.from_bytes(data[:2], "big"))
     if kind is None:
         from rclpy.serialization import deserialize_message
 
         return imu_sample(deserialize_message(data, Imu))
     order, align = kind
     sec, nanosec, n = struct.unpack_from(order + "iIi", data, 4)
-    off = 4 + ((12 + n + align - 1) & -align)  # header: stamp, frame_id (length + bytes incl. NUL)
+    off = cdr_align(16 + n, align)  # after the header: stamp, frame_id (length + bytes incl. NUL)
     v = struct.unpack_from(order + "37d", data, off)
     # orientation (4), its covariance (9), angular velocity (3), covariance (9), acceleration (3), covariance
     return (sec * 1_000_000_000 + nanosec, None if v[4] == -1 else v[0:4], None if v[16] == -1 else v[13:16],

@@ -319,9 +319,9 @@ class Estimator(Node):
         roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
         js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
         person.pub_joints.publish(js)
-        if person.tf is not None and person.tf.fill(stamp, local_rot,
-                                                    self.team.engine.offsets()[person.index]) is not None:
-            self.pub_tf.publish(person.tf.msg)
+        tf = person.tf
+        if tf is not None and tf.fill(stamp, local_rot, self.team.engine.offsets()[person.index]):
+            self.pub_tf.publish(tf.data)
         person.latencies.append(latency)
         person.last_publish = time.perf_counter()
 

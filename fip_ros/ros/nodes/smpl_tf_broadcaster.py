@@ -17,7 +17,7 @@ from fip_msgs.msg import BodyParams, SmplPose
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos
-from fip_ros.ros.body_tf import BodyTf
+from fip_ros.ros.body_tf import BodyTf, joint_positions
 from fip_ros.ros.conversions import local_rot_from_quats, smpl_pose_quats, valid_quats, vec_smpl_to_ros
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
@@ -105,12 +105,13 @@ class SmplTfBroadcaster(Node):
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)
             return
-        pos = self.tf.fill(msg.header.stamp, local_rot_from_quats(quats), self.offsets, root_t)
-        if pos is None:
+        local = local_rot_from_quats(quats)
+        if not self.tf.fill(msg.header.stamp, local, self.offsets, root_t):
             self.rejected += 1
             return
-        self.pub_tf.publish(self.tf.msg)
+        self.pub_tf.publish(self.tf.data)
         if self.publish_markers:
+            pos = joint_positions(local, self.offsets, root_t)
             self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
         if self.mesh is not None:
             try:
