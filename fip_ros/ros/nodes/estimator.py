@@ -296,29 +296,31 @@ class Estimator(Node):
 
     # ---------------------------------------------------------------- output
     def _publish(self, person: Person, pose: Pose):
+        """The pose to its topics; a message nobody subscribes to is not built (a busy node's CPU)."""
         stamp = time_from_ns(pose.stamp_ns)
         local_rot = pose.local_rot
-        msg = person.pose_msg
-        msg.header.stamp = stamp
-        msg.tracking_status = pose.status
-        a = msg.pelvis_acceleration
-        valid = pose.pelvis_acc is not None
-        a.x, a.y, a.z = vec_smpl_to_ros(pose.pelvis_acc).tolist() if valid else (0.0, 0.0, 0.0)
-        msg.acceleration_valid = valid
-        write_smpl_pose(msg, local_rot)
         latency = time.perf_counter() - pose.arrival
-        msg.processing_latency = latency
-        person.pub_pose.publish(msg)
-
-        js = person.joints_msg
-        js.header.stamp = stamp
-        r = rot_smpl_to_ros(local_rot)
-        # Intrinsic Z-Y-X angles of R = Rz(yaw) Ry(pitch) Rx(roll).
-        yaw = np.arctan2(r[:, 1, 0], r[:, 0, 0])
-        pitch = -np.arcsin(np.clip(r[:, 2, 0], -1.0, 1.0))
-        roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
-        js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
-        person.pub_joints.publish(js)
+        if person.pub_pose.get_subscription_count():
+            msg = person.pose_msg
+            msg.header.stamp = stamp
+            msg.tracking_status = pose.status
+            a = msg.pelvis_acceleration
+            valid = pose.pelvis_acc is not None
+            a.x, a.y, a.z = vec_smpl_to_ros(pose.pelvis_acc).tolist() if valid else (0.0, 0.0, 0.0)
+            msg.acceleration_valid = valid
+            write_smpl_pose(msg, local_rot)
+            msg.processing_latency = latency
+            person.pub_pose.publish(msg)
+        if person.pub_joints.get_subscription_count():
+            js = person.joints_msg
+            js.header.stamp = stamp
+            r = rot_smpl_to_ros(local_rot)
+            # Intrinsic Z-Y-X angles of R = Rz(yaw) Ry(pitch) Rx(roll).
+            yaw = np.arctan2(r[:, 1, 0], r[:, 0, 0])
+            pitch = -np.arcsin(np.clip(r[:, 2, 0], -1.0, 1.0))
+            roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
+            js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
+            person.pub_joints.publish(js)
         tf = person.tf
         if tf is not None and tf.fill(stamp, local_rot, self.team.engine.offsets()[person.index]):
             self.pub_tf.publish(tf.data)
