@@ -30,7 +30,7 @@ def make_clip(path, frames=60):
     rotvec[:, 4, 0] = 0.4 * np.sin(2 * np.pi * t)
     tran = np.stack([0 * t, 0.95 + 0 * t, 0.6 * t], -1)
     Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(BODY).numpy(),
-           np.array([1.0, 1.75, 0.51, 0.84]), name="test").save_npz(path)
+           BODY["sex"], name="test").save_npz(path)
     return path
 
 

@@ -1,22 +1,14 @@
-"""Validation of body parameters (sex, height, arm and leg length) and their network vector, torch-free.
-
-The measurement definitions are those of ``fip_ros.core.body_model``; the runtime and the nodes check bodies
-here without importing torch.
+"""Validation of body parameters (sex, height, arm and leg length) against ``body_limits``, and their
+network vector; torch-free. The measurement definitions are those of ``fip_ros.core.body_model``; the
+runtime and the nodes check bodies here without importing torch.
 """
 
 import math
 
 import numpy as np
 
+from fip_ros.core.body_limits import ARM_RANGE, ARM_RATIO_RANGE, HEIGHT_RANGE, LEG_RANGE, LEG_RATIO_RANGE
 from fip_ros.core.smpl_tree import SEX_CODES
-
-# Plausible ranges (metres, ratios) checked by validate_body.
-HEIGHT_RANGE = (1.0, 2.3)
-ARM_RANGE = (0.35, 0.95)
-LEG_RANGE = (0.45, 1.25)
-ARM_RATIO_RANGE = (0.22, 0.42)
-LEG_RATIO_RANGE = (0.38, 0.60)
-MASS_RANGE = (20.0, 300.0)  # kg, checked by the body_params node; the physics layer needs a mass
 
 
 def validate_body(body: dict) -> dict:

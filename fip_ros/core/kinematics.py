@@ -19,17 +19,12 @@ def global_to_local(global_rot: torch.Tensor, parents=PARENTS) -> torch.Tensor:
     return torch.cat([global_rot[..., :1, :, :], local[..., 1:, :, :]], dim=-3)
 
 
-def without_root_rotation(local_rot: torch.Tensor) -> torch.Tensor:
-    """(..., 24, 3, 3) local rotations with the root's set to identity: the pose in the root frame."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype, device=local_rot.device)
-    return rel
-
-
 def root_relative_rot15(local_rot: torch.Tensor) -> torch.Tensor:
     """(..., 24, 3, 3) local rotations -> (..., 15, 3, 3) root-relative global rotations of ESTIMATED_JOINTS
     (FIP's rotation output and initial-pose input)."""
-    return local_to_global(without_root_rotation(local_rot))[..., list(ESTIMATED_JOINTS), :, :]
+    rel = local_rot.clone()
+    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype, device=local_rot.device)
+    return local_to_global(rel)[..., list(ESTIMATED_JOINTS), :, :]
 
 
 def forward_kinematics(local_rot: torch.Tensor, offsets: torch.Tensor, root_pos: torch.Tensor | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fip_ros.core.body_model import body_vector_from_offsets, offsets_for_body
+from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.resample import resample
 from fip_ros.core.rotations import axis_angle_to_matrix
@@ -73,7 +73,5 @@ def load_amass(path, model_path: str | None = None, target_fps: float = 60.0) ->
     off_t = torch.from_numpy(offsets)
     joints = forward_kinematics(torch.from_numpy(local), off_t, torch.from_numpy(tran))[1].numpy()
     tran = tran - np.array([0.0, joints[:, FOOT_JOINTS, 1].min(), 0.0])
-    body = body_vector_from_offsets(off_t, sex).numpy()
-    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32),
-                  body.astype(np.float32), target_fps, subject=f"amass-{path.parent.name}", source="amass",
-                  name=path.stem)
+    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32), sex,
+                  target_fps, subject=f"amass-{path.parent.name}", source="amass", name=path.stem)

@@ -27,9 +27,9 @@ import torch
 from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
-from fip_ros.core.metrics import global_angle_error, joint_position_error
+from fip_ros.core.metrics import sequence_errors
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
+from fip_ros.core.smpl_tree import SENSOR_JOINTS
 from fip_ros.data.motion import Motion
 from fip_ros.finetune.config import FinetuneConfig
 from fip_ros.finetune.placement import fit_placement
@@ -173,8 +173,9 @@ def pose_error(ss: SelfSupervised, recordings) -> dict:
     for acc, ori, init, local_rot_true in recordings:
         pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
         true = local_rot_true[sl]
-        ang.append(global_angle_error(pred, true, ss.offsets)[:, list(ESTIMATED_JOINTS)].mean(-1))
-        pos.append(joint_position_error(pred, true, ss.offsets).mean(-1))
+        errors = sequence_errors(pred, true, ss.offsets, ss.fps)
+        ang.append(errors["angle15_deg"])
+        pos.append(errors["pos_cm"])
     return {"angle_deg": float(torch.cat(ang).mean()), "position_cm": float(torch.cat(pos).mean())}
 
 
@@ -200,12 +201,6 @@ def load_weights(path):
     return load_checkpoint(path)[0]
 
 
-def _tensors(motion):
-    f32 = torch.float32
-    return tuple(torch.as_tensor(x, dtype=f32) for x in (motion.local_rot, motion.offsets, motion.tran,
-                                                          motion.body))
-
-
 def run_demo(cfg: FinetuneConfig, weights=None) -> dict:
     """The shifted-sensor experiment on a held-out person (``fip-finetune --demo``): known sensor shifts,
     pose error before, after the placement fit and after the network fine-tuning."""
@@ -213,13 +208,14 @@ def run_demo(cfg: FinetuneConfig, weights=None) -> dict:
 
     weights = Path(weights) if weights else default_weights_path()
     clips = held_out_subject()  # a test-split subject: never seen by the shipped weights
-    _, off, _, body = _tensors(clips[0])
-    if not all(torch.allclose(_tensors(c)[1], off, atol=1e-4) for c in clips):
+    views = [c.tensors() for c in clips]
+    off, body = views[0].offsets, views[0].body
+    if not all(torch.allclose(v.offsets, off, atol=1e-4) for v in views):
         raise ValueError("the demo's clips must share one skeleton (one person)")
     shift = demo_shift(off)
     shifted, nominal = [], []
-    for clip in clips:
-        rot, _, tran, _ = _tensors(clip)
+    for view in views:
+        rot, tran = view.local_rot, view.tran
         init = root_relative_rot15(rot[:1])
         shifted.append((*imu_from_clip(rot, off, tran, shift), init, rot))
         nominal.append((*imu_from_clip(rot, off, tran), init, rot))
@@ -254,9 +250,10 @@ def _user_recordings(clips, imus):
     """[(acc, ori, init_pose)] and the body from motion clip and IMU files (one person)."""
     recordings, bodies = [], []
     for path in clips:
-        rot, off, tran, body = _tensors(Motion.load_npz(path))
-        recordings.append((*imu_from_clip(rot, off, tran), root_relative_rot15(rot[:1])))
-        bodies.append(body)
+        clip = Motion.load_npz(path).tensors()
+        recordings.append((*imu_from_clip(clip.local_rot, clip.offsets, clip.tran),
+                           root_relative_rot15(clip.local_rot[:1])))
+        bodies.append(clip.body)
     for path in imus:
         with np.load(path) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
             recordings.append((torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float(), None))

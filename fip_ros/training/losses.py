@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from fip_ros.core.kinematics import forward_kinematics, without_root_rotation
+from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, LEAF_JOINTS, SKELETON_JOINTS
 
 # Feet and hands are placed by the model from mean proportions, not regressed: not supervised.
@@ -34,9 +34,12 @@ class LossWeights:
     joints: float = 1.0
 
 
-def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
-    """Ground truth in the root frame from (B, T, 24, 3, 3) local rotations and (B, 24, 3) offsets."""
-    glob, pos = forward_kinematics(without_root_rotation(local_rot), offsets[:, None])
+def targets_from_kinematics(global_rot: torch.Tensor, joints: torch.Tensor, offsets: torch.Tensor) -> dict:
+    """Ground truth in the root frame from the truth's forward kinematics: global rotations (B, T, 24, 3, 3)
+    and joint positions (B, T, 24, 3) (any root position), offsets (B, 24, 3)."""
+    root_t = global_rot[..., :1, :, :].transpose(-1, -2)
+    glob = root_t @ global_rot
+    pos = (root_t @ (joints - joints[..., :1, :])[..., None])[..., 0]
     return {
         "skeleton": offsets[:, list(SKELETON_JOINTS)],
         "leaf_pos": pos[..., list(LEAF_JOINTS), :],
@@ -44,6 +47,11 @@ def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
         "rot15": glob[..., list(ESTIMATED_JOINTS), :, :],
         "joints": pos[..., SUPERVISED_JOINTS, :],
     }
+
+
+def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
+    """Ground truth in the root frame from (B, T, 24, 3, 3) local rotations and (B, 24, 3) offsets."""
+    return targets_from_kinematics(*forward_kinematics(local_rot, offsets[:, None]), offsets)
 
 
 def root_frame_joints(out: dict) -> torch.Tensor:
