@@ -174,7 +174,7 @@ def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
     exported at load time); threads: intra-op threads for ONNX Runtime (PyTorch uses torch's own setting).
     Raises WeightsError on a bad file. Without torch, use ``fip_ros.runtime`` directly.
     """
-    shipped = path is None
+    shipped = path is None or (backend == "onnx" and graph.shipped_sessions_for(path) is not None)
     if path is None:
         path = default_weights_path()
         if not path.is_file():

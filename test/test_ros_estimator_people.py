@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 
@@ -24,6 +25,7 @@ from fip_ros.ros.nodes.estimator import Estimator
 
 rclpy.init()
 node = Estimator(parameter_overrides=[Parameter("backend", value="onnx"),
+                                      Parameter("model_path", value=sys.argv[1]),
                                       Parameter("auto_calibration_duration", value=0.25)])
 stamp = time.time_ns()
 for _ in range(40):  # the callbacks as the executor calls them (raw subscriptions: serialised messages)
@@ -40,8 +42,13 @@ print("published", published)
 """
 
 
-def test_onnx_estimator_never_imports_torch():
-    out = subprocess.run([sys.executable, "-c", NODE_WITHOUT_TORCH], capture_output=True, text=True,
+@pytest.mark.parametrize("model_path", ["", "shipped .pt"])
+def test_onnx_estimator_never_imports_torch(model_path):
+    """The shipped graphs by default, and for the shipped checkpoint named explicitly (found by its hash)."""
+    from fip_ros.runtime.graph import WEIGHTS_DIR
+
+    path = str(WEIGHTS_DIR / "fip_default.pt") if model_path else ""
+    out = subprocess.run([sys.executable, "-c", NODE_WITHOUT_TORCH, path], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "published" in out.stdout

@@ -112,3 +112,12 @@ def test_runtime_requirements_are_the_full_pins():
 
     runtime, full = pins("requirements-runtime.txt"), pins("requirements.txt")
     assert set(runtime) == {"numpy", "onnxruntime"} and all(full[k] == v for k, v in runtime.items())
+
+
+def test_the_shipped_checkpoint_finds_its_graphs_by_hash(tmp_path):
+    from fip_ros.runtime.graph import shipped_sessions_for
+
+    assert shipped_sessions_for(WEIGHTS_DIR / "fip_default.pt") is not None
+    other = tmp_path / "other.pt"
+    other.write_bytes((WEIGHTS_DIR / "fip_default.pt").read_bytes() + b"\0")
+    assert shipped_sessions_for(other) is None and shipped_sessions_for(tmp_path / "missing.pt") is None

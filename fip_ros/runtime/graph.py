@@ -81,6 +81,19 @@ def metadata(sess) -> dict:
     return dict(sess.get_modelmeta().custom_metadata_map)
 
 
+def shipped_sessions_for(checkpoint, intra_op_num_threads: int = 1):
+    """(step, start-up) sessions of the shipped graphs when ``checkpoint`` is the file they were exported from
+    (its SHA-256 is in their metadata), else None: a .pt that needs no export, hence no torch."""
+    import hashlib
+
+    try:
+        sha = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    sessions = load_sessions(None, intra_op_num_threads)
+    return sessions if all(metadata(s).get(META_CHECKPOINT) == sha for s in sessions) else None
+
+
 def load_sessions(path=None, intra_op_num_threads: int = 1):
     """(step session, start-up session) of a graph pair (``graph_pair``), both checked."""
     pair = graph_pair(path)

@@ -57,15 +57,19 @@ ACTIVE_S = 0.05  # a person whose last message is older than this is not waited 
 
 
 def make_engine(backend: str, model_path: str, bodies: list[dict]):
-    """The batched streaming engine: ONNX graphs load without torch (``fip_ros.runtime.graph``); a ``.pt``
-    checkpoint or the torch backend goes through ``fip_ros.api`` (torch)."""
+    """The batched streaming engine: ONNX graphs (and the shipped checkpoint, whose graphs ship) load without
+    torch (``fip_ros.runtime.graph``); another ``.pt`` checkpoint or the torch backend goes through
+    ``fip_ros.api`` (torch)."""
     if backend not in ("torch", "onnx"):
         raise ValueError(f"backend must be torch or onnx, got {backend!r}")
-    if backend == "onnx" and not model_path.endswith(".pt"):
+    if backend == "onnx":
         from fip_ros.runtime.engine import OnnxStreamingEngine
-        from fip_ros.runtime.graph import load_sessions
+        from fip_ros.runtime.graph import load_sessions, shipped_sessions_for
 
-        return OnnxStreamingEngine.from_sessions(*load_sessions(model_path or None), batch=len(bodies))
+        sessions = (shipped_sessions_for(model_path) if model_path.endswith(".pt") else
+                    load_sessions(model_path or None))
+        if sessions is not None:
+            return OnnxStreamingEngine.from_sessions(*sessions, batch=len(bodies))
     from fip_ros.api import load_model
 
     return load_model(model_path or None, backend=backend).stream(bodies, backend=backend)
