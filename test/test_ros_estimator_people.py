@@ -183,3 +183,14 @@ def test_imu_read_in_place_from_its_serialisation():
               + [4.0, 5.0, 6.0] + [0.0] * 9)
     data = b"\x00\x06\x00\x00" + body + struct.pack(">37d", *values)
     assert imu_sample_from_cdr(data) == (5_000_000_007, (0.0, 0.0, 0.6, 0.8), None, (4.0, 5.0, 6.0))
+
+
+def test_bad_body_lists_are_refused_in_one_line(ros_context):
+    from rclpy.parameter import Parameter
+
+    from fip_ros.ros.nodes.estimator import Estimator
+
+    for bodies in (["p1", "p1"], ["bad id"], ["/absolute"], ["p1", "9lives"]):
+        with pytest.raises(ValueError, match="bodies must be distinct relative ROS names"):
+            Estimator(context=ros_context, parameter_overrides=[Parameter("backend", value="onnx"),
+                                                                Parameter("bodies", value=bodies)])

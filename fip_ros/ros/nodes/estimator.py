@@ -13,6 +13,7 @@ subject ``subject_id``); else one person per entry ``<b>`` with topics ``<b>/imu
 """
 
 import copy
+import re
 import threading
 import time
 from collections import deque
@@ -53,6 +54,7 @@ JOINT_STATE_NAMES = [f"{j}_{axis}" for j in JOINT_NAMES for axis in ("yaw", "pit
 STATUS_LEVELS = {SmplPose.STATUS_OK: DiagnosticStatus.OK, SmplPose.STATUS_DEGRADED: DiagnosticStatus.WARN,
                  SmplPose.STATUS_INITIALIZING: DiagnosticStatus.WARN,
                  SmplPose.STATUS_LOST: DiagnosticStatus.ERROR}
+BODY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*")  # a relative ROS namespace
 ACTIVE_S = 0.05  # a person whose last message is older than this is not waited for by the batch
 
 
@@ -171,8 +173,9 @@ class Estimator(Node):
         if len(self.sites) != len(SENSOR_NAMES):
             raise ValueError(f"sensor_names must be {len(SENSOR_NAMES)} sites in FIP order, got {self.sites}")
         names = [b for b in p["bodies"] if b]
-        if len(set(names)) != len(names) or any(b.startswith("/") or " " in b for b in names):
-            raise ValueError(f"bodies must be distinct relative namespaces, got {names}")
+        if len(set(names)) != len(names) or not all(BODY_NAME.fullmatch(b) for b in names):
+            raise ValueError(f"bodies must be distinct relative ROS names (letters, digits, '_', '/'), "
+                             f"got {names}")
         people = [(f"{b}/", b) for b in names] or [("", p["subject_id"])]
         config = TrackerConfig(**{k: p[k] for k in TrackerConfig.__dataclass_fields__})
         body = fallback_body(self)
