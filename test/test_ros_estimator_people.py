@@ -194,3 +194,49 @@ def test_bad_body_lists_are_refused_in_one_line(ros_context):
         with pytest.raises(ValueError, match="bodies must be distinct relative ROS names"):
             Estimator(context=ros_context, parameter_overrides=[Parameter("backend", value="onnx"),
                                                                 Parameter("bodies", value=bodies)])
+
+
+def test_implausible_stamps_and_the_calibration_wait_reach_diagnostics(ros_context):
+    """Stamps 11 days ahead of the node's clock: poses DEGRADED, /diagnostics WARN with the offset; before
+    that, the diagnostics say why the person is not tracked yet (a moving window: the retry's reason)."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+    from rclpy.parameter import Parameter
+    from rclpy.serialization import serialize_message
+
+    from fip_msgs.msg import SmplPose
+    from fip_ros.ros.conversions import make_imu, time_from_ns
+    from fip_ros.ros.nodes.estimator import Estimator
+
+    node = Estimator(context=ros_context, parameter_overrides=[
+        Parameter("backend", value="onnx"), Parameter("auto_calibration_duration", value=0.25)])
+    person = node.people[0]
+    published = []
+    node._publish = lambda who, pose: published.append(pose)
+    rng = np.random.default_rng(0)
+    ahead = 11 * 86400 * 10**9
+    stamp = time.time_ns() + ahead
+    try:
+        def feed(frames, moving=False):
+            nonlocal stamp
+            for _ in range(frames):
+                stamp += 16_666_667
+                for c in range(6):
+                    q = np.array([0.0, 0.0, 0.0, 1.0]) + (rng.normal(0, 0.2, 4) if moving else 0)
+                    msg = make_imu(time_from_ns(stamp), "imu", q / np.linalg.norm(q), [0.0] * 3,
+                                   [0.0, 0.0, G + (rng.normal() * 3 if moving else 0)])
+                    node._on_imu(person, c, serialize_message(msg))
+
+        feed(20, moving=True)
+        d = node._diagnostic(person)
+        assert d.level == DiagnosticStatus.WARN and "retrying" in d.message and "still" in d.message
+        feed(120)  # calibrates; INITIALIZING for status_window, then DEGRADED (never OK)
+        statuses = [p.status for p in published]
+        assert SmplPose.STATUS_OK not in statuses and statuses[-30:] == [SmplPose.STATUS_DEGRADED] * 30
+        d = node._diagnostic(person)
+        values = {v.key: v.value for v in d.values}
+        assert d.level == DiagnosticStatus.WARN and "implausible stamps" in d.message
+        assert float(values["clock_offset_s"]) == pytest.approx(11 * 86400, rel=1e-3)
+        assert int(values["implausible_stamps"]) >= 40
+        assert d.name.endswith("[0]: FIP estimator") and d.hardware_id == "0"
+    finally:
+        node.destroy_node()
