@@ -105,6 +105,10 @@ def test_bag_people_by_namespace(tmp_path):
         bag.write("/alice/pose", t_ns, serialize_message(smpl_pose_msg(stamp, "world", "alice", TPOSE,
                                                                        (1.0 + i, 2.0, 0.9))))
         bag.write("/pose", t_ns, serialize_message(smpl_pose_msg(stamp, "world", "bob", TPOSE)))
+        if i == 5:  # a broken pose in between is left out, the others stay
+            bad = smpl_pose_msg(Time(sec=100, nanosec=i * 16_666_667 + 1), "world", "bob", TPOSE)
+            bad.local_rotations[3].w = float("nan")
+            bag.write("/pose", t_ns + 1, serialize_message(bad))
         if i >= 3:  # the dynamics node's output starts after its filter delay
             bag.write("/alice/joint_moments", t_ns, serialize_message(moments_msg(stamp)))
     bag.close()

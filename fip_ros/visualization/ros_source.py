@@ -55,15 +55,21 @@ class Skeleton:
         self.set_body(validate_body(body_from_msg(msg)))
 
     def joints(self, msg) -> np.ndarray:
+        """(24,3) joint positions; ValueError for a pose that cannot be used (bad quaternions or translation),
+        which leaves the anchoring untouched."""
         import torch
 
         from fip_ros.core.kinematics import forward_kinematics
-        from fip_ros.ros.conversions import local_rot_from_smpl_pose
+        from fip_ros.ros.conversions import local_rot_from_quats, smpl_pose_quats, valid_quats
 
-        rot = torch.as_tensor(local_rot_from_smpl_pose(msg), dtype=torch.float64)
+        quats = smpl_pose_quats(msg)
+        root = _smpl(msg.root_translation) if msg.translation_valid else np.zeros(3)
+        if not valid_quats(quats) or not np.isfinite(root).all():
+            raise ValueError("non-finite or non-unit rotations, or a non-finite translation")
+        rot = torch.as_tensor(local_rot_from_quats(quats), dtype=torch.float64)
         rel = forward_kinematics(rot, self.offsets)[1]
         if msg.translation_valid:
-            root = torch.as_tensor(_smpl(msg.root_translation))
+            root = torch.as_tensor(root)
         else:
             root = self.anchoring.step(rel)[0]
         return (rel + root).numpy()
@@ -92,11 +98,20 @@ def load_bag(path) -> list[Track]:
         msg, ns = store.deserialize_cdr(data, msgtype), namespace(topic)
         skel = skeletons.setdefault(ns, Skeleton())
         if msgtype == BODY_TYPE:
-            skel.set_body_msg(msg)
+            try:
+                skel.set_body_msg(msg)
+            except ValueError:  # an impossible body: the previous one stays
+                pass
         elif msgtype == POSE_TYPE:
-            poses.setdefault(ns, {})[_ns(msg.header.stamp)] = skel.joints(msg)
+            try:
+                poses.setdefault(ns, {})[_ns(msg.header.stamp)] = skel.joints(msg)
+            except ValueError:  # an unusable pose is left out, as the live view does
+                continue
         else:
             dynamics.setdefault(ns, {})[_ns(msg.header.stamp)] = dynamics_frame(msg)
+    poses = {ns: p for ns, p in poses.items() if p}
+    if not poses:
+        raise ValueError(f"{path}: no usable fip_msgs/SmplPose message")
     start = min(min(p) for p in poses.values())
     tracks = []
     for ns, by_stamp in sorted(poses.items()):
