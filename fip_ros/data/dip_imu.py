@@ -6,12 +6,12 @@ accelerations are free accelerations in that frame with gravity removed, m/s^2. 
 (docs/CONTRACTS.md calibrated IMU data); no calibration is estimated here. 60 Hz, no translation.
 """
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from fip_ros.core import safe_pickle
 from fip_ros.core.rotations import axis_angle_to_matrix
 
 DIP_SENSORS = [7, 8, 11, 12, 0, 2]  # DIP's 17 sites -> left/right forearm, left/right lower leg, head, pelvis
@@ -19,9 +19,11 @@ DIP_FPS = 60.0
 
 
 def read_pickle(path) -> dict:
-    """A Python 2 pickle (latin1 decodes its byte strings and numpy buffers)."""
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+    """A (Python 2) pickle of numpy arrays; no code runs from it (``fip_ros.core.safe_pickle``)."""
+    data = safe_pickle.load(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a dict of arrays, got {type(data).__name__}")
+    return data
 
 
 def _nearest_valid(valid: np.ndarray) -> np.ndarray:
