@@ -132,6 +132,13 @@ def imu_frame(site: str, prefix: str = "") -> str:
     return f"{prefix}imu_{site}"
 
 
+def namespace_prefix(namespace: str) -> str:
+    """A node namespace as a frame prefix, so each person's sensors get frames of their own:
+    ``/p1`` -> ``p1_``, ``/lab/p2`` -> ``lab_p2_``, ``/`` -> ``""``."""
+    tokens = [t for t in namespace.split("/") if t]
+    return "_".join(tokens) + "_" if tokens else ""
+
+
 def smpl_pose_msg(stamp: Time, frame_id: str, subject_id: str, local_rot: np.ndarray, tran=None):
     """fip_msgs/SmplPose from SMPL local rotations (24,3,3) and a pelvis position already in ROS axes (3,)."""
     from geometry_msgs.msg import Quaternion

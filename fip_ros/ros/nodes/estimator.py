@@ -41,6 +41,7 @@ from fip_ros.ros.conversions import (
 )
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 from fip_ros.ros.sync import ApproximateTimeSync, SyncedSet
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
@@ -64,7 +65,7 @@ class Estimator(Node):
         self.sites = list(p["sensor_names"])
         if len(self.sites) != len(SENSOR_NAMES):
             raise ValueError(f"sensor_names must be {len(SENSOR_NAMES)} sites in FIP order, got {self.sites}")
-        self.subject_id = p["subject_id"]
+        self.subject_id = check_id(p["subject_id"], "subject_id")
         # Output stamp = the root (pelvis) sensor's stamp.
         self.sync = ApproximateTimeSync(len(self.sites), p["slop"], int(p["queue_size"]),
                                         reference=ROOT_SENSOR, backward_reset_s=p["backward_reset"],
@@ -109,7 +110,8 @@ class Estimator(Node):
         specs = {
             "sensor_names": (list(SENSOR_NAMES), descriptor(
                 "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
-            "subject_id": ("0", descriptor("Subject id copied into SmplPose.subject_id", read_only=True)),
+            "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id",
+                                                          read_only=True)),
             "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
             "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
             "model_path": ("", descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),

@@ -50,7 +50,8 @@ class SmplTfBroadcaster(Node):
     def __init__(self, **kwargs):
         super().__init__("smpl_tf_broadcaster", **kwargs)
         specs = {
-            "body_id": ("0", descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
+            "body_id": (smpl_frames.DEFAULT_SUBJECT_ID,
+                        descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
             "frame_prefix": ("", descriptor("Prefix of every body frame (several people/systems)")),
             "frame_suffix": ("", descriptor("Suffix of every body frame")),
             "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
