@@ -39,7 +39,7 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [f"{name}={target}" for name, target in TOOLS.items()]
-        + [f"{name}=fip_ros.ros.nodes.{name}:main" for name in NODES]
+        + [f"{name}=fip_ros.ros.nodes.executables:{name}" for name in NODES]
         + ["bringup=fip_ros.ros.bringup:main"],
     },
 )

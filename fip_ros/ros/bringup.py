@@ -1,8 +1,9 @@
 """fip-bringup: start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition).
 
-The graph comes from a YAML file (config/live.yaml, config/replay.yaml) that launch/live.launch.py and
-launch/replay.launch.py read too, through :func:`graph_nodes`, so both start the same nodes with the same
-parameter files and overrides. Graph file format::
+The graph comes from a YAML file (config/live.yaml, config/replay.yaml, config/bag.yaml) that the launch
+files read too, through :func:`graph_nodes`, so both start the same nodes with the same parameter files and
+overrides; both check the arguments with :func:`validate_args` before any node starts. SIGINT or SIGTERM, at
+any moment, ends it with status 0 (``fip_ros.ros.shutdown``). Graph file format::
 
     nodes:
       - executable: estimator            # fip_ros.ros.nodes.<executable>
@@ -11,22 +12,25 @@ parameter files and overrides. Graph file format::
         overrides: {subject_id: $body_id}   # $var = a graph argument; skipped when the argument is empty
     rviz: ../rviz/fip.rviz
 
-Graph arguments (same names as the launch arguments): namespace, body_id, clip, backend, model, rviz and
-``<node name>_params`` replacing that node's parameter files.
+Graph arguments (same names as the launch arguments): namespace, body_id, clip, bag, backend, model, rviz
+and ``<node name>_params`` replacing that node's parameter files.
 """
 
 import argparse
 import importlib
 import inspect
+import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from fip_ros.ros import shutdown
+from fip_ros.ros.smpl_frames import check_id
 
 
 def config_dir() -> Path:
@@ -37,7 +41,11 @@ def config_dir() -> Path:
     from ament_index_python.packages import get_package_share_directory
     return Path(get_package_share_directory("fip_ros")) / "config"
 
-GRAPH_ARGS = ("namespace", "body_id", "clip", "backend", "model")
+GRAPHS = ("live", "replay", "bag")
+GRAPH_ARGS = ("namespace", "body_id", "clip", "bag", "backend", "model")
+BACKENDS = ("torch", "onnx")
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}  # what launch's IfCondition accepts
+_NAMESPACE = re.compile(r"/?([A-Za-z_][A-Za-z0-9_]*)(/[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass
@@ -49,8 +57,8 @@ class NodeSpec:
 
 
 def graph_path(graph: str) -> Path:
-    """'live'/'replay' -> the installed or source config file; anything else is a path."""
-    if graph in ("live", "replay"):
+    """'live'/'replay'/'bag' -> the installed or source config file; anything else is a path."""
+    if graph in GRAPHS:
         return config_dir() / f"{graph}.yaml"
     return Path(graph)
 
@@ -75,6 +83,43 @@ def graph_nodes(path, args: dict) -> tuple[list[NodeSpec], str | None]:
         specs.append(NodeSpec(entry["executable"], name, params, overrides))
     rviz = graph.get("rviz")
     return specs, str((path.parent / rviz).resolve()) if rviz else None
+
+
+class ArgumentError(ValueError):
+    """A bad graph/launch argument: ``name`` (launch spelling) and why."""
+
+    def __init__(self, name: str, why: str):
+        super().__init__(f"argument {name}: {why}")
+        self.name, self.why = name, why
+
+
+def validate_args(args: dict, executables=()) -> None:
+    """ArgumentError for the first bad graph/launch argument (values are strings; empty = unset).
+
+    ``executables``: the graph's nodes, for the arguments a node needs (imu_replay a clip, bag_player a bag).
+    """
+    def bad(name, why):
+        raise ArgumentError(name, why)
+
+    ns = args.get("namespace") or ""
+    if ns and not _NAMESPACE.fullmatch(ns):
+        bad("namespace", f"{ns!r} is not a ROS namespace (letters, digits, '_', tokens split by '/')")
+    if args.get("body_id"):
+        try:
+            check_id(args["body_id"], "body_id")
+        except ValueError as exc:
+            bad("body_id", str(exc).removeprefix("body_id "))
+    if args.get("backend") and args["backend"] not in BACKENDS:
+        bad("backend", f"{args['backend']!r} is not one of {', '.join(BACKENDS)}")
+    if str(args.get("rviz", "false")).lower() not in BOOLEANS:
+        bad("rviz", f"{args['rviz']!r} is not true or false")
+    needs = {"imu_replay": "clip", "bag_player": "bag"}
+    for name in ("clip", "bag", "model", *(k for k in args if k.endswith("_params"))):
+        value = args.get(name) or ""
+        if not value and any(needs.get(e) == name for e in executables):
+            bad(name, "this graph needs it")
+        if value and not Path(value).expanduser().exists():
+            bad(name, f"{value} does not exist")
 
 
 def node_class(executable: str):
@@ -106,43 +151,68 @@ def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="fip-bringup", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="graph file (overrides --graph)")
-    ap.add_argument("--graph", choices=("live", "replay"), default="live")
-    ap.add_argument("--clip", default="", help="recording for imu_replay")
-    ap.add_argument("--namespace", default="")
-    ap.add_argument("--body-id", default="", help="subject / REP 155 body id")
-    ap.add_argument("--backend", default="", help="estimator backend override: torch | onnx")
+    ap.add_argument("--config", help="graph file (overrides --graph; default: none)")
+    ap.add_argument("--graph", choices=GRAPHS, default="live", help="graph in config/ (default: live)")
+    ap.add_argument("--clip", default="", help="recording for imu_replay (replay graph; default: none)")
+    ap.add_argument("--bag", default="", help="rosbag2 folder for bag_player (bag graph; default: none)")
+    ap.add_argument("--namespace", default="", help="namespace of every node (default: none)")
+    ap.add_argument("--body-id", default="", help="subject / REP 155 body id (default: the files', '0')")
+    ap.add_argument("--backend", default="", choices=("", *BACKENDS),
+                    help="estimator backend override (default: estimator.yaml's)")
     ap.add_argument("--model", default="", help="estimator FIP checkpoint (default: shipped weights)")
     ap.add_argument("--params", action="append", default=[], metavar="NODE=FILE",
-                    help="replace a node's parameter files (launch argument <node>_params)")
+                    help="replace a node's parameter files (launch argument <node>_params; default: none)")
     ap.add_argument("--rviz", action="store_true", help="also start rviz2 with rviz/fip.rviz")
-    ap.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run)")
-    ap.add_argument("--threads", type=int, default=4)
-    return ap.parse_args(argv)
+    ap.add_argument("--duration", type=float, default=0.0,
+                    help="stop after this many seconds (default 0 = run)")
+    ap.add_argument("--threads", type=int, default=4, help="executor threads (default 4)")
+    return ap, ap.parse_args(argv)
 
 
-def main(argv=None):
-    import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+def main(argv=None) -> int:
+    stop = shutdown.install()  # first: a signal while torch and rclpy load ends the start-up cleanly
+    try:
+        return _run(sys.argv[1:] if argv is None else argv, stop)
+    except shutdown.Interrupted:
+        return 0
 
-    argv = sys.argv[1:] if argv is None else argv
+
+def _run(argv, stop) -> int:
     ros_args = argv[argv.index("--ros-args"):] if "--ros-args" in argv else []
-    opts = parse_args(argv[:len(argv) - len(ros_args)])
+    ap, opts = parse_args(argv[:len(argv) - len(ros_args)])
     args = {name: getattr(opts, name) for name in GRAPH_ARGS}
     for item in opts.params:
-        node, _, path = item.partition("=")
+        node, sep, path = item.partition("=")
+        if not sep or not node:
+            ap.error(f"argument --params: {item!r} is not NODE=FILE")
         args[f"{node}_params"] = str(Path(path).resolve())
-    specs, rviz_config = graph_nodes(opts.config or graph_path(opts.graph), args)
+    graph = Path(opts.config) if opts.config else graph_path(opts.graph)
+    try:
+        specs, rviz_config = graph_nodes(graph, args)
+        validate_args(args, [s.executable for s in specs])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        ap.error(f"argument --config/--graph: cannot read graph file {graph}: {exc}")
+    except ArgumentError as exc:
+        ap.error(f"argument --{exc.name.replace('_', '-')}: {exc.why}")
 
     classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
-    rclpy.init(args=["fip-bringup", *ros_args])
-    log = rclpy.logging.get_logger("fip_bringup")
-    executor = MultiThreadedExecutor(num_threads=opts.threads)
-    nodes = []
-    rviz = None
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    executor, nodes, rviz = None, [], None
     try:
+        rclpy.init(args=["fip-bringup", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
+        log = rclpy.logging.get_logger("fip_bringup")
+        executor = MultiThreadedExecutor(num_threads=opts.threads)
         for cls, spec in zip(classes, specs, strict=True):
-            node = cls(cli_args=node_cli_args(spec, opts.namespace))
+            try:
+                node = cls(cli_args=node_cli_args(spec, opts.namespace))
+            except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
+                from fip_ros.ros.nodes import startup_error
+                log.debug(traceback.format_exc())
+                log.fatal(startup_error(spec.name, exc))
+                return 1
             nodes.append(node)
             executor.add_node(node)
         if opts.rviz:
@@ -151,20 +221,14 @@ def main(argv=None):
             else:
                 log.warning("rviz2 is not installed here: starting without it")
         log.info(f"started {', '.join(s.name for s in specs)} in one process")
-        if opts.duration > 0:
-            stopper = threading.Timer(opts.duration, lambda: signal.raise_signal(signal.SIGINT))
-            stopper.daemon = True  # must not keep the process alive after an earlier stop
-            stopper.start()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        shutdown.spin(executor, stop, opts.duration)
+    except shutdown.Interrupted:
         pass
     finally:
         if rviz is not None:
             rviz.terminate()
-        executor.shutdown(timeout_sec=1.0)
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        shutdown.close(executor, nodes, stop)
+    return 0
 
 
 if __name__ == "__main__":

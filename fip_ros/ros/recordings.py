@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fip_ros.core.body_model import body_dict
 from fip_ros.core.calibration import simulate_raw
 from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.smpl_tree import SENSOR_NAMES
@@ -34,6 +35,7 @@ class Recording:
     gt_tran: np.ndarray | None = None  # (T, 3) pelvis position, ROS world frame (REP 103), m
     sites: tuple = SENSOR_NAMES
     tpose_frames: int = 0
+    body: dict | None = None  # the recorded person's measurements (fip_ros.core.body_model), when known
 
     def __len__(self):
         return self.quat.shape[0]
@@ -55,7 +57,7 @@ def load_calibrated(path: Path, fmt: str) -> dict:
         tran = torch.as_tensor(clip.tran, dtype=torch.float64)
         imu = synthesize(local_rot, torch.as_tensor(clip.offsets, dtype=torch.float64), tran, fps=clip.fps)
         return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
-                    tran=tran.numpy())
+                    tran=tran.numpy(), body=body_dict(clip.body))
     if fmt in ("dip", "totalcapture"):
         try:
             from fip_ros.data.dip_imu import load_dip_sequence
@@ -63,7 +65,7 @@ def load_calibrated(path: Path, fmt: str) -> dict:
             raise ValueError(f"{fmt} recordings need the DIP loader fip_ros.data.dip_imu: {exc}") from exc
         seq = load_dip_sequence(path, totalcapture=fmt == "totalcapture")
         return dict(fps=60.0, acc=np.asarray(seq["acc"], float), ori=np.asarray(seq["ori"], float),
-                    local_rot=np.asarray(seq["local_rot"], float), tran=None)
+                    local_rot=np.asarray(seq["local_rot"], float), tran=None, body=None)
     raise ValueError(f"unknown recording format {fmt!r}; expected one of {FORMATS}")
 
 
@@ -91,4 +93,5 @@ def load_recording(path, fmt: str = "auto", tpose_seconds: float = 3.0, seed: in
     rot = raw_ori.numpy()
     return Recording(fps=fps, quat=quat_from_matrix(rot), gyro=angular_velocity(rot, fps),
                      acc=raw_acc.numpy(), gt_local_rot=local_rot,
-                     gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n)
+                     gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n,
+                     body=cal["body"])

@@ -1,30 +1,52 @@
-"""ROS 2 nodes: thin adapters around the ROS-free core. Each module has a node class and ``main()``."""
+"""ROS 2 nodes: thin adapters around the ROS-free core. Each module has a node class and ``main()``.
 
-import rclpy
-import rclpy.executors
-import rclpy.logging
+Every node process starts and stops through :func:`run_node` (the shutdown pattern of
+``fip_ros.ros.shutdown``, shared with fip-bringup); the installed executables are
+``fip_ros.ros.nodes.executables``. Nodes with threads of their own stop them in ``stop()``.
+"""
+
+import traceback
+
+from fip_ros.ros import shutdown
+
+
+def startup_error(name: str, exc: Exception) -> str:
+    """One line for a start-up failure (a bad parameter or file is a user mistake, not a crash)."""
+    text = str(exc).strip().splitlines()
+    return f"{name}: cannot start: {text[0] if text else type(exc).__name__}"
+
+
+def missing_subscribers(pubs: dict, count: int) -> list[str]:
+    """Topics of ``pubs`` (topic -> publisher) with fewer than ``count`` subscribers: players wait on them."""
+    return sorted(topic for topic, pub in pubs.items() if pub.get_subscription_count() < count)
 
 
 def run_node(node_class, args=None) -> int:
-    """Init, construct ``node_class``, spin until shutdown, clean up; the ``main()`` of a node module.
+    """Init, construct ``node_class``, spin until SIGINT/SIGTERM, clean up; the ``main()`` of a node module.
 
-    A configuration error at start-up (bad parameter, missing file) is logged as one line, not a traceback,
-    and gives exit code 1.
+    Exit status 0 after a stop signal (at any moment, start-up included), 1 with a one-line error when the
+    node cannot start (bad parameter, missing or bad file).
     """
-    rclpy.init(args=args)
-    node = None
+    stop = shutdown.install()
+    executor = node = None
     try:
-        node = node_class()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        try:
+            node = node_class()
+        except Exception as exc:  # noqa: BLE001 - any start-up failure ends in one line, not a traceback
+            logger = rclpy.logging.get_logger(node_class.__name__)
+            logger.debug(traceback.format_exc())
+            logger.fatal(startup_error(node_class.__name__, exc))
+            return 1
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        shutdown.spin(executor, stop)
+    except shutdown.Interrupted:
         pass
-    except (ValueError, OSError, KeyError) as exc:
-        rclpy.logging.get_logger(node_class.__name__).fatal(f"cannot start: {exc}")
-        return 1
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        shutdown.close(executor, [node] if node is not None else [], stop)
     return 0
-
-

@@ -1,0 +1,124 @@
+"""One start/stop pattern for every node process and fip-bringup: SIGINT and SIGTERM end it with status 0.
+
+rclpy's own signal handler shuts the context down at once, while callbacks, timers and the nodes' own
+threads may still publish through it ("publisher's context is invalid"), and the second SIGINT that
+``ros2 launch`` forwards lands in the cleanup as a KeyboardInterrupt. Here the stop is ours, in phases:
+
+- start-up (imports, model loading, node construction): a signal abandons the start (:class:`Interrupted`);
+- spinning: a signal only sets a flag; the spin loop polls it every ``POLL_S``;
+- cleanup: the nodes' own activity stops first (their ``stop()``: threads; then every timer), then the
+  executor (waiting for running callbacks), the nodes and last the context. Further signals are ignored, and
+  a watchdog ends a cleanup that would outlast ``CLEANUP_GRACE_S``, so a supervisor never has to kill.
+
+Imports only the standard library at module level: executables install the handlers before heavy imports.
+"""
+
+import os
+import signal
+import sys
+import threading
+import time
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+POLL_S = 0.1
+CLEANUP_GRACE_S = 2.5
+
+
+class Interrupted(BaseException):
+    """A stop signal during start-up (BaseException, so no ``except Exception`` on the way swallows it)."""
+
+
+class StopSignals:
+    """The process's stop request; :func:`install` makes the one instance and owns SIGINT/SIGTERM."""
+
+    def __init__(self):
+        self.requested = threading.Event()
+        self.phase = "start"
+        self._watchdog = None
+        for sig in SIGNALS:
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.requested.set()
+        if self.phase == "start":
+            self.cleanup()
+            raise Interrupted(signal.Signals(signum).name)
+
+    def spinning(self) -> bool:
+        """Enter the spin phase; False when a signal already asked to stop."""
+        self.phase = "spin"
+        return not self.requested.is_set()
+
+    def cleanup(self):
+        """Enter the cleanup phase: later signals are ignored (by the OS: Python's own finalisation would
+        otherwise restore the default SIGINT action and die of it); the watchdog bounds how long it takes."""
+        self.phase = "cleanup"
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(CLEANUP_GRACE_S, _cleanup_overrun)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def done(self):
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+
+def _cleanup_overrun():
+    sys.stderr.write(f"cleanup did not finish within {CLEANUP_GRACE_S} s: exiting without it\n")
+    sys.stderr.flush()
+    os._exit(1)
+
+
+_instance = None
+
+
+def install() -> StopSignals:
+    """The process's StopSignals, created (handlers installed) on the first call; main thread only."""
+    global _instance
+    if _instance is None:
+        _instance = StopSignals()
+    return _instance
+
+
+def spin(executor, stop: StopSignals, duration: float = 0.0) -> None:
+    """Spin ``executor`` until a stop signal, ``duration`` seconds (0 = no limit) or an external shutdown."""
+    from rclpy.executors import ExternalShutdownException
+
+    if not stop.spinning():
+        return
+    deadline = time.monotonic() + duration if duration > 0 else None
+    try:
+        while not stop.requested.is_set() and executor.context.ok():
+            executor.spin_once(timeout_sec=POLL_S)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    except ExternalShutdownException:
+        pass
+
+
+def close(executor, nodes, stop: StopSignals, context=None) -> None:
+    """Stop the nodes' activity (``stop()``, timers), the executor, the nodes, then the context."""
+    stop.cleanup()
+    rclpy = sys.modules.get("rclpy")  # absent when a signal came before rclpy finished importing
+    try:
+        for node in nodes:
+            halt(node)
+        if executor is not None:
+            executor.shutdown(timeout_sec=1.0)  # waits for callbacks still running in worker threads
+        for node in nodes:
+            node.destroy_node()
+        if rclpy is not None:
+            rclpy.try_shutdown(context=context)
+    finally:
+        stop.done()
+
+
+def halt(node) -> None:
+    """Stop what a node does on its own before its context goes: its ``stop()`` (threads), its timers."""
+    own_stop = getattr(node, "stop", None)
+    if callable(own_stop):
+        own_stop()
+    for timer in list(node.timers):
+        timer.cancel()
