@@ -13,7 +13,7 @@ TOOLS = {
     "fip-train": "fip_ros.training.train:main",
     "fip-eval": "fip_ros.evaluation.evaluate:main",
     "fip-export": "fip_ros.fip.export:main",
-    "fip-finetune": "fip_ros.physics.self_supervised:main",
+    "fip-finetune": "fip_ros.finetune.self_supervised:main",
     "fip-bag": "fip_ros.ros.bag_tools:main",
     "fip-bringup": "fip_ros.ros.bringup:main",
     "fip-demo": "fip_ros.demo:main",

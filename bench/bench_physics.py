@@ -13,14 +13,14 @@ import numpy as np
 import torch
 
 from fip_ros.core.body_model import body_dict
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import ROOT_SENSOR
 from fip_ros.evaluation.evaluate import gt_init_imu, run_fip
-from fip_ros.physics.clips import walking_clips
+from fip_ros.finetune.clips import walking_clips
 from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
-from fip_ros.physics.dynamics import DynamicsEstimator, analyse
-from fip_ros.physics.inverse_dynamics import GRAVITY
+from fip_ros.physics.dynamics_estimator import DynamicsEstimator, analyse
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 from fip_ros.physics.virtual_imu import carrier_acceleration

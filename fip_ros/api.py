@@ -15,19 +15,14 @@ sensor entry; leading ones take the first finite value). A sensor with no finite
 
 import os
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
-from fip_ros.fip.checkpoint import WeightsError, load_checkpoint
+from fip_ros.fip.checkpoint import WeightsError, default_weights_path, load_checkpoint
 
 BACKENDS = ("torch", "onnx")
-
-
-def default_weights_path() -> Path:
-    return Path(__file__).resolve().parent / "weights" / "fip_default.pt"
 
 
 def _body_vectors(body) -> torch.Tensor:

@@ -4,7 +4,7 @@
 2. Replays it as six raw IMU streams (a still T-pose first, so the estimator calibrates itself as on real
    sensors) through the replay graph of ``fip-bringup`` (imu_replay -> estimator -> smpl_tf_broadcaster,
    body_params, dynamics) in this process over real DDS; a separate collector node records ``pose``, ``/tf``.
-3. Scores the estimate against the clip's truth (``fip_ros.evaluation.metrics``), reports latencies and
+3. Scores the estimate against the clip's truth (``fip_ros.core.metrics``), reports latencies and
    writes ``metrics.json``, ``skeleton.gif`` and ``contact_sheet.png`` to the output folder.
 If the ROS graph cannot start, the same raw streams go through the offline API instead, labelled as such.
 """
@@ -97,7 +97,7 @@ class Collector:
 
     def result(self, frames_in: int, clip_frames: int) -> dict:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
-        from fip_ros.ros.nodes.dynamics import local_rot_from_pose
+        from fip_ros.ros.conversions import local_rot_from_smpl_pose
 
         if len(self.truth_ns) < clip_frames:
             raise DemoError(f"the collector saw {len(self.truth_ns)} replayed frames, expected {frames_in}")
@@ -106,7 +106,7 @@ class Collector:
         pred = np.broadcast_to(np.eye(3), (clip_frames, 24, 3, 3)).copy()
         for i, s in enumerate(stamps):
             if valid[i]:
-                pred[i] = local_rot_from_pose(self.poses[s])
+                pred[i] = local_rot_from_smpl_pose(self.poses[s])
         return dict(pred=pred, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
                     processing=[m.processing_latency for m in self.poses.values()],
                     tf_latency=[v * 1e-9 for v in self.tf_latency_ns.values()])
@@ -208,7 +208,7 @@ def _stats_ms(values) -> dict:
 
 
 def score(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float) -> dict:
-    from fip_ros.evaluation.metrics import sequence_errors, summarize
+    from fip_ros.core.metrics import sequence_errors, summarize
 
     summary = summarize([sequence_errors(pred, true, offsets, fps)])
     return {k: v for k, v in summary.items() if not k.startswith("per_joint")}

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.data.dip_imu import DIP_SENSORS, fill_nan, load_dip, load_dip_sequence
+from fip_ros.data.dip_imu import DIP_SENSORS, fill_nan, load_dip
 from fip_ros.data.totalcapture import TC_ORDER, load_totalcapture
+from fip_ros.ros.recordings import load_calibrated
 
 N = 40
 
@@ -90,4 +91,4 @@ def test_totalcapture_reorders_to_fip_sensors(tmp_path):
     assert np.allclose(seq["acc"], acc) and np.allclose(seq["ori"], ori)
     assert seq["local_rot"].shape == (N, 24, 3, 3)
     assert TC_ORDER == [2, 3, 0, 1, 4, 5]
-    assert np.allclose(load_dip_sequence(path, totalcapture=True)["acc"], acc)  # the replay driver's entry
+    assert np.allclose(load_calibrated(path, "totalcapture")["acc"], acc)  # the replay driver's entry

@@ -7,7 +7,8 @@ import torch
 from test_training_dataset import write_fake_dataset
 from test_training_overfit import TINY
 
-from fip_ros.evaluation import evaluate, metrics, report
+from fip_ros.core import metrics
+from fip_ros.evaluation import evaluate, report
 from fip_ros.fip.checkpoint import save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP

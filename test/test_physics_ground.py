@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from fip_ros.core.body_model import default_offsets
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.physics.contact import contact_from_trajectory
-from fip_ros.physics.dynamics import DynamicsEstimator, analyse
-from fip_ros.physics.inverse_dynamics import GRAVITY
+from fip_ros.physics.dynamics_estimator import DynamicsEstimator, analyse
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from fip_ros.core.body_model import default_offsets
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.rotations import quat_to_matrix
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
 from fip_ros.physics.inverse_dynamics import (
-    GRAVITY,
     com_acceleration,
     com_acceleration_from_motion,
     kinematics_from_motion,

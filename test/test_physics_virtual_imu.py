@@ -5,12 +5,12 @@ import math
 import torch
 
 from fip_ros.core.body_model import default_offsets
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets, synthesize
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ROOT_SENSOR
-from fip_ros.physics.inverse_dynamics import GRAVITY
-from fip_ros.physics.placement import fit_placement
-from fip_ros.physics.self_supervised import (
+from fip_ros.finetune.placement import fit_placement
+from fip_ros.finetune.self_supervised import (
     FinetuneConfig,
     SelfSupervised,
     demo_shift,

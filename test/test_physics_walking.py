@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from fip_ros.core.body_model import body_dict
+from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.data.split import load_split_config
-from fip_ros.physics.clips import DATASET, MOCAP, from_mocap, held_out_subject, walking_clips
+from fip_ros.finetune.clips import DATASET, MOCAP, from_mocap, held_out_subject, walking_clips
 from fip_ros.physics.contact import contact_from_trajectory
-from fip_ros.physics.dynamics import analyse
-from fip_ros.physics.inverse_dynamics import GRAVITY
+from fip_ros.physics.dynamics_estimator import analyse
 from fip_ros.physics.segments import build_segments
 
 MASS = 73.0

@@ -14,8 +14,7 @@ import math
 
 import torch
 
-from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.smpl_tree import PARENTS, SEX_CODES
+from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS, SEX_CODES
 
 # Joint positions in fractions of height, A-pose, y up, x left, z forward (data-formats.md, CC0 MakeHuman).
 # Rows are SMPL joints; right-side joints mirror x.
@@ -43,6 +42,7 @@ ARM_RANGE = (0.35, 0.95)
 LEG_RANGE = (0.45, 1.25)
 ARM_RATIO_RANGE = (0.22, 0.42)
 LEG_RATIO_RANGE = (0.38, 0.60)
+MASS_RANGE = (20.0, 300.0)  # kg, checked by the body_params node; the physics layer needs a mass
 
 
 def _a_pose_to_t_pose(pos: list[list[float]]) -> list[list[float]]:
@@ -157,8 +157,10 @@ def offsets_for_body(body) -> torch.Tensor:
 
 def tpose_positions(offsets: torch.Tensor) -> torch.Tensor:
     """(..., 24, 3) offsets -> (..., 24, 3) T-pose joint positions with the pelvis at the origin."""
-    eye = torch.eye(3, dtype=offsets.dtype, device=offsets.device).expand(*offsets.shape[:-1], 3, 3)
-    return forward_kinematics(eye, offsets)[1]
+    pos = [torch.zeros_like(offsets[..., 0, :])]
+    for j in range(1, NUM_JOINTS):
+        pos.append(pos[PARENTS[j]] + offsets[..., j, :])
+    return torch.stack(pos, -2)
 
 
 def _head_ankle_height(offsets: torch.Tensor) -> torch.Tensor:

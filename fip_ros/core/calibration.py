@@ -18,13 +18,12 @@ from dataclasses import dataclass
 import roma
 import torch
 
+from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import GRAVITY, free_acceleration, specific_force
 from fip_ros.core.kinematics import local_to_global
 from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
 from fip_ros.core.smpl_tree import NUM_JOINTS, ROOT_SENSOR, SENSOR_JOINTS
 
-# SMPL axes -> ROS axes (p_ros = M p_smpl).
-SMPL_TO_ROS = ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
 # N-pose: arms hang down along -y from the shoulders, palms towards the thighs (T-pose arms turned about z).
 _NPOSE_LOCAL_AXIS_ANGLE = {16: (0.0, 0.0, -torch.pi / 2), 17: (0.0, 0.0, torch.pi / 2)}
 POSES = ("tpose", "npose")
@@ -76,7 +75,7 @@ class Calibration:
 
 
 def _smpl_to_ros(like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(SMPL_TO_ROS, dtype=like.dtype, device=like.device)
+    return torch.tensor(M_SMPL_TO_ROS, dtype=like.dtype, device=like.device)
 
 
 def _yaw_rotation(angle: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,10 @@ from fip_ros.core.smpl_tree import SENSOR_JOINTS
 # carrying joint to that child, surface offset in the carrying joint's frame in metres for a 1.75 m body).
 # Forearms: back of the forearm 80 % towards the wrist (palms face down in T-pose, so the back is +y).
 # Lower legs: on the shin just below the knee. Head: forehead. Pelvis: lower back (sacrum).
+# Frames each side of the acceleration stencil (second difference over +-STENCIL frames); clips and windows
+# carry this margin while synthesising.
+STENCIL = 4
+
 SENSOR_SITES = (
     (20, 0.8, (0.0, 0.03, 0.0)),
     (21, 0.8, (0.0, 0.03, 0.0)),
@@ -52,7 +56,7 @@ def sensor_positions(global_rot: torch.Tensor, joint_pos: torch.Tensor, offsets:
     return joint_pos[..., SENSOR_JOINTS, :] + (rot @ local)[..., 0]
 
 
-def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = 4, dim: int = -3):
+def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = STENCIL, dim: int = -3):
     """Second difference ``(p[t+n] + p[t-n] - 2 p[t]) / (n dt)^2`` along the time axis ``dim``.
 
     The first and last n frames, which lack a neighbour, repeat the nearest valid value. Sequences shorter
@@ -71,7 +75,7 @@ def finite_acceleration(pos: torch.Tensor, fps: float = 60.0, stencil: int = 4, 
 
 
 def synthesize(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor | None = None,
-               fps: float = 60.0, stencil: int = 4) -> dict:
+               fps: float = 60.0, stencil: int = STENCIL) -> dict:
     """Motion -> virtual IMU signals.
 
     local_rot (..., T, 24, 3, 3); offsets (..., 24, 3) (one skeleton per sequence); tran (..., T, 3) pelvis
@@ -104,7 +108,7 @@ class ImuCorruption:
     mount_pos_m: float = 0.0
     drop_prob: float = 0.0
     fps: float = 60.0
-    stencil: int = 4
+    stencil: int = STENCIL
 
 
 def _randn(shape, like: torch.Tensor, generator):

@@ -72,15 +72,6 @@ def load_dip(path, trim: int = 6) -> dict:
                     data["gt"], trim)
 
 
-def load_dip_sequence(path, totalcapture: bool = False) -> dict:
-    """Either dataset's DIP-format sequence with its default trim (used by ``fip_ros.ros.recordings``)."""
-    if totalcapture:
-        from fip_ros.data.totalcapture import load_totalcapture  # late: totalcapture imports this module
-
-        return load_totalcapture(path)
-    return load_dip(path)
-
-
 def subject_of(path) -> str:
     """DIP subject folder (``s_01``..``s_10``; test subjects are s_09 and s_10), else the parent's name."""
     return Path(path).parent.name

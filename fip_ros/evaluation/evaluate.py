@@ -28,13 +28,13 @@ import torch
 from fip_ros.api import Model, default_weights_path, init_pose_from
 from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validate_body
 from fip_ros.core.calibration import calibration_pose_local_rot
-from fip_ros.core.imu_synthesis import ImuCorruption, corrupt, synthesize
+from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
+from fip_ros.core.metrics import sequence_errors, summarize
 from fip_ros.evaluation import baselines, plots
-from fip_ros.evaluation.metrics import sequence_errors, summarize
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.training import dataset as ds
 from fip_ros.training.augment import prepend_calibration, rescale_body
-from fip_ros.training.dataset import STENCIL, Clip
+from fip_ros.training.dataset import Clip
 
 MODES = ("tpose_start", "gt_init")
 METHODS = ("fip", "fip_avg_body", "fip_zero_body", "static_tpose")

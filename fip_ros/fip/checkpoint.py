@@ -1,6 +1,7 @@
 """FIP checkpoints: weights + config + metadata in one ``torch.save`` file, loaded with ``weights_only``."""
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -9,6 +10,11 @@ from fip_ros.fip.model import FIP
 
 FORMAT = "fip_ros.fip"
 VERSION = 1
+
+
+def default_weights_path() -> Path:
+    """The shipped weights, ``fip_ros/weights/fip_default.pt`` (also ``fip_ros.api.default_weights_path``)."""
+    return Path(__file__).resolve().parents[1] / "weights" / "fip_default.pt"
 
 
 class WeightsError(RuntimeError):

@@ -93,7 +93,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=None,
                    help="static ONNX graph for exactly this many bodies (faster); default: dynamic batch")
     a = p.parse_args(argv)
-    from fip_ros.api import default_weights_path
+    from fip_ros.fip.checkpoint import default_weights_path
 
     model, _ = load_checkpoint(a.checkpoint or default_weights_path())
     os.makedirs(a.out_dir, exist_ok=True)

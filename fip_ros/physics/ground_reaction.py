@@ -17,7 +17,8 @@
 
 import torch
 
-from fip_ros.physics.inverse_dynamics import GRAVITY, newton_euler
+from fip_ros.core.gravity import GRAVITY
+from fip_ros.physics.inverse_dynamics import newton_euler
 from fip_ros.physics.segments import LEFT_FOOT, RIGHT_FOOT, Segments
 
 FEET = (LEFT_FOOT, RIGHT_FOOT)

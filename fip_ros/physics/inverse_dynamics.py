@@ -15,17 +15,11 @@ from functools import lru_cache
 import torch
 from scipy.signal import savgol_coeffs
 
+from fip_ros.core.gravity import gravity_like
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import matrix_to_axis_angle
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
 from fip_ros.physics.segments import Segments
-
-GRAVITY = 9.81
-UP = (0.0, 1.0, 0.0)
-
-
-def gravity_vector(dtype=None) -> torch.Tensor:
-    return torch.tensor([0.0, -GRAVITY, 0.0], dtype=dtype or torch.get_default_dtype())
 
 
 def _cross(a, b):
@@ -122,7 +116,7 @@ def newton_euler(kin: dict, seg: Segments, com_acc: torch.Tensor, ext_force=None
     inertia = rot @ seg.inertia @ rot.transpose(-1, -2)
     w, a = kin["omega"], kin["alpha"]
     com = kin["joint_pos"] + _mv(rot, seg.com)
-    f = seg.mass[..., None] * (com_acc - gravity_vector(com_acc.dtype))
+    f = seg.mass[..., None] * (com_acc - gravity_like(com_acc))
     n = _mv(inertia, a) + _cross(w, _mv(inertia, w))
     # Moments are carried about the world origin during the sweep and moved to the joints at the end.
     n = n + _cross(com, f)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS
+from fip_ros.core.body_model import tpose_positions
+from fip_ros.core.smpl_tree import NUM_JOINTS
 
 # Rows: mass %, CM % from the proximal landmark, radii of gyration % (sagittal, transverse, longitudinal).
 DE_LEVA = {
@@ -101,13 +102,6 @@ def _inertia(mass, length, radii, axis):
     outer = lambda e: e[..., :, None] * e[..., None, :]  # noqa: E731
     dens = (r_sag**2 * outer(e_sag) + r_trv**2 * outer(e_trv) + r_lon**2 * outer(axis))
     return (mass * length**2)[..., None, None] * dens
-
-
-def tpose_positions(offsets: torch.Tensor) -> torch.Tensor:
-    pos = [torch.zeros_like(offsets[..., 0, :])]
-    for j in range(1, NUM_JOINTS):
-        pos.append(pos[PARENTS[j]] + offsets[..., j, :])
-    return torch.stack(pos, -2)
 
 
 def build_segments(offsets, mass, height, sex: str = "male") -> Segments:

@@ -12,17 +12,18 @@ synthesised signals agree exactly for the same placement.
 import torch
 from torch import nn
 
-from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
+from fip_ros.core.gravity import gravity_like
+from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import SENSOR_JOINTS
-from fip_ros.physics.inverse_dynamics import angular_velocity, gravity_vector
+from fip_ros.physics.inverse_dynamics import angular_velocity
 
 
 class VirtualIMU(nn.Module):
     """Six virtual sensors; ``offset`` (6,3) is the learnable shift of each sensor from its nominal site
     (carrying-segment frame, m) and ``rot`` (6,3) the learnable mounting rotation R_s (axis-angle)."""
 
-    def __init__(self, offsets: torch.Tensor, fps: float = 60.0, stencil: int = 4):
+    def __init__(self, offsets: torch.Tensor, fps: float = 60.0, stencil: int = STENCIL):
         super().__init__()
         self.fps, self.stencil = float(fps), int(stencil)
         self.register_buffer("nominal", sensor_local_offsets(offsets.detach()).float())
@@ -47,21 +48,21 @@ class VirtualIMU(nn.Module):
         ori = global_rot[..., SENSOR_JOINTS, :, :] @ self.mount().to(global_rot.dtype)
         acc = finite_acceleration(self.positions(global_rot, joint_pos), self.fps, self.stencil)
         to_sensor = ori.transpose(-1, -2)
-        specific = (to_sensor @ (acc - gravity_vector(acc.dtype))[..., None])[..., 0]
+        specific = (to_sensor @ (acc - gravity_like(acc))[..., None])[..., 0]
         time_first = ori.movedim(-4, 0)
         gyro_world = angular_velocity(time_first, self.fps).movedim(0, -3)
         gyro = (to_sensor @ gyro_world[..., None])[..., 0]
         return dict(acc=acc, ori=ori, specific_force=specific, gyro=gyro)
 
 
-def offset_acceleration(ori: torch.Tensor, shift: torch.Tensor, fps: float = 60.0, stencil: int = 4):
+def offset_acceleration(ori: torch.Tensor, shift: torch.Tensor, fps: float = 60.0, stencil: int = STENCIL):
     """World acceleration added by moving sensors by ``shift`` (6,3) in their bone frames, from measured
     orientations (...,T,6,3,3): subtract it from a reading to move the sensor back to its nominal site."""
     return finite_acceleration((ori @ shift.to(ori.dtype)[..., None])[..., 0], fps, stencil)
 
 
 def carrier_acceleration(acc: torch.Tensor, ori: torch.Tensor, site: torch.Tensor, fps: float = 60.0,
-                         stencil: int = 4) -> torch.Tensor:
+                         stencil: int = STENCIL) -> torch.Tensor:
     """World acceleration (...,T,3) of the joint carrying a sensor (e.g. the root, from the pelvis sensor),
     from the sensor's world free acceleration (...,T,3) and orientation (...,T,3,3) at ``site`` (3,) in the
     carrying bone's frame: the reading less its lever-arm part."""

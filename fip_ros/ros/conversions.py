@@ -1,7 +1,11 @@
 """Conversions between the ROS conventions (REP 103/145) and the core's (SMPL frame, numpy arrays).
 
 SMPL's canonical frame is y up, x to the body's left, z forward; ROS (REP 103) is x forward, y left, z up.
-``p_ros = M @ p_smpl``. Quaternions are (x, y, z, w) everywhere, as in ROS and roma.
+``p_ros = M @ p_smpl`` (``fip_ros.core.frames``). Quaternions are (x, y, z, w) everywhere, as in ROS and roma.
+
+``fip_msgs/SmplPose`` carries a pose as ``root_orientation`` = ``M R_pelvis`` (the SMPL pelvis frame in the
+ROS world) and ``local_rotations`` = the SMPL local rotations of joints 1..23 (entry 0 identity);
+:func:`write_smpl_pose` and :func:`local_rot_from_smpl_pose` are that codec, the one place it is written.
 """
 
 import numpy as np
@@ -9,9 +13,10 @@ from builtin_interfaces.msg import Time
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Imu
 
-M_SMPL_TO_ROS = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-GRAVITY = 9.80665
-QUAT_TOLERANCE = 1e-2  # largest |norm - 1| of a quaternion the nodes accept: what tf2 listeners accept
+from fip_ros.core.frames import M_SMPL_TO_ROS, QUAT_TOLERANCE
+
+__all__ = ["M_SMPL_TO_ROS", "QUAT_TOLERANCE"]  # re-exported: the ROS side's names for the core conventions
+
 
 
 def vec_smpl_to_ros(v: np.ndarray) -> np.ndarray:
@@ -139,19 +144,43 @@ def namespace_prefix(namespace: str) -> str:
     return "_".join(tokens) + "_" if tokens else ""
 
 
+def write_smpl_pose(msg, local_rot: np.ndarray) -> None:
+    """Fill the rotations of a ``fip_msgs/SmplPose`` in place from SMPL local rotations (24,3,3), row 0 the
+    pelvis orientation in the SMPL world (the root rotation travels in ``root_orientation``)."""
+    quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
+    o = msg.root_orientation
+    o.x, o.y, o.z, o.w = quats[0].tolist()
+    quats[0] = [0.0, 0.0, 0.0, 1.0]
+    for q, v in zip(msg.local_rotations, quats.tolist(), strict=True):
+        q.x, q.y, q.z, q.w = v
+
+
+def smpl_pose_quats(msg) -> np.ndarray:
+    """The (25, 4) xyzw quaternions of a ``fip_msgs/SmplPose``: ``root_orientation``, then the 24
+    ``local_rotations`` (unchecked: :func:`valid_quats` says whether they can be used)."""
+    return np.array([[q.x, q.y, q.z, q.w] for q in (msg.root_orientation, *msg.local_rotations)])
+
+
+def local_rot_from_quats(quats: np.ndarray) -> np.ndarray:
+    """:func:`smpl_pose_quats`'s (25, 4) -> (24,3,3) SMPL local rotations, row 0 the pelvis orientation in
+    the SMPL world frame."""
+    local = matrix_from_quat(quats[1:])
+    local[0] = M_SMPL_TO_ROS.T @ matrix_from_quat(quats[0])  # root_orientation = M R_pelvis
+    return local
+
+
+def local_rot_from_smpl_pose(msg) -> np.ndarray:
+    """``fip_msgs/SmplPose`` -> (24,3,3) SMPL local rotations (the inverse of :func:`write_smpl_pose`)."""
+    return local_rot_from_quats(smpl_pose_quats(msg))
+
+
 def smpl_pose_msg(stamp: Time, frame_id: str, subject_id: str, local_rot: np.ndarray, tran=None):
     """fip_msgs/SmplPose from SMPL local rotations (24,3,3) and a pelvis position already in ROS axes (3,)."""
-    from geometry_msgs.msg import Quaternion
-
     from fip_msgs.msg import SmplPose
 
     msg = SmplPose()
     msg.header.stamp, msg.header.frame_id, msg.subject_id = stamp, frame_id, subject_id
-    quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
-    root = quats[0].copy()
-    quats[0] = [0.0, 0.0, 0.0, 1.0]  # the root rotation travels in root_orientation
-    msg.root_orientation = Quaternion(x=root[0], y=root[1], z=root[2], w=root[3])
-    msg.local_rotations = [Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]) for q in quats]
+    write_smpl_pose(msg, local_rot)
     if tran is not None:
         msg.root_translation.x, msg.root_translation.y, msg.root_translation.z = (float(c) for c in tran)
     msg.translation_valid = tran is not None

@@ -4,6 +4,7 @@ read-only flags alike, and the one fallback-body spec of the nodes that need a b
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 from fip_msgs.msg import BodyParams
+from fip_ros.core.body_model import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE
 
 
 def descriptor(description: str, read_only: bool = True, lo=None, hi=None, integer: bool = False):
@@ -23,9 +24,9 @@ def descriptor(description: str, read_only: bool = True, lo=None, hi=None, integ
 # One spec so the three declare the same names, defaults and ranges (a contract: config/*.yaml set them).
 FALLBACK_BODY = {
     "sex": ("male", descriptor("Fallback body until body_params arrives: male|female", read_only=False)),
-    "height": (1.75, descriptor("Fallback height, m", False, 1.0, 2.3)),
-    "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, 0.35, 0.95)),
-    "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, 0.45, 1.25)),
+    "height": (1.75, descriptor("Fallback height, m", False, *HEIGHT_RANGE)),
+    "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, *ARM_RANGE)),
+    "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, *LEG_RANGE)),
 }
 
 

@@ -19,7 +19,9 @@ from fip_ros.core.body_model import body_dict
 from fip_ros.core.calibration import simulate_raw
 from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.smpl_tree import SENSOR_NAMES
+from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.motion import Motion
+from fip_ros.data.totalcapture import load_totalcapture
 from fip_ros.ros.conversions import angular_velocity, quat_from_matrix, vec_smpl_to_ros
 
 FORMATS = ("clip", "dip", "totalcapture")
@@ -59,11 +61,7 @@ def load_calibrated(path: Path, fmt: str) -> dict:
         return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
                     tran=tran.numpy(), body=body_dict(clip.body))
     if fmt in ("dip", "totalcapture"):
-        try:
-            from fip_ros.data.dip_imu import load_dip_sequence
-        except ImportError as exc:
-            raise ValueError(f"{fmt} recordings need the DIP loader fip_ros.data.dip_imu: {exc}") from exc
-        seq = load_dip_sequence(path, totalcapture=fmt == "totalcapture")
+        seq = load_totalcapture(path) if fmt == "totalcapture" else load_dip(path)  # their default trims
         return dict(fps=60.0, acc=np.asarray(seq["acc"], float), ori=np.asarray(seq["ori"], float),
                     local_rot=np.asarray(seq["local_rot"], float), tran=None, body=None)
     raise ValueError(f"unknown recording format {fmt!r}; expected one of {FORMATS}")

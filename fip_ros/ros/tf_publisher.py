@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from geometry_msgs.msg import TransformStamped
 from tf2_msgs.msg import TFMessage
 
+from fip_ros.core.frames import QUAT_TOLERANCE
 from fip_ros.ros import qos
 
 try:
@@ -46,7 +47,7 @@ def validate_transform(t: TransformStamped) -> None:
     values = (tr.x, tr.y, tr.z, r.x, r.y, r.z, r.w)
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"non-finite transform {parent} -> {child}")
-    if abs(math.sqrt(r.x * r.x + r.y * r.y + r.z * r.z + r.w * r.w) - 1.0) > 1e-2:
+    if abs(math.sqrt(r.x * r.x + r.y * r.y + r.z * r.z + r.w * r.w) - 1.0) > QUAT_TOLERANCE:
         raise ValueError(f"non-unit quaternion in transform {parent} -> {child}")
 
 

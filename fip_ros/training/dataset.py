@@ -13,14 +13,12 @@ import torch
 
 from fip_ros.core.body_model import body_vector_from_offsets
 from fip_ros.core.calibration import calibration_pose_local_rot
-from fip_ros.core.imu_synthesis import ImuCorruption, corrupt, synthesize
+from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
 from fip_ros.core.kinematics import local_to_global
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
 from fip_ros.data.motion import Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
-
-STENCIL = 4  # frames each side used by the acceleration stencil; windows carry this margin while synthesising
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from fip_ros.core.imu_synthesis import ImuCorruption
-from fip_ros.evaluation.metrics import joint_position_error
+from fip_ros.core.metrics import joint_position_error
 from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP

@@ -20,12 +20,11 @@ from rclpy.node import Node
 
 from fip_msgs.msg import BodyParams
 from fip_msgs.srv import GetBodyParams, SetBodyParams
-from fip_ros.core.body_model import validate_body
+from fip_ros.core.body_model import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE, MASS_RANGE, validate_body
 from fip_ros.ros import qos
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 
-MASS_RANGE = (20.0, 300.0)
 SEX_NAMES = {BodyParams.SEX_FEMALE: "female", BodyParams.SEX_MALE: "male"}
 FIELDS = ("subject_id", "sex", "height", "arm_length", "leg_length", "mass")
 
@@ -107,9 +106,9 @@ class BodyParamsNode(Node):
             read_only=True))
         self.declare_parameter("sex", "male", ParameterDescriptor(
             description="'male' or 'female' (start-up value)", read_only=True))
-        self.declare_parameter("height", 1.75, length("Standing height, m (start-up value)", 1.0, 2.3))
-        self.declare_parameter("arm_length", 0.51, length("Wrist to armpit, m (start-up value)", 0.35, 0.95))
-        self.declare_parameter("leg_length", 0.84, length("Ankle to hip, m (start-up value)", 0.45, 1.25))
+        self.declare_parameter("height", 1.75, length("Standing height, m (start-up value)", *HEIGHT_RANGE))
+        self.declare_parameter("arm_length", 0.51, length("Wrist to armpit, m (start-up value)", *ARM_RANGE))
+        self.declare_parameter("leg_length", 0.84, length("Ankle to hip, m (start-up value)", *LEG_RANGE))
         self.declare_parameter("mass", 70.0, length("Body mass, kg (start-up value)", *MASS_RANGE))
         self.declare_parameter("storage_path", "", ParameterDescriptor(
             description="YAML file the parameters persist to; empty = $ROS_HOME/fip_ros/<namespace>/"

@@ -1,10 +1,10 @@
 """Dynamics node: fip_msgs/SmplPose (+ latched BodyParams) -> fip_msgs/JointMoments and wrench markers.
 
-Runs fip_ros.physics.dynamics.DynamicsEstimator per pose. Its outputs refer to the pose ``delay`` frames
-back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own world
-(root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103 axes.
-The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else from
-the anchored path.
+Runs fip_ros.physics.dynamics_estimator.DynamicsEstimator per pose. Its outputs refer to the pose ``delay``
+frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own
+world (root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103
+axes. The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else
+from the anchored path.
 """
 
 import numpy as np
@@ -13,21 +13,19 @@ from rclpy.node import Node
 from visualization_msgs.msg import Marker, MarkerArray
 
 from fip_msgs.msg import BodyParams, JointMoments, SmplPose
+from fip_ros.core.body_model import MASS_RANGE
 from fip_ros.core.smpl_tree import JOINT_NAMES
-from fip_ros.physics.dynamics import DynamicsEstimator
+from fip_ros.physics.dynamics_estimator import DynamicsEstimator
 from fip_ros.ros import qos
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, valid_quats
+from fip_ros.ros.conversions import (
+    local_rot_from_quats,
+    smpl_pose_quats,
+    valid_quats,
+    vec_ros_to_smpl,
+    vec_smpl_to_ros,
+)
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
-
-
-def local_rot_from_pose(msg: SmplPose) -> np.ndarray:
-    """SmplPose -> (24,3,3) SMPL local rotations, row 0 the pelvis orientation in the SMPL world frame."""
-    root = matrix_from_quat([msg.root_orientation.x, msg.root_orientation.y, msg.root_orientation.z,
-                             msg.root_orientation.w])
-    local = matrix_from_quat(np.array([[q.x, q.y, q.z, q.w] for q in msg.local_rotations]))
-    local[0] = M_SMPL_TO_ROS.T @ root  # root_orientation = M R_pelvis_smpl
-    return local
 
 
 def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
@@ -35,17 +33,17 @@ def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
     if not msg.acceleration_valid:
         return None
     a = msg.pelvis_acceleration
-    acc = M_SMPL_TO_ROS.T @ np.array([a.x, a.y, a.z])
+    acc = vec_ros_to_smpl([a.x, a.y, a.z])
     return acc if np.isfinite(acc).all() else None
 
 
 def _vec(v) -> Vector3:
-    x, y, z = (float(c) for c in M_SMPL_TO_ROS @ np.asarray(v, dtype=float))
+    x, y, z = (float(c) for c in vec_smpl_to_ros(np.asarray(v, dtype=float)))
     return Vector3(x=x, y=y, z=z)
 
 
 def _point(v) -> Point:
-    x, y, z = (float(c) for c in M_SMPL_TO_ROS @ np.asarray(v, dtype=float))
+    x, y, z = (float(c) for c in vec_smpl_to_ros(np.asarray(v, dtype=float)))
     return Point(x=x, y=y, z=z)
 
 
@@ -55,7 +53,7 @@ class DynamicsNode(Node):
         specs = {
             "world_frame": ("world", descriptor("Frame of the published vectors and markers (REP 103)")),
             **FALLBACK_BODY,
-            "mass": (75.0, descriptor("Fallback body mass, kg", False, 20.0, 250.0)),
+            "mass": (75.0, descriptor("Fallback body mass, kg", False, *MASS_RANGE)),
             "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
             "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
                                       True, 5, 31, integer=True)),
@@ -92,13 +90,14 @@ class DynamicsNode(Node):
         if msg.tracking_status in (SmplPose.STATUS_UNCALIBRATED, SmplPose.STATUS_INITIALIZING,
                                    SmplPose.STATUS_LOST):
             return
-        if not valid_quats([[q.x, q.y, q.z, q.w] for q in (msg.root_orientation, *msg.local_rotations)]):
+        quats = smpl_pose_quats(msg)
+        if not valid_quats(quats):
             self.rejected += 1
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)
             return
         self.stamps.append(msg.header.stamp)
-        out = self.estimator.step(local_rot_from_pose(msg), pelvis_acceleration(msg))
+        out = self.estimator.step(local_rot_from_quats(quats), pelvis_acceleration(msg))
         del self.stamps[:-(self.estimator.delay + 1)]
         if out is None:
             return

@@ -28,16 +28,18 @@ from fip_msgs.srv import Calibrate
 from fip_ros.api import init_pose_from, load_model
 from fip_ros.core.body_model import body_vector
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
+from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, ROOT_SENSOR, SENSOR_NAMES
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import (
-    GRAVITY,
-    M_SMPL_TO_ROS,
+    QUAT_TOLERANCE,
     imu_to_arrays,
     imu_topic,
     matrix_from_quat,
-    quat_from_matrix,
+    rot_smpl_to_ros,
     time_from_ns,
+    vec_smpl_to_ros,
+    write_smpl_pose,
 )
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
@@ -129,10 +131,10 @@ class Estimator(Node):
                                                True, 0.0, 10.0)),
             "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
                                         "(0 = never)", False, 0.0, 10.0)),
-            "acc_range": (16.0 * GRAVITY, descriptor("Reject samples with a larger |acceleration|, m/s^2",
+            "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
                                                      False, 1.0, 2000.0)),
-            "quat_tolerance": (0.01, descriptor("Reject orientations whose | |q| - 1 | exceeds this",
-                                                False, 0.0, 0.5)),
+            "quat_tolerance": (QUAT_TOLERANCE, descriptor(
+                "Reject orientations whose | |q| - 1 | exceeds this", False, 0.0, 0.5)),
             "auto_calibrate": (True, descriptor("Calibrate on the first frames (T-pose) at start-up",
                                                 read_only=True)),
             "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
@@ -284,20 +286,16 @@ class Estimator(Node):
         msg.header.stamp = stamp
         msg.tracking_status = self.status = status
         a = msg.pelvis_acceleration
-        a.x, a.y, a.z = (M_SMPL_TO_ROS @ pelvis_acc).tolist() if pelvis_acc is not None else (0.0, 0.0, 0.0)
+        a.x, a.y, a.z = vec_smpl_to_ros(pelvis_acc).tolist() if pelvis_acc is not None else (0.0, 0.0, 0.0)
         msg.acceleration_valid = pelvis_acc is not None
-        quats = quat_from_matrix(np.concatenate([(M_SMPL_TO_ROS @ local_rot[0])[None], local_rot[1:]]))
-        o = msg.root_orientation
-        o.x, o.y, o.z, o.w = quats[0].tolist()
-        for q, v in zip(msg.local_rotations[1:], quats[1:].tolist(), strict=True):
-            q.x, q.y, q.z, q.w = v
+        write_smpl_pose(msg, local_rot)
         latency = time.perf_counter() - arrival
         msg.processing_latency = latency
         self.pub_pose.publish(msg)
 
         js = self.joints_msg
         js.header.stamp = stamp
-        r = M_SMPL_TO_ROS @ local_rot @ M_SMPL_TO_ROS.T
+        r = rot_smpl_to_ros(local_rot)
         # Intrinsic Z-Y-X angles of R = Rz(yaw) Ry(pitch) Rx(roll).
         yaw = np.arctan2(r[:, 1, 0], r[:, 0, 0])
         pitch = -np.arcsin(np.clip(r[:, 2, 0], -1.0, 1.0))

@@ -17,7 +17,14 @@ from fip_msgs.msg import BodyParams, SmplPose
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
 from fip_ros.ros import qos, smpl_frames
-from fip_ros.ros.conversions import M_SMPL_TO_ROS, matrix_from_quat, quat_from_matrix, valid_quats
+from fip_ros.ros.conversions import (
+    local_rot_from_quats,
+    quat_from_matrix,
+    rot_smpl_to_ros,
+    smpl_pose_quats,
+    valid_quats,
+    vec_smpl_to_ros,
+)
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
@@ -33,10 +40,8 @@ def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, of
     offsets (24,3) SMPL T-pose offsets. Returns (translations (24,3), quats (24,4) unit xyzw, positions (24,3)
     in the origin frame) with joint 0 relative to the origin frame and joint j relative to its parent.
     """
-    local = matrix_from_quat(local_quats)
-    local[0] = matrix_from_quat(root_orientation) @ M_SMPL_TO_ROS.T  # M R_pelvis M^T (root_orientation = M R)
-    local[1:] = M_SMPL_TO_ROS @ local[1:] @ M_SMPL_TO_ROS.T
-    trans = offsets @ M_SMPL_TO_ROS.T
+    local = rot_smpl_to_ros(local_rot_from_quats(np.vstack([root_orientation, local_quats])))
+    trans = vec_smpl_to_ros(offsets)
     trans[0] = root_translation
     glob = np.empty_like(local)
     pos = np.empty((24, 3))
@@ -129,10 +134,7 @@ class SmplTfBroadcaster(Node):
             self.get_logger().warning(f"ignoring body_params: {e}")
 
     def _on_pose(self, msg: SmplPose):
-        root = np.array([msg.root_orientation.x, msg.root_orientation.y, msg.root_orientation.z,
-                         msg.root_orientation.w])
-        local = np.array([[q.x, q.y, q.z, q.w] for q in msg.local_rotations])
-        quats = np.vstack([root, local])
+        quats = smpl_pose_quats(msg)
         tr = msg.root_translation
         root_t = (tr.x, tr.y, tr.z) if msg.translation_valid else (0.0, 0.0, 0.0)
         if not (valid_quats(quats) and np.isfinite(root_t).all()):
@@ -140,7 +142,7 @@ class SmplTfBroadcaster(Node):
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)
             return
-        trans, q, pos = pose_to_transforms(root, local, self.offsets, root_t)
+        trans, q, pos = pose_to_transforms(quats[0], quats[1:], self.offsets, root_t)
         if not (np.isfinite(trans).all() and valid_quats(q)):
             self.rejected += 1
             return
@@ -154,7 +156,7 @@ class SmplTfBroadcaster(Node):
             self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
         if self.mesh is not None:
             try:
-                self._publish_mesh(msg, local)
+                self._publish_mesh(msg, quats)
             except (RuntimeError, ValueError) as e:  # the optional mesh must not stop the TF output
                 self.get_logger().warning(f"no mesh for this pose: {e}", throttle_duration_sec=5.0)
 
@@ -185,17 +187,15 @@ class SmplTfBroadcaster(Node):
                 p.x, p.y, p.z = x, y, z
         return self.skeleton
 
-    def _publish_mesh(self, msg: SmplPose, local_quats: np.ndarray):
+    def _publish_mesh(self, msg: SmplPose, quats: np.ndarray):
         now = self.get_clock().now().nanoseconds
         if now - self.last_mesh_ns < self.get_parameter("mesh_period").value * 1e9:
             return
         self.last_mesh_ns = now
         import torch
-        local = matrix_from_quat(local_quats)
-        local[0] = M_SMPL_TO_ROS.T @ matrix_from_quat([msg.root_orientation.x, msg.root_orientation.y,
-                                                       msg.root_orientation.z, msg.root_orientation.w])
+        local = local_rot_from_quats(quats)
         verts = self.mesh.vertices(torch.as_tensor(local), self.betas).numpy()
-        verts = verts.reshape(-1, 3) @ M_SMPL_TO_ROS.T
+        verts = vec_smpl_to_ros(verts.reshape(-1, 3))
         if not np.isfinite(verts).all():
             return
         m = self._marker(msg.header.stamp, f"{self.origin}/mesh", Marker.TRIANGLE_LIST)

@@ -21,7 +21,7 @@ points, interpolated by height), so the forearm shifts are recovered less well t
 
 import torch
 
-from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
+from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.physics.virtual_imu import carrier_acceleration
 
@@ -41,7 +41,7 @@ def shoulder_weight(offsets: torch.Tensor) -> torch.Tensor:
     return rest[list(SHOULDERS), 1] / rest[HEAD_JOINT, 1]
 
 
-def anchor_acceleration(acc, ori, offsets, fps: float = 60.0, stencil: int = 4) -> torch.Tensor:
+def anchor_acceleration(acc, ori, offsets, fps: float = 60.0, stencil: int = STENCIL) -> torch.Tensor:
     """World acceleration (T,4,3) of the shoulders and hips (limb sensor order) from the head and pelvis
     sensors: acc (T,6,3) world free acceleration, ori (T,6,3,3) sensor-to-world, both at nominal sites."""
     d2 = lambda x: finite_acceleration(x, fps, stencil, dim=0)  # noqa: E731
@@ -54,7 +54,7 @@ def anchor_acceleration(acc, ori, offsets, fps: float = 60.0, stencil: int = 4) 
     return torch.cat([shoulders, hips], 1)
 
 
-def fit_placement(recordings, offsets, fps: float = 60.0, stencil: int = 4, iters: int = 800,
+def fit_placement(recordings, offsets, fps: float = 60.0, stencil: int = STENCIL, iters: int = 800,
                   pull: float = 1e-2, prior: float = 1e-2, log=None) -> dict:
     """Fit the limb sensors' shifts from their nominal sites.
 

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
+from fip_ros.core import metrics
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.evaluation import metrics
 
 
 def _offsets():

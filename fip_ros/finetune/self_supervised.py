@@ -8,7 +8,7 @@ The network's pose drives the rigid-body model; the losses need no motion captur
 - temporal consistency: no frame-to-frame jitter of the joint trajectories (gait-band motion is free);
 - a pull towards the pre-trained weights (parameter L2 to the initial weights).
 Two phases. First the limb sensors' placement, from the kinematic chain with the network frozen
-(``fip_ros.physics.placement``: the network's own limb accelerations are too poor to place a sensor by). Then
+(``fip_ros.finetune.placement``: the network's own limb accelerations are too poor to place a sensor by). Then
 the network (and the sensors' mounting rotations) on the losses above, placement fixed. The placement also
 corrects the network's input: the reading is moved back to the nominal site (subtracting the lever-arm
 acceleration from the measured orientations), which is where the network was trained to expect it.
@@ -27,26 +27,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fip_ros.core.imu_synthesis import finite_acceleration, sensor_local_offsets
+from fip_ros.core.gravity import GRAVITY
+from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.metrics import global_angle_error, joint_position_error
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
 from fip_ros.data.motion import Motion
-from fip_ros.evaluation.metrics import global_angle_error, joint_position_error
+from fip_ros.finetune.placement import fit_placement
 from fip_ros.physics.contact import contact_from_trajectory, sole_points
 from fip_ros.physics.ground_reaction import ground_reaction
 from fip_ros.physics.inverse_dynamics import (
-    GRAVITY,
     com_acceleration_from_motion,
     kinematics_from_motion,
     savgol_filter,
 )
-from fip_ros.physics.placement import fit_placement
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.virtual_imu import VirtualIMU, carrier_acceleration, offset_acceleration
 from fip_ros.training.dataset import root_relative_rot15
 
-STENCIL = 4
 ACC_WINDOW = 21  # frames; low-pass of the acceleration comparison (0.35 s)
 JITTER_WINDOW = 9  # frames; a 2nd-order Savitzky-Golay fit over 0.15 s passes the gait band (< ~6 Hz)
 PELVIS = 5  # sensor index of the pelvis: it defines the root acceleration, its placement stays nominal
@@ -95,7 +94,7 @@ class SelfSupervised(torch.nn.Module):
 
     def calibrate(self, recordings, log=None) -> dict:
         """Phase 1: the limb sensors' shifts from ``recordings`` [(acc, ori, init_pose)], starting from the
-        network's pose (see ``fip_ros.physics.placement``); stored in ``vimu.offset``."""
+        network's pose (see ``fip_ros.finetune.placement``); stored in ``vimu.offset``."""
         with torch.no_grad():
             poses = [self.predict(acc, ori, init)["local_rot"][0] for acc, ori, init in recordings]
         fit = fit_placement([(acc, ori, pose) for (acc, ori, _), pose in zip(recordings, poses, strict=True)],
@@ -189,7 +188,7 @@ def finetune_network(ss: SelfSupervised, recordings, log=print) -> list[dict]:
 def pose_error(ss: SelfSupervised, recordings) -> dict:
     """Mean root-relative global angle error (deg, the 15 estimated joints) and joint position error (cm) over
     ``recordings`` [(acc, ori, init_pose, local_rot_true)], frames weighted alike: fip-eval's protocol
-    (``fip_ros.evaluation.metrics``: joints FIP does not estimate held at identity in both poses)."""
+    (``fip_ros.core.metrics``: joints FIP does not estimate held at identity in both poses)."""
     sl = slice(STENCIL, -STENCIL)
     ang, pos = [], []
     for acc, ori, init, local_rot_true in recordings:
@@ -231,7 +230,7 @@ def _tensors(motion):
 
 
 def run_demo(args) -> dict:
-    from fip_ros.physics.clips import held_out_subject
+    from fip_ros.finetune.clips import held_out_subject
 
     weights = Path(args.weights) if args.weights else Path(__file__).parents[1] / "weights" / "fip_default.pt"
     clips = held_out_subject()  # a test-split subject: never seen by the shipped weights
