@@ -169,12 +169,13 @@ def parse_args(argv):
     return ap, ap.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv=None):
     stop = shutdown.install()  # first: a signal while torch and rclpy load ends the start-up cleanly
     try:
-        return _run(sys.argv[1:] if argv is None else argv, stop)
+        code = _run(sys.argv[1:] if argv is None else argv, stop)
     except shutdown.Interrupted:
-        return 0
+        code = 0
+    shutdown.exit_process(code)
 
 
 def _run(argv, stop) -> int:

@@ -21,12 +21,17 @@ def missing_subscribers(pubs: dict, count: int) -> list[str]:
     return sorted(topic for topic, pub in pubs.items() if pub.get_subscription_count() < count)
 
 
-def run_node(node_class, args=None) -> int:
-    """Init, construct ``node_class``, spin until SIGINT/SIGTERM, clean up; the ``main()`` of a node module.
+def run_node(node_class, args=None):
+    """Init, construct ``node_class``, spin until SIGINT/SIGTERM, clean up and end the process; the
+    ``main()`` of a node module.
 
     Exit status 0 after a stop signal (at any moment, start-up included), 1 with a one-line error when the
     node cannot start (bad parameter, missing or bad file).
     """
+    shutdown.exit_process(_run(node_class, args))
+
+
+def _run(node_class, args) -> int:
     stop = shutdown.install()
     executor = node = None
     try:

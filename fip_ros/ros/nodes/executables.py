@@ -8,11 +8,9 @@ import importlib
 
 from fip_ros.ros import shutdown
 
-NODES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcaster", "dynamics",
-         "bag_player", "bag_recorder")
-
 
 def run_executable(name: str) -> int:
+    """``fip_ros.ros.nodes.<name>.main()``, with the stop signals installed first."""
     shutdown.install()
     try:
         module = importlib.import_module(f"fip_ros.ros.nodes.{name}")
@@ -22,6 +20,7 @@ def run_executable(name: str) -> int:
 
 
 def __getattr__(name):
-    if name in NODES:
-        return lambda: run_executable(name)
-    raise AttributeError(name)
+    """The entry point of node module ``name`` (module attributes resolve lazily, PEP 562)."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    return lambda: run_executable(name)
