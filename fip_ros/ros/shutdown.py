@@ -129,9 +129,9 @@ def halt(node) -> None:
 
 def exit_process(code: int):
     """End the process with ``code`` after :func:`close`: flush the ROS log and stdio, skip the teardown."""
-    rclpy = sys.modules.get("rclpy")
-    if rclpy is not None:
-        rclpy.logging.shutdown()
+    logging = sys.modules.get("rclpy.logging")  # absent or half-imported after a signal during its import
+    if logging is not None and hasattr(logging, "shutdown"):
+        logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

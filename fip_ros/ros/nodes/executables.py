@@ -9,13 +9,13 @@ import importlib
 from fip_ros.ros import shutdown
 
 
-def run_executable(name: str) -> int:
+def run_executable(name: str):
     """``fip_ros.ros.nodes.<name>.main()``, with the stop signals installed first."""
     shutdown.install()
     try:
         module = importlib.import_module(f"fip_ros.ros.nodes.{name}")
     except shutdown.Interrupted:
-        return 0
+        shutdown.exit_process(0)
     return module.main()
 
 
