@@ -24,6 +24,8 @@ _ALLOWED = {
     # itself be allowed here.
     ("copyreg", "_reconstructor"), ("builtins", "object"),
 }
+# Protocol 0-2 pickles (Python 2's DIP files) name the builtins by their Python 2 modules.
+_ALLOWED |= {({"builtins": "__builtin__", "copyreg": "copy_reg"}.get(m, m), n) for m, n in _ALLOWED}
 # SMPL's J_regressor is a scipy sparse matrix (its __dict__ holds plain arrays).
 _SPARSE = {"csc_matrix", "csr_matrix", "coo_matrix"}
 
