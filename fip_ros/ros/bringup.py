@@ -212,7 +212,7 @@ def _run(argv, stop) -> int:
             except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
                 from fip_ros.ros.nodes import startup_error
                 log.debug(traceback.format_exc())
-                log.fatal(startup_error(spec.name, exc))
+                log.fatal(f"{spec.name}: {startup_error(exc)}")
                 return 1
             nodes.append(node)
             executor.add_node(node)

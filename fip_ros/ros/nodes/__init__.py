@@ -6,14 +6,25 @@ Every node process starts and stops through :func:`run_node` (the shutdown patte
 """
 
 import traceback
+from contextlib import contextmanager
 
 from fip_ros.ros import shutdown
 
 
-def startup_error(name: str, exc: Exception) -> str:
+def startup_error(exc: Exception) -> str:
     """One line for a start-up failure (a bad parameter or file is a user mistake, not a crash)."""
     text = str(exc).strip().splitlines()
-    return f"{name}: cannot start: {text[0] if text else type(exc).__name__}"
+    return f"cannot start: {text[0] if text else type(exc).__name__}"
+
+
+@contextmanager
+def parameter(name: str, errors=(ValueError, OSError)):
+    """Re-raise ``errors`` from the block as a ValueError naming parameter ``name``, e.g. the file a
+    parameter names is missing or unreadable."""
+    try:
+        yield
+    except errors as exc:
+        raise ValueError(f"parameter '{name}': {exc}") from exc
 
 
 def missing_subscribers(pubs: dict, count: int) -> list[str]:
@@ -45,7 +56,7 @@ def _run(node_class, args) -> int:
         except Exception as exc:  # noqa: BLE001 - any start-up failure ends in one line, not a traceback
             logger = rclpy.logging.get_logger(node_class.__name__)
             logger.debug(traceback.format_exc())
-            logger.fatal(startup_error(node_class.__name__, exc))
+            logger.fatal(startup_error(exc))
             return 1
         executor = SingleThreadedExecutor()
         executor.add_node(node)

@@ -17,7 +17,7 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 
 from fip_ros.ros.bag_tools import bag_topics, message_class, qos_from_bag, read_bag
 from fip_ros.ros.conversions import time_from_ns
-from fip_ros.ros.nodes import missing_subscribers, run_node
+from fip_ros.ros.nodes import missing_subscribers, parameter, run_node
 
 IMU_TYPE = "sensor_msgs/msg/Imu"
 
@@ -48,7 +48,9 @@ class BagPlayer(Node):
         self.min_subscribers = g("wait_for_subscribers").value
         wanted = [t for t in g("topics").value if t]
         self.pubs, imu_topics = {}, []
-        for topic, (msgtype, _, profiles) in bag_topics(self.bag).items():
+        with parameter("bag"):
+            recorded = bag_topics(self.bag)
+        for topic, (msgtype, _, profiles) in recorded.items():
             if wanted and topic not in wanted:
                 continue
             try:

@@ -25,7 +25,7 @@ from sensor_msgs.msg import Imu, JointState
 
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import Calibrate
-from fip_ros.api import init_pose_from, load_model
+from fip_ros.api import WeightsError, init_pose_from, load_model
 from fip_ros.core.body_model import body_vector
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
 from fip_ros.core.gravity import G_UNIT
@@ -41,7 +41,7 @@ from fip_ros.ros.conversions import (
     vec_smpl_to_ros,
     write_smpl_pose,
 )
-from fip_ros.ros.nodes import run_node
+from fip_ros.ros.nodes import parameter, run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 from fip_ros.ros.sync import ApproximateTimeSync, SyncedSet
@@ -78,7 +78,8 @@ class Estimator(Node):
         self.latencies = deque(maxlen=600)
         self.lock = threading.Lock()
 
-        self.model = load_model(p["model_path"] or None, backend=p["backend"])
+        with parameter("model_path", WeightsError):
+            self.model = load_model(p["model_path"] or None, backend=p["backend"])
         self.body = fallback_body(self)
         self.engine = self.model.stream(self.body, backend=p["backend"])
         self.calibration = None

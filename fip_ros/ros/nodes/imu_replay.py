@@ -26,7 +26,7 @@ from fip_ros.ros.conversions import (
     smpl_pose_msg,
     time_from_ns,
 )
-from fip_ros.ros.nodes import missing_subscribers, run_node
+from fip_ros.ros.nodes import missing_subscribers, parameter, run_node
 from fip_ros.ros.params import descriptor
 from fip_ros.ros.recordings import FORMATS, load_recording
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
@@ -64,8 +64,9 @@ class ImuReplay(Node):
 
         if not self.cfg["source"]:
             raise ValueError("parameter 'source' must name a recording (.npz clip or DIP-format .pkl)")
-        self.rec = load_recording(self.cfg["source"], self.cfg["format"], self.cfg["tpose_seconds"],
-                                  self.cfg["seed"], self.cfg["heading_deg"], self.cfg["mount_error_deg"])
+        with parameter("source"):
+            self.rec = load_recording(self.cfg["source"], self.cfg["format"], self.cfg["tpose_seconds"],
+                                      self.cfg["seed"], self.cfg["heading_deg"], self.cfg["mount_error_deg"])
         check_id(self.cfg["subject_id"], "subject_id")
         prefix = self.cfg["frame_prefix"] or namespace_prefix(self.get_namespace())
         self.frames = [imu_frame(s, prefix) for s in self.rec.sites]
