@@ -9,7 +9,7 @@ help:
 	@echo "make setup   venv + Python deps (+ ROS 2 wheels without a system ROS) + colcon build"
 	@echo "make build   colcon build (fip_msgs, tf2_msgs stand-in if needed, fip_ros)"
 	@echo "make test    setup, then the whole test suite (including lint)"
-	@echo "make demo    setup, then the end-to-end demo (python -m fip_ros.demo)"
+	@echo "make demo    setup, then the end-to-end demo (python -m fip_ros.cli.demo)"
 	@echo "make bench   setup, then every bench/bench_*.py"
 	@echo "make lint    ruff check ."
 
@@ -23,9 +23,7 @@ test: setup
 	$(ENV) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} python -m pytest -q
 
 demo: setup
-	@$(ENV) if python -c "import importlib.util as u, sys; sys.exit(u.find_spec('fip_ros.demo') is None)"; \
-	then python -m fip_ros.demo; \
-	else echo "make demo: fip_ros.demo is not written yet (no fip_ros/demo.py)" >&2; exit 1; fi
+	@$(ENV) python -m fip_ros.cli.demo
 
 bench: setup
 	@$(ENV) shopt -s nullglob; files=(bench/bench_*.py); \

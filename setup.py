@@ -8,16 +8,10 @@ PACKAGE = "fip_ros"
 # ROS executables, installed into lib/fip_ros so `ros2 run fip_ros <name>` finds them.
 NODES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcaster", "dynamics",
          "bag_player", "bag_recorder")
-TOOLS = {
-    "fip-dataset": "fip_ros.data.build_dataset:main",
-    "fip-train": "fip_ros.training.train:main",
-    "fip-eval": "fip_ros.evaluation.evaluate:main",
-    "fip-export": "fip_ros.fip.export:main",
-    "fip-finetune": "fip_ros.finetune.self_supervised:main",
-    "fip-bag": "fip_ros.ros.bag_tools:main",
-    "fip-bringup": "fip_ros.ros.bringup:main",
-    "fip-demo": "fip_ros.demo:main",
-}
+# Command-line tools: one module per tool in fip_ros.cli (arguments first, then the library).
+TOOLS = {name: f"fip_ros.cli.{module}:main" for name, module in (
+    ("fip-dataset", "dataset"), ("fip-train", "train"), ("fip-eval", "evaluate"), ("fip-export", "export"),
+    ("fip-finetune", "finetune"), ("fip-bag", "bag"), ("fip-bringup", "bringup"), ("fip-demo", "demo"))}
 
 setup(
     name=PACKAGE,
@@ -39,7 +33,6 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [f"{name}={target}" for name, target in TOOLS.items()]
-        + [f"{name}=fip_ros.ros.nodes.executables:{name}" for name in NODES]
-        + ["bringup=fip_ros.ros.bringup:main"],
+        + [f"{name}=fip_ros.ros.nodes.executables:{name}" for name in NODES],
     },
 )

@@ -24,7 +24,6 @@ from fip_ros.physics.dynamics_estimator import DynamicsEstimator, analyse
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 from fip_ros.physics.virtual_imu import carrier_acceleration
-from fip_ros.training.dataset import Clip
 
 MASS = 73.0  # the reference participant of docs/physics.md (clips carry no mass)
 # Joint, SMPL bodies (left, right), sign that turns the child-frame x moment into the named moment.
@@ -50,8 +49,7 @@ def fip_kinematics(model, clip) -> tuple[torch.Tensor, torch.Tensor]:
     row 0 is the measured pelvis orientation. Also the root acceleration (T,3) from the pelvis sensor, as the
     live pose carries it."""
     f32 = torch.float32
-    clip = Clip(*(torch.as_tensor(x, dtype=f32) for x in (clip.local_rot, clip.tran, clip.offsets,
-                                                          clip.body)), clip.name)
+    clip = clip.tensors(f32)
     acc, ori, init = gt_init_imu(clip, keep_stencil=True)
     root_acc = carrier_acceleration(acc[:, ROOT_SENSOR].double(), ori[:, ROOT_SENSOR].double(),
                                  sensor_local_offsets(clip.offsets.double())[ROOT_SENSOR])

@@ -34,6 +34,7 @@ def feeder(bodies: int, duration: float):
     from rclpy.node import Node
     from sensor_msgs.msg import Imu
 
+    from fip_ros.core.gravity import G_UNIT
     from fip_ros.core.smpl_tree import SENSOR_NAMES
     from fip_ros.ros import qos
     from fip_ros.ros.conversions import imu_topic, make_imu, time_from_ns
@@ -50,7 +51,7 @@ def feeder(bodies: int, duration: float):
         for _ in range(bodies):
             for s in range(len(SENSOR_NAMES)):
                 q = np.array([0.0, 0.0, 0.0, 1.0]) + (0 if still else rng.normal(0, 0.05, 4))
-                a = np.array([0.0, 0.0, 9.80665]) + (0 if still else rng.normal(0, 1.0, 3))
+                a = np.array([0.0, 0.0, G_UNIT]) + (0 if still else rng.normal(0, 1.0, 3))
                 msgs.append(make_imu(time_from_ns(0), f"imu_{SENSOR_NAMES[s]}", q / np.linalg.norm(q),
                                      [0.0, 0.0, 0.0], a))
         return msgs

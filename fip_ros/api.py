@@ -19,7 +19,6 @@ import tempfile
 import numpy as np
 import torch
 
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
 from fip_ros.fip.checkpoint import WeightsError, default_weights_path, load_checkpoint
 
 BACKENDS = ("torch", "onnx")
@@ -74,10 +73,9 @@ def init_pose_from(init_pose, pose: str = "tpose") -> torch.Tensor:
         return calibration_init_pose(pose, 1)
     r = torch.as_tensor(np.asarray(init_pose, dtype=np.float32))
     if r.shape == (24, 3, 3):
-        from fip_ros.core.kinematics import local_to_global
+        from fip_ros.core.kinematics import root_relative_rot15
 
-        g = local_to_global(r)
-        r = g[0].T @ g[list(ESTIMATED_JOINTS)]
+        r = root_relative_rot15(r)
     if r.shape != (15, 3, 3) or not torch.isfinite(r).all():
         raise ValueError(f"init_pose must be finite (15, 3, 3) or (24, 3, 3), got {tuple(r.shape)}")
     return r[None]

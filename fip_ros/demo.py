@@ -1,4 +1,4 @@
-"""fip-demo (``make demo``): one held-out mocap clip, end to end through the ROS graph, scored and drawn.
+"""The demo (``fip-demo``, ``make demo``): one held-out mocap clip end to end through ROS, scored and drawn.
 
 1. Imports and retargets one clip of a held-out subject (a walking trial by default) to a motion clip file.
 2. Replays it as six raw IMU streams (a still T-pose first, so the estimator calibrates itself as on real
@@ -9,10 +9,7 @@
 If the ROS graph cannot start, the same raw streams go through the offline API instead, labelled as such.
 """
 
-import argparse
 import json
-import os
-import random
 import sys
 import threading
 import time
@@ -20,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Walking (sneaking steps) by HDM05 actor tr, a test-split subject; the CMU walking subjects 07/08 train.
-DEFAULT_CLIP = "HDM_tr_sneak2StepsLStart_016_120"
 BODY_ID = "demo"
 
 
@@ -229,30 +224,6 @@ def render(pred: np.ndarray, true: np.ndarray, offsets: np.ndarray, fps: float, 
     return [gif, sheet]
 
 
-def parse_args(argv):
-    from fip_ros.data.build_dataset import default_mocap_dir
-
-    ap = argparse.ArgumentParser(prog="fip-demo", description=__doc__.split("\n")[0])
-    ap.add_argument("--mocap", type=Path, default=default_mocap_dir(),
-                    help="mocap folder (default: $FIP_MOCAP_DIR, else the repo's ../shared/data/mocap)")
-    ap.add_argument("--clip", default=DEFAULT_CLIP,
-                    help="file name without extension, e.g. 16_02 or cmu-daz/16_02")
-    ap.add_argument("--seconds", type=float, default=20.0, help="first seconds of the clip to play (0 = all)")
-    ap.add_argument("--weights", type=Path, default=None, help="FIP checkpoint (default: shipped weights)")
-    ap.add_argument("--backend", choices=("torch", "onnx"), default="onnx")
-    ap.add_argument("--out", type=Path, default=Path("out/demo"))
-    ap.add_argument("--rate", type=float, default=1.0, help="replay speed (1 = real time, as live sensors)")
-    ap.add_argument("--tpose-seconds", type=float, default=3.0, help="still T-pose replayed before the clip")
-    ap.add_argument("--domain-id", type=int, default=None,
-                    help="ROS domain of the demo graph (default: $ROS_DOMAIN_ID, else a random free-ish one)")
-    ap.add_argument("--offline", action="store_true", help="skip ROS: offline API only")
-    opts = ap.parse_args(argv)
-    if opts.domain_id is None:
-        env = os.environ.get("ROS_DOMAIN_ID")
-        opts.domain_id = int(env) if env else random.SystemRandom().randint(101, 200)
-    return opts
-
-
 def run(opts) -> dict:
     from fip_ros.api import default_weights_path
     from fip_ros.core.body_model import body_dict
@@ -333,18 +304,3 @@ def report(m: dict) -> str:
         f"wrote:     {', '.join(m['files'])}, {Path(m['files'][0]).with_name('metrics.json')}",
         f"time:      {m['wall_seconds']:.0f} s",
     ])
-
-
-def main(argv=None) -> int:
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        metrics = run(opts)
-    except (DemoError, FileNotFoundError, ValueError) as exc:
-        print(f"fip-demo: error: {exc}", file=sys.stderr)
-        return 1
-    print(report(metrics))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

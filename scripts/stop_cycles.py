@@ -68,7 +68,7 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
 def graph_commands(graph: str, mode: str, clip: str) -> list[list[str]]:
     """``fip-bringup`` for the graph, or the installed node executables with the graph's parameter files."""
     if mode == "bringup":
-        return [[sys.executable, "-m", "fip_ros.ros.bringup", "--graph", graph,
+        return [[sys.executable, "-m", "fip_ros.cli.bringup", "--graph", graph,
                  *(["--clip", clip] if graph == "replay" else [])]]
     first = ["imu_replay", "-p", f"source:={clip}"] if graph == "replay" else ["imu_udp"]
     files = {"imu_replay": "drivers", "imu_udp": "drivers", "smpl_tf_broadcaster": "tf_broadcaster"}

@@ -12,12 +12,11 @@ from fip_ros.core.calibration import (
     calibration_pose_bone_rot,
     calibration_pose_local_rot,
     estimate_calibration,
-    random_rotation,
     simulate_raw,
 )
 from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
+from fip_ros.core.rotations import angle_between, axis_angle_to_matrix, random_rotation
 
 STILL = 60
 

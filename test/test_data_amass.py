@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.resample import resample_times
 from fip_ros.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from fip_ros.data.amass import load_amass
-from fip_ros.data.resample import resample_times
 
 N = 40
 

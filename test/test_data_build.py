@@ -7,8 +7,10 @@ import shutil
 
 import pytest
 
-from fip_ros.data.build_dataset import build, default_mocap_dir, main
+from fip_ros.cli.dataset import main
+from fip_ros.data.build_dataset import build
 from fip_ros.data.motion import Motion
+from fip_ros.data.paths import default_mocap_dir
 
 SHARED = default_mocap_dir()
 FILES = ["hdm05/tr/HDM_tr.asf", "hdm05/tr/HDM_tr_rotateArmsBothBackward1Reps_014_120.amc",

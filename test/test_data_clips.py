@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.data.build_dataset import default_mocap_dir, discover, import_clip
+from fip_ros.data.build_dataset import discover, import_clip
+from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.split import load_split_config, split_of, subject_of
 
 JOBS = {(src, name): files for src, name, files in discover(default_mocap_dir())}

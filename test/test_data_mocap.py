@@ -8,8 +8,8 @@ import torch
 from fip_ros.core.body_model import body_dict, validate_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.data.asf_amc import read_asf_amc
-from fip_ros.data.build_dataset import default_mocap_dir
 from fip_ros.data.bvh import read_bvh
+from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.retarget import detect_rig, retarget
 
 MOCAP = default_mocap_dir()

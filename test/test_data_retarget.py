@@ -8,11 +8,11 @@ import torch
 
 from fip_ros.core.body_model import default_offsets
 from fip_ros.core.kinematics import forward_kinematics, local_to_global
+from fip_ros.core.resample import resample
 from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, PARENTS
 from fip_ros.data.asf_amc import read_asf_amc
 from fip_ros.data.bvh import read_bvh
-from fip_ros.data.resample import resample
 from fip_ros.data.retarget import flatten_feet, load_joint_maps, retarget
 
 CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(24)]

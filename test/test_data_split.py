@@ -2,7 +2,8 @@
 
 import pytest
 
-from fip_ros.data.build_dataset import default_mocap_dir, discover
+from fip_ros.data.build_dataset import discover
+from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.split import assign_splits, load_split_config, subject_of
 
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from test_ros_e2e_data import random_checkpoint
+from helpers import random_checkpoint
 
-from fip_ros.data.build_dataset import default_mocap_dir
+from fip_ros.data.paths import default_mocap_dir
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -19,7 +19,7 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
         pytest.skip(f"no shared mocap at {default_mocap_dir()} (set FIP_MOCAP_DIR)")
     out = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "fip_ros.demo", "--seconds", "4", "--tpose-seconds", "1.5",
+        [sys.executable, "-m", "fip_ros.cli.demo", "--seconds", "4", "--tpose-seconds", "1.5",
          "--weights", random_checkpoint(tmp_path / "random.pt"), "--out", str(out)],
         capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)  # -m: the checkout is importable
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,10 +7,11 @@ import pytest
 import roma
 import torch
 
+from fip_ros.cli.export import main
 from fip_ros.fip import FIP
 from fip_ros.fip.checkpoint import WeightsError, load_checkpoint, save_checkpoint
 from fip_ros.fip.engine import StreamingEngine
-from fip_ros.fip.export import FILES, export_onnx, export_torchscript, main
+from fip_ros.fip.export import FILES, export_onnx, export_torchscript
 from fip_ros.fip.onnx_engine import OnnxStreamingEngine
 
 torch.manual_seed(2)

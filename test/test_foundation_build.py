@@ -11,7 +11,7 @@ SOURCES = ("package.xml", "setup.py", "setup.cfg", "resource", "fip_msgs", "inte
            "launch", "config", "rviz", "requirements.txt", "requirements-ros.txt")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "weights")
 EXECUTABLES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcaster", "dynamics",
-               "bag_player", "bag_recorder", "bringup", "fip-dataset", "fip-train", "fip-eval", "fip-export",
+               "bag_player", "bag_recorder", "fip-dataset", "fip-train", "fip-eval", "fip-export",
                "fip-finetune", "fip-bag", "fip-bringup", "fip-demo")
 
 

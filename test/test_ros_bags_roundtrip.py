@@ -11,11 +11,11 @@ from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Imu
 
+from fip_ros.cli.bag import main as fip_bag
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.data.motion import Motion
 from fip_ros.ros.bag_tools import bag_topics, read_bag
-from fip_ros.ros.bag_tools import main as fip_bag
 from fip_ros.ros.conversions import time_to_ns
 from fip_ros.ros.nodes.bag_player import BagPlayer
 from fip_ros.ros.nodes.bag_recorder import BagRecorder
@@ -30,7 +30,7 @@ def make_clip(path, frames=60):
     rotvec[:, 4, 0] = 0.4 * np.sin(2 * np.pi * t)
     tran = np.stack([0 * t, 0.95 + 0 * t, 0.6 * t], -1)
     Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(BODY).numpy(),
-           np.array([1.0, 1.75, 0.51, 0.84]), name="test").save_npz(path)
+           BODY["sex"], name="test").save_npz(path)
     return path
 
 
@@ -39,6 +39,19 @@ def grouped(path):
     for topic, msgtype, _, data in read_bag(path):
         out.setdefault(topic, []).append((msgtype, bytes(data)))
     return out
+
+
+def test_info_shows_start_time_and_duration(tmp_path, capsys):
+    bag = tmp_path / "bag"
+    assert fip_bag(["convert", "--clip", str(make_clip(tmp_path / "clip.npz")), "--out", str(bag),
+                    "--tpose-seconds", "0.5", "--start-time", "100"]) == 0
+    capsys.readouterr()
+    assert fip_bag(["info", str(bag)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "start:     1970-01-01T00:01:40.000+00:00 (100.000 s)"
+    assert lines[1] == f"duration:  {89 / 60:.3f} s"  # 90 samples at 60 Hz
+    assert sum(" 90 msgs " in line for line in lines) == 7
+    assert fip_bag(["info", str(tmp_path / "clip.npz")]) == 2  # not a bag: one line, no traceback
 
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])

@@ -37,7 +37,7 @@ def make_clip(path):
     rotvec[:, 0, 1] = 0.3 * t  # the pelvis turns: heading matters
     tran = np.stack([0 * t, 0.95 + 0 * t, 0.6 * t], -1)
     motion = Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(BODY).numpy(),
-                    np.array([1.0, 1.75, 0.51, 0.84]), name="test")
+                    BODY["sex"], name="test")
     motion.save_npz(path)
     return motion
 

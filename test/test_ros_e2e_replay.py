@@ -4,7 +4,7 @@ smpl_tf_broadcaster, body_params) seen by this test process as a plain tf2 liste
 import signal
 
 import numpy as np
-from test_ros_e2e_data import random_checkpoint, synthetic_clip
+from helpers import random_checkpoint, synthetic_clip
 
 from fip_ros.ros.smpl_frames import joint_frames, origin_frame, parent_frames
 
@@ -37,7 +37,7 @@ def test_replay_graph_publishes_valid_tf_for_all_joints(ros_context, spawn_pytho
     # Deep history: this listener must not miss an input stamp while it is busy (keep-last 10 would).
     node.create_subscription(Imu, "imu/pelvis/data", lambda m: imu_stamps.add(_ns(m.header.stamp)),
                              QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE))
-    proc = spawn_python("-m", "fip_ros.ros.bringup", "--graph", "replay", "--clip", clip, "--model", ckpt,
+    proc = spawn_python("-m", "fip_ros.cli.bringup", "--graph", "replay", "--clip", clip, "--model", ckpt,
                         "--body-id", "7", "--params", f"imu_replay={replay_params}", "--duration", "40")
     try:
         assert spin_until(node, lambda: len(tf) >= 90, timeout=45), f"{len(tf)} /tf messages"

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from test_ros_e2e_data import random_checkpoint
+from helpers import random_checkpoint
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 

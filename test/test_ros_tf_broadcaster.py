@@ -106,9 +106,9 @@ def test_node_publishes_tf_static_and_rejects_invalid_poses(ros_context, spin_un
 
 
 def test_mesh_markers_with_an_smpl_model(ros_context, spin_until, tmp_path):
+    from helpers import fake_smpl_model
     from rclpy.node import Node
     from rclpy.parameter import Parameter
-    from test_ros_e2e_data import fake_smpl_model
     from visualization_msgs.msg import Marker, MarkerArray
 
     from fip_msgs.msg import SmplPose

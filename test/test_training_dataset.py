@@ -1,50 +1,23 @@
 """Training windows: augmentation, start-up from a calibration pose, IMU synthesis after augmentation."""
 
-import json
-
 import pytest
 import torch
+from helpers import write_fake_dataset
 
-from fip_ros.core.body_model import body_vector, measure_offsets, offsets_for_body
-from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.data.motion import Motion
+from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.imu_synthesis import STENCIL
+from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
-from fip_ros.training.dataset import STENCIL, WindowSampler, fixed_windows, load_split, root_relative_rot15
-
-BODY = dict(sex="male", height=1.75, arm_length=0.55, leg_length=0.85)
-
-
-def fake_motion(frames=240, seed=0, name="fake") -> Motion:
-    """Smooth swinging limbs, a turning root and a forward drift (enough structure for IMU synthesis)."""
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(frames, dtype=torch.float64)[:, None, None] / 60.0
-    phase = torch.rand(1, 24, 3, generator=g, dtype=torch.float64) * 6.28
-    aa = 0.35 * torch.sin(2 * torch.pi * 0.7 * t + phase)
-    aa[:, 0] = torch.cat([0 * t[:, 0], 0.5 * t[:, 0], 0 * t[:, 0]], -1)
-    tran = torch.cat([0.3 * t[:, 0], 0.95 + 0.02 * torch.sin(6 * t[:, 0]), 0.4 * t[:, 0]], -1)
-    body = body_vector(BODY)
-    return Motion(axis_angle_to_matrix(aa).float().numpy(), tran.float().numpy(),
-                  offsets_for_body(body).float().numpy(), body.numpy(), 60.0, f"s{seed}", "fake", name)
-
-
-def write_fake_dataset(root, n_train=2, frames=240) -> str:
-    files = {"train": [], "val": [], "test": []}
-    for i in range(n_train + 2):
-        split = "train" if i < n_train else ("val" if i == n_train else "test")
-        name = f"clip{i}"
-        fake_motion(frames, i, name).save_npz(root / f"{name}.npz")
-        files[split].append(f"{name}.npz")
-    (root / "index.json").write_text(json.dumps({"splits": files}))
-    return str(root)
+from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
 
 
 def test_resample_at_speed_one_is_identity_and_mirror_twice_is_identity(tmp_path):
     clip = load_split(write_fake_dataset(tmp_path), "train")[0]
-    rot, tran = augment.resample(clip.local_rot, clip.tran, 1.0, 100, start=20.0)
+    rot, tran = augment.at_speed(clip.local_rot, clip.tran, 1.0, 100, start=20.0)
     assert torch.allclose(rot, clip.local_rot[20:120], atol=1e-5)
     assert torch.allclose(tran, clip.tran[20:120])
-    fast, _ = augment.resample(clip.local_rot, clip.tran, 2.0, 50)
+    fast, _ = augment.at_speed(clip.local_rot, clip.tran, 2.0, 50)
     assert torch.allclose(fast, clip.local_rot[0:100:2], atol=1e-5)
     m = augment.mirror(*augment.mirror(rot, tran, clip.offsets))
     for a, b in zip(m, (rot, tran, clip.offsets), strict=True):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from test_training_dataset import fake_motion
+from helpers import fake_motion
 
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import axis_angle_to_matrix

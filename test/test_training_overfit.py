@@ -3,17 +3,16 @@
 import json
 
 import torch
-from test_training_dataset import fake_motion
+from helpers import TINY, fake_motion
 
+from fip_ros.cli.train import build_parser
+from fip_ros.core.imu_synthesis import STENCIL
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training import train
-from fip_ros.training.dataset import STENCIL, fixed_windows, load_split
+from fip_ros.training.dataset import fixed_windows, load_split
 
-TINY = {"tpose_hidden": [64, 64], "leaf_hidden": [64, 64], "dropout": 0.0, "integral_in": [32],
-        "integral_lstm": 64, "integral_out": [32], "body_embed": 32, "body_in": [32], "body_lstm": 64,
-        "body_out": [32], "ik_hidden": [64]}
 WINDOW = 120  # 2 s at 60 Hz
 
 
@@ -25,10 +24,10 @@ def test_overfits_one_short_clip(tmp_path):
     torch.manual_seed(0)
     before = train.validate(FIP(get_config(TINY)), val)["pos_cm"]
 
-    args = train.parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"),
-                             "--config", json.dumps(TINY), "--steps", "80", "--batch", "1",
-                             "--window", str(WINDOW), "--lr", "3e-3", "--no-augment",
-                             "--eval-every", "40", "--log-every", "40"])
+    args = build_parser().parse_args(["--data", str(tmp_path), "--out", str(tmp_path / "run"),
+                                     "--config", json.dumps(TINY), "--steps", "80", "--batch", "1",
+                                     "--window", str(WINDOW), "--lr", "3e-3", "--no-augment",
+                                     "--eval-every", "40", "--log-every", "40"])
     result = train.train(args)
     model, meta = load_checkpoint(tmp_path / "run" / "best.pt")
     after = train.validate(model, val)["pos_cm"]

@@ -21,7 +21,7 @@ import torch
 from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import GRAVITY, free_acceleration, specific_force
 from fip_ros.core.kinematics import local_to_global
-from fip_ros.core.rotations import angle_between, axis_angle_to_matrix
+from fip_ros.core.rotations import angle_between, axis_angle_to_matrix, random_rotation
 from fip_ros.core.smpl_tree import NUM_JOINTS, ROOT_SENSOR, SENSOR_JOINTS
 
 # N-pose: arms hang down along -y from the shoulders, palms towards the thighs (T-pose arms turned about z).
@@ -138,14 +138,6 @@ def apply_calibration(cal: Calibration, raw_ori: torch.Tensor, raw_acc: torch.Te
     sensor = cal.world_alignment.to(raw_ori) @ raw_ori
     ori = sensor @ cal.sensor_to_bone.to(raw_ori)
     return free_acceleration(raw_acc - cal.acc_offset.to(raw_acc), sensor), ori
-
-
-def random_rotation(shape, angle_deg: float, generator: torch.Generator | None = None,
-                    dtype=torch.float64) -> torch.Tensor:
-    """Rotations (*shape, 3, 3) by exactly ``angle_deg`` about uniformly random axes."""
-    axis = torch.randn((*shape, 3), generator=generator, dtype=dtype)
-    axis = axis / axis.norm(dim=-1, keepdim=True)
-    return axis_angle_to_matrix(axis * (angle_deg * torch.pi / 180.0))
 
 
 def simulate_raw(acc_free: torch.Tensor, ori_bone: torch.Tensor, generator: torch.Generator | None = None,

@@ -12,7 +12,7 @@ import torch
 from fip_ros.core.body_model import measure_offsets
 from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
 from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation
 from fip_ros.core.smpl_tree import SENSOR_JOINTS
 
 # Sensor sites, in sensor order: (child joint of the carrying bone or -1, fraction of the way from the
@@ -115,10 +115,6 @@ def _randn(shape, like: torch.Tensor, generator):
     return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
 
 
-def _random_rotation(shape, std_deg: float, like: torch.Tensor, generator) -> torch.Tensor:
-    return axis_angle_to_matrix(_randn((*shape, 3), like, generator) * (std_deg * torch.pi / 180.0))
-
-
 def _hold_last(x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
     """Replace samples where ``kept`` (..., T, S) is False by the last kept one (frame 0 is always kept)."""
     t = kept.shape[-2]
@@ -136,7 +132,8 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         lever = _randn((*lead, 1, s, 3, 1), acc, generator) * cfg.mount_pos_m
         acc = acc + finite_acceleration((ori @ lever)[..., 0], cfg.fps, cfg.stencil)
     if cfg.mount_rot_deg > 0:
-        ori = ori @ _random_rotation((*lead, 1, s), cfg.mount_rot_deg, acc, generator)
+        mount = random_rotation((*lead, 1, s), cfg.mount_rot_deg, generator, acc.dtype, acc.device, "normal")
+        ori = ori @ mount
     bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
     if cfg.acc_bias_walk_std > 0:
         bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
@@ -148,7 +145,8 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         heading = axis_angle_to_matrix(angle * y_axis)
         acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori
     if cfg.ori_noise_deg > 0:
-        ori = _random_rotation((*lead, t, s), cfg.ori_noise_deg, acc, generator) @ ori
+        noise = random_rotation((*lead, t, s), cfg.ori_noise_deg, generator, acc.dtype, acc.device, "normal")
+        ori = noise @ ori
     if cfg.drop_prob > 0:
         kept = torch.rand((*lead, t, s), generator=generator, device=acc.device) >= cfg.drop_prob
         kept[..., 0, :] = True

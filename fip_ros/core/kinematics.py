@@ -2,7 +2,7 @@
 
 import torch
 
-from fip_ros.core.smpl_tree import PARENTS
+from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, PARENTS
 
 
 def local_to_global(local_rot: torch.Tensor, parents=PARENTS) -> torch.Tensor:
@@ -17,6 +17,14 @@ def global_to_local(global_rot: torch.Tensor, parents=PARENTS) -> torch.Tensor:
     parent_rot = global_rot[..., [max(p, 0) for p in parents], :, :]
     local = parent_rot.transpose(-1, -2) @ global_rot
     return torch.cat([global_rot[..., :1, :, :], local[..., 1:, :, :]], dim=-3)
+
+
+def root_relative_rot15(local_rot: torch.Tensor) -> torch.Tensor:
+    """(..., 24, 3, 3) local rotations -> (..., 15, 3, 3) root-relative global rotations of ESTIMATED_JOINTS
+    (FIP's rotation output and initial-pose input)."""
+    rel = local_rot.clone()
+    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype, device=local_rot.device)
+    return local_to_global(rel)[..., list(ESTIMATED_JOINTS), :, :]
 
 
 def forward_kinematics(local_rot: torch.Tensor, offsets: torch.Tensor, root_pos: torch.Tensor | None = None,

@@ -27,20 +27,30 @@ def protocol_pose(local_rot) -> torch.Tensor:
     return out
 
 
+def protocol_kinematics(local_rot, offsets) -> tuple[torch.Tensor, torch.Tensor]:
+    """Root-frame global rotations (T, 24, 3, 3) and joint positions (T, 24, 3) of the protocol pose on the
+    skeleton ``offsets``: the one forward kinematics every metric of a pose is measured on."""
+    return forward_kinematics(protocol_pose(local_rot), _t(offsets))
+
+
+def _angles(g_pred, g_true) -> torch.Tensor:
+    return torch.rad2deg(angle_between(g_pred, g_true))
+
+
+def _distances(p_pred, p_true) -> torch.Tensor:
+    return (p_pred - p_true).norm(dim=-1) * 100.0
+
+
 def global_angle_error(pred_local, true_local, offsets) -> torch.Tensor:
     """(T, 24) angle in degrees between predicted and true global (root-frame) rotations per joint."""
-    off = _t(offsets)
-    g_pred, _ = forward_kinematics(protocol_pose(pred_local), off)
-    g_true, _ = forward_kinematics(protocol_pose(true_local), off)
-    return torch.rad2deg(angle_between(g_pred, g_true))
+    pred, true = (protocol_kinematics(r, offsets)[0] for r in (pred_local, true_local))
+    return _angles(pred, true)
 
 
 def joint_position_error(pred_local, true_local, offsets) -> torch.Tensor:
     """(T, 24) distance in cm between joints posed on the same (true) skeleton, root at the origin."""
-    off = _t(offsets)
-    _, p_pred = forward_kinematics(protocol_pose(pred_local), off)
-    _, p_true = forward_kinematics(protocol_pose(true_local), off)
-    return (p_pred - p_true).norm(dim=-1) * 100.0
+    pred, true = (protocol_kinematics(r, offsets)[1] for r in (pred_local, true_local))
+    return _distances(pred, true)
 
 
 def jitter(positions, fps: float = 60.0) -> torch.Tensor:
@@ -48,11 +58,6 @@ def jitter(positions, fps: float = 60.0) -> torch.Tensor:
     p = _t(positions)
     d3 = p[3:] - 3 * p[2:-1] + 3 * p[1:-2] - p[:-3]
     return d3.norm(dim=-1) * fps**3 / 1000.0
-
-
-def protocol_positions(local_rot, offsets) -> torch.Tensor:
-    """(T, 24, 3) root-frame joint positions of the protocol pose (what jitter is measured on)."""
-    return forward_kinematics(protocol_pose(local_rot), _t(offsets))[1]
 
 
 def mesh_error(pred_local, true_local, smpl_model_dir: str) -> torch.Tensor:
@@ -65,15 +70,17 @@ def mesh_error(pred_local, true_local, smpl_model_dir: str) -> torch.Tensor:
 
 
 def sequence_errors(pred_local, true_local, offsets, fps: float = 60.0, smpl_model_dir: str | None = None):
-    """Per-frame and per-joint errors of one sequence (tensors, float64)."""
-    ang = global_angle_error(pred_local, true_local, offsets)
-    pos = joint_position_error(pred_local, true_local, offsets)
+    """Per-frame and per-joint errors of one sequence (tensors, float64); forward kinematics runs once on
+    the prediction and once on the truth."""
+    g_pred, p_pred = protocol_kinematics(pred_local, offsets)
+    g_true, p_true = protocol_kinematics(true_local, offsets)
+    ang, pos = _angles(g_pred, g_true), _distances(p_pred, p_true)
     out = {
         "sip_deg": ang[:, list(SIP_JOINTS)].mean(-1),
         "angle24_deg": ang.mean(-1),
         "angle15_deg": ang[:, list(ESTIMATED_JOINTS)].mean(-1),
         "pos_cm": pos.mean(-1),
-        "jitter_km_s3": jitter(protocol_positions(pred_local, offsets), fps).mean(-1),
+        "jitter_km_s3": jitter(p_pred, fps).mean(-1),
         "per_joint_angle_deg": ang,
         "per_joint_pos_cm": pos,
     }

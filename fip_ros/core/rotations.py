@@ -5,8 +5,12 @@ as in ROS and roma; the 6D representation is the first two columns of the matrix
 row-major as (r00, r01, r10, r11, r20, r21), i.e. ``R[..., :, :2].reshape(..., 6)``.
 """
 
+import math
+
 import roma
 import torch
+
+RANDOM_ANGLES = ("exact", "uniform", "normal")
 
 
 def sixd_to_matrix(d6: torch.Tensor) -> torch.Tensor:
@@ -37,6 +41,30 @@ def matrix_to_axis_angle(rot: torch.Tensor) -> torch.Tensor:
 def euler_to_matrix(order: str, angles: torch.Tensor, degrees: bool = True) -> torch.Tensor:
     """Intrinsic rotations in ``order`` (e.g. 'ZXY', upper case as in BVH channel lists)."""
     return roma.euler_to_rotmat(order.upper(), angles, degrees=degrees)
+
+
+def slerp(r0: torch.Tensor, r1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Element-wise slerp from r0 (..., 3, 3) to r1 with weights w (...) broadcast over the leading dims."""
+    rel = matrix_to_axis_angle(r0.transpose(-1, -2) @ r1)
+    return r0 @ axis_angle_to_matrix(w[..., None] * rel)
+
+
+def random_rotation(shape, deg: float, generator: torch.Generator | None = None, dtype=torch.float64,
+                    device=None, angle: str = "exact") -> torch.Tensor:
+    """Random rotations (*shape, 3, 3) about uniformly random axes. ``angle``: 'exact' turns by ``deg``;
+    'uniform' by an angle uniform in [0, deg]; 'normal' draws the rotation vector's three components from
+    N(0, deg) (a small-noise model)."""
+    if angle not in RANDOM_ANGLES:
+        raise ValueError(f"angle must be one of {RANDOM_ANGLES}, got {angle!r}")
+    rad = math.radians(deg)
+    v = torch.randn((*shape, 3), generator=generator, dtype=dtype, device=device)
+    if angle == "normal":
+        return axis_angle_to_matrix(v * rad)
+    axis = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    if angle == "uniform":
+        return axis_angle_to_matrix(axis * (torch.rand((*shape, 1), generator=generator, dtype=dtype,
+                                                       device=device) * rad))
+    return axis_angle_to_matrix(axis * rad)
 
 
 def angle_between(rot_a: torch.Tensor, rot_b: torch.Tensor) -> torch.Tensor:

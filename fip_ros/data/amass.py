@@ -4,7 +4,7 @@
 - Pose: root + 21 body joints as stored; SMPL's hand joints 22/23 take the SMPL+H hand roots (joints 22
   and 37 of the 52, the first joint of each hand's first finger), as in TransPose/PIP.
 - AMASS is z up: the whole motion is turned by ``Z_UP_TO_Y_UP`` (-90 degrees about x) into the SMPL frame.
-- Rate: resampled to 60 Hz (``fip_ros.data.resample``: 120 Hz keeps every 2nd frame, other rates slerp).
+- Rate: resampled to 60 Hz (``fip_ros.core.resample``: 120 Hz keeps every 2nd frame, other rates slerp).
 - Skeleton: with SMPL model files (``model_path``, ``fip_ros.core.smpl_model.SmplBody``) the offsets of the
   sequence's betas and gender; without them ``offsets_for_body`` of a nominal body of the gender
   (``NOMINAL_BODIES``, the default skeleton's proportions), so the motion is right but the body shape is
@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from fip_ros.core import safe_pickle
-from fip_ros.core.body_model import body_vector_from_offsets, offsets_for_body
+from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.kinematics import forward_kinematics
+from fip_ros.core.resample import resample
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.data.motion import Motion
-from fip_ros.data.resample import resample
 from fip_ros.data.retarget import FOOT_JOINTS
 
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # (x, y, z) -> (x, z, -y)
@@ -77,7 +77,5 @@ def load_amass(path, model_path: str | None = None, target_fps: float = 60.0) ->
     off_t = torch.from_numpy(offsets)
     joints = forward_kinematics(torch.from_numpy(local), off_t, torch.from_numpy(tran))[1].numpy()
     tran = tran - np.array([0.0, joints[:, FOOT_JOINTS, 1].min(), 0.0])
-    body = body_vector_from_offsets(off_t, sex).numpy()
-    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32),
-                  body.astype(np.float32), target_fps, subject=f"amass-{path.parent.name}", source="amass",
-                  name=path.stem)
+    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32), sex,
+                  target_fps, subject=f"amass-{path.parent.name}", source="amass", name=path.stem)

@@ -9,11 +9,8 @@ parsed, retargeted to SMPL-24 (``fip_ros.data.retarget``) and written to ``OUT/<
 ``fip_ros.data.split``.
 """
 
-import argparse
 import json
 import os
-import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -27,13 +24,8 @@ from fip_ros.data.motion import Motion
 from fip_ros.data.retarget import retarget
 from fip_ros.data.split import SPLITS, assign_splits, load_split_config, subject_of
 
-REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("hdm05", "cmu-daz", "cmu-iclone")
 MIN_FRAMES = 30  # under 0.5 s at 60 Hz: too short for the synthesis stencil and any motion window
-
-
-def default_mocap_dir() -> Path:
-    return Path(os.environ.get("FIP_MOCAP_DIR") or REPO.parent / "shared" / "data" / "mocap")
 
 
 def discover(mocap: Path) -> list[tuple[str, str, tuple[Path, ...]]]:
@@ -123,28 +115,3 @@ def summary(index: dict) -> str:
     for key, reason in sorted(index["dropped"].items()):
         lines.append(f"dropped {key}: {reason}")
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="fip-dataset", description=__doc__.split("\n\n")[0])
-    p.add_argument("--mocap", type=Path, default=default_mocap_dir(),
-                   help="mocap folder with hdm05/, cmu-daz/, cmu-iclone/ (env FIP_MOCAP_DIR)")
-    p.add_argument("--out", type=Path, default=Path(".cache/dataset"), help="output folder")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
-    p.add_argument("--force", action="store_true", help="rebuild clips that are up to date")
-    p.add_argument("--split", type=Path, default=None, help="split config (config/dataset_split.yaml)")
-    args = p.parse_args(argv)
-    t0 = time.time()
-    try:
-        index = build(args.mocap, args.out, args.workers, args.force, args.split)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"fip-dataset: {exc}", file=sys.stderr)
-        return 2
-    print(summary(index))
-    print(f"{len(index['clips'])} clips, {len(index['dropped'])} dropped -> {args.out / 'index.json'} "
-          f"in {time.time() - t0:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,9 +1,13 @@
-"""Data containers: a parsed source clip (any rig) and a retargeted SMPL-24 clip (CONTRACTS.md clip file)."""
+"""Data containers: a parsed source clip (any rig) and a retargeted SMPL-24 clip (CONTRACTS.md clip file),
+with its one torch view (``Motion.tensors()`` -> ``Clip``)."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from fip_ros.core.body_model import body_vector_from_offsets
 
 
 @dataclass
@@ -55,13 +59,28 @@ class SourceClip:
 
 
 @dataclass
+class Clip:
+    """The torch view of a :class:`Motion` (what training and evaluation consume)."""
+
+    local_rot: torch.Tensor  # (T, 24, 3, 3)
+    tran: torch.Tensor  # (T, 3)
+    offsets: torch.Tensor  # (24, 3)
+    body: torch.Tensor  # (4,) body vector, measured from the offsets
+    name: str
+
+    @property
+    def frames(self) -> int:
+        return self.local_rot.shape[0]
+
+
+@dataclass
 class Motion:
     """One retargeted clip in the CONTRACTS.md clip-file format (60 Hz, SMPL frame y up)."""
 
     local_rot: np.ndarray  # (T, 24, 3, 3) float32
     tran: np.ndarray  # (T, 3) float32 pelvis position
     offsets: np.ndarray  # (24, 3) float32 T-pose offsets
-    body: np.ndarray  # (4,) float32 body vector
+    sex: str = "male"  # 'male' | 'female'
     fps: float = 60.0
     subject: str = ""
     source: str = ""
@@ -71,6 +90,17 @@ class Motion:
     @property
     def frames(self) -> int:
         return int(self.local_rot.shape[0])
+
+    @property
+    def body(self) -> np.ndarray:
+        """(4,) float32 body vector, measured from ``offsets`` (``body_vector_from_offsets``)."""
+        offsets = torch.as_tensor(np.asarray(self.offsets), dtype=torch.float64)
+        return body_vector_from_offsets(offsets, self.sex).numpy().astype(np.float32)
+
+    def tensors(self, dtype=torch.float32) -> Clip:
+        """The clip as tensors of ``dtype``."""
+        return Clip(*(torch.as_tensor(np.asarray(x), dtype=dtype)
+                      for x in (self.local_rot, self.tran, self.offsets, self.body)), self.name)
 
     def save_npz(self, path) -> Path:
         path = Path(path)
@@ -85,6 +115,6 @@ class Motion:
     @classmethod
     def load_npz(cls, path) -> "Motion":
         with np.load(path) as z:
-            return cls(local_rot=z["local_rot"], tran=z["tran"], offsets=z["offsets"], body=z["body"],
-                       fps=float(z["fps"]), subject=str(z["subject"]), source=str(z["source"]),
-                       name=str(z["name"]))
+            return cls(local_rot=z["local_rot"], tran=z["tran"], offsets=z["offsets"],
+                       sex="male" if float(z["body"][0]) >= 0.5 else "female", fps=float(z["fps"]),
+                       subject=str(z["subject"]), source=str(z["source"]), name=str(z["name"]))

@@ -42,12 +42,12 @@ import numpy as np
 import torch
 import yaml
 
-from fip_ros.core.body_model import DEFAULT_OFFSET_FRACTIONS, body_vector_from_offsets
+from fip_ros.core.body_model import DEFAULT_OFFSET_FRACTIONS
 from fip_ros.core.kinematics import forward_kinematics, global_to_local
+from fip_ros.core.resample import resample
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import JOINT_NAMES, MIRROR, PARENTS
 from fip_ros.data.motion import Motion, SourceClip
-from fip_ros.data.resample import resample
 
 MAPS_PATH = Path(__file__).with_name("joint_maps.yaml")
 CHILDREN = [[c for c, p in enumerate(PARENTS) if p == j] for j in range(len(PARENTS))]
@@ -260,6 +260,5 @@ def retarget(clip: SourceClip, rig: str | None = None, target_fps: float = 60.0,
     off_t = torch.from_numpy(offsets)
     joints = forward_kinematics(torch.from_numpy(local), off_t, torch.from_numpy(tran))[1].numpy()
     tran = tran - np.array([0.0, joints[:, FOOT_JOINTS, 1].min(), 0.0])
-    body = body_vector_from_offsets(off_t, sex).numpy()
-    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32),
-                  body.astype(np.float32), target_fps, subject, source, name)
+    return Motion(local.astype(np.float32), tran.astype(np.float32), offsets.astype(np.float32), sex,
+                  target_fps, subject, source, name)

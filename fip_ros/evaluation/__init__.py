@@ -1,1 +1,4 @@
-"""Accuracy evaluation of FIP models on held-out motion: metrics, runner (fip-eval), baselines, report."""
+"""Accuracy evaluation of FIP models on held-out motion: runner (fip-eval), baselines, plots, report (the
+metrics themselves are ``fip_ros.core.metrics``)."""
+
+CONDITIONS = ("corrupted", "shape")  # fip-eval's extra conditions beside clean IMUs (evaluate.py)

@@ -1,4 +1,4 @@
-"""fip-eval: score FIP weights and baselines on held-out clips with synthesised IMUs.
+"""Scores FIP weights and baselines on held-out clips with synthesised IMUs (the library of ``fip-eval``).
 
 Two start-up modes, both reported:
 - ``tpose_start`` (how a live user starts): a synthetic 0.5 s held T-pose and a 0.5 s blend are put in front
@@ -15,33 +15,30 @@ IMUs (``overall``). Two extra conditions, in ``tpose_start`` mode only (``EXTRA_
 Writes ``DIR/results.json``, ``DIR/*.png`` and, with --report, the markdown report.
 """
 
-import argparse
 import json
-import sys
-import time
 import zlib
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
-from fip_ros.api import Model, default_weights_path, init_pose_from
+from fip_ros.api import Model, init_pose_from
 from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validate_body
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
+from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import sequence_errors, summarize
-from fip_ros.evaluation import baselines, plots
+from fip_ros.data.motion import Clip
+from fip_ros.evaluation import CONDITIONS, baselines, plots
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.training import dataset as ds
 from fip_ros.training.augment import prepend_calibration, rescale_body
-from fip_ros.training.dataset import Clip
 
 MODES = ("tpose_start", "gt_init")
 METHODS = ("fip", "fip_avg_body", "fip_zero_body", "static_tpose")
 NO_SHAPE = "fip_no_shape"  # only present with --no-shape-weights
 CALIB_HOLD, CALIB_BLEND = 30, 30  # frames, as in training (AugmentConfig)
 EXTRA_MODES = ("tpose_start",)  # start-up mode of the corrupted and shape conditions (live use)
-CONDITIONS = ("corrupted", "shape")
 
 # Test-time sensor errors: fixed, and 1.5-2.5 times training's TRAIN_CORRUPTION (fip_ros.training.train), so
 # the score shows robustness beyond what the network saw. Levels of a consumer MEMS IMU on a strap after a
@@ -101,7 +98,7 @@ def gt_init_imu(clip: Clip, keep_stencil: bool = False):
     margin = 0 if keep_stencil else STENCIL
     imu = synthesize(clip.local_rot, clip.offsets, clip.tran, fps=60, stencil=STENCIL)
     frames = slice(margin, clip.frames - margin)
-    return imu["acc"][frames], imu["ori"][frames], ds.root_relative_rot15(clip.local_rot[margin])
+    return imu["acc"][frames], imu["ori"][frames], root_relative_rot15(clip.local_rot[margin])
 
 
 def clip_imu(clip: Clip, mode: str):
@@ -246,48 +243,3 @@ def write_plots(per_clip: dict, results: dict, out_dir: Path, n_clips: int = 3):
             overall = results["overall"][mode]
             bars = {m: s[key] for m, s in overall.items() if key in s}
             plots.per_joint_bars(bars, out_dir / f"{key}_{mode}.png", f"{label}, {mode}", label)
-
-
-def _line(label: str, s: dict) -> str:
-    return (f"{label:34s} SIP {s['sip_deg']:6.2f}  ang24 {s['angle24_deg']:6.2f}  "
-            f"ang15 {s['angle15_deg']:6.2f}  pos {s['pos_cm']:6.2f} cm  "
-            f"jitter {s['jitter_km_s3']:6.3f} km/s^3")
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="fip-eval", description=__doc__.splitlines()[0])
-    p.add_argument("--weights", default=None, help="checkpoint (default: the shipped fip_default.pt)")
-    p.add_argument("--data", default=".cache/dataset")
-    p.add_argument("--split", default="test")
-    p.add_argument("--out", required=True, help="output folder for results.json and plots")
-    p.add_argument("--smpl", default=None, help="SMPL model folder: adds the mesh error")
-    p.add_argument("--max-clips", type=int, default=None)
-    p.add_argument("--report", default=None, help="also render the markdown report to this path")
-    p.add_argument("--no-shape-weights", default=None,
-                   help="checkpoint trained with shape_input false: adds the method fip_no_shape")
-    p.add_argument("--conditions", nargs="*", choices=CONDITIONS, default=list(CONDITIONS),
-                   help="extra conditions beside clean IMUs (default: all; none: clean only)")
-    a = p.parse_args(argv)
-    weights = a.weights or default_weights_path()
-    t0 = time.time()
-    res = evaluate(weights, a.data, a.split, a.out, a.smpl, a.max_clips, a.no_shape_weights, a.conditions)
-    for mode in MODES:
-        for m, s in res["overall"][mode].items():
-            print(_line(f"{mode} {m}", s))
-    for mode, methods in res.get("overall_corrupted", {}).items():
-        for m, s in methods.items():
-            print(_line(f"corrupted {mode} {m}", s))
-    for body, modes in res.get("overall_shape", {}).items():
-        for mode, methods in modes.items():
-            for m, s in methods.items():
-                print(_line(f"{body} {mode} {m}", s))
-    print(f"{res['settings']['clips']} clips, {res['settings']['frames']} frames in {time.time() - t0:.0f} s")
-    if a.report:
-        from fip_ros.evaluation.report import write_report
-
-        cmd = "fip-eval " + " ".join(sys.argv[1:] if argv is None else argv)
-        write_report(res, a.report, command=cmd, figure_dir=a.out)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,5 @@
 """Render an evaluation (fip-eval results.json) as the markdown tables of docs/accuracy.md."""
 
-import json
 import os
 from pathlib import Path
 
@@ -128,19 +127,3 @@ def write_report(results: dict, path, command: str = "", figure_dir=None) -> Pat
     figures = sorted(os.path.relpath(f, path.parent) for f in pngs)
     path.write_text(render(results, command, figures))
     return path
-
-
-def main(argv=None):
-    import argparse
-
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("results", help="results.json of fip-eval")
-    p.add_argument("--out", default="docs/accuracy.md")
-    p.add_argument("--command", default="", help="the fip-eval command line that made the results")
-    a = p.parse_args(argv)
-    results = Path(a.results)
-    write_report(json.loads(results.read_text()), a.out, a.command, results.parent)
-
-
-if __name__ == "__main__":
-    main()

@@ -7,8 +7,9 @@ walking subjects; otherwise imported straight from the shared mocap.
 import json
 from pathlib import Path
 
-from fip_ros.data.build_dataset import REPO, default_mocap_dir, import_clip
+from fip_ros.data.build_dataset import import_clip
 from fip_ros.data.motion import Motion
+from fip_ros.data.paths import REPO, default_mocap_dir
 
 DATASET = REPO / ".cache" / "dataset"
 MOCAP = default_mocap_dir()

@@ -21,6 +21,7 @@ points, interpolated by height), so the forearm shifts are recovered less well t
 
 import torch
 
+from fip_ros.core.body_model import tpose_positions
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.physics.virtual_imu import carrier_acceleration
@@ -36,8 +37,7 @@ SHOULDERS, HIPS = (16, 17), (1, 2)
 
 def shoulder_weight(offsets: torch.Tensor) -> torch.Tensor:
     """(2,) share of the head joint's acceleration in each shoulder's: its height between pelvis and head."""
-    eye = torch.eye(3, dtype=offsets.dtype).expand(24, 3, 3)
-    rest = forward_kinematics(eye, offsets)[1]
+    rest = tpose_positions(offsets)
     return rest[list(SHOULDERS), 1] / rest[HEAD_JOINT, 1]
 
 

@@ -13,15 +13,12 @@ the network (and the sensors' mounting rotations) on the losses above, placement
 corrects the network's input: the reading is moved back to the nominal site (subtracting the lever-arm
 acceleration from the measured orientations), which is where the network was trained to expect it.
 
-Console: ``fip-finetune --weights W (--clip CLIP.npz | --imu IMU.npz)... --out DIR`` (several recordings
-of one person: repeat the option); ``--demo`` runs the shifted-sensor experiment on a held-out subject's
-walking.
+Command line: ``fip-finetune`` (``fip_ros.cli.finetune``): ``run_user`` on one person's recordings,
+``run_demo`` the shifted-sensor experiment on a held-out subject's walking.
 """
 
-import argparse
 import json
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +26,14 @@ import torch
 
 from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
-from fip_ros.core.kinematics import forward_kinematics
-from fip_ros.core.metrics import global_angle_error, joint_position_error
+from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
+from fip_ros.core.metrics import sequence_errors
 from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, SENSOR_JOINTS
+from fip_ros.core.smpl_tree import SENSOR_JOINTS
 from fip_ros.data.motion import Motion
+from fip_ros.finetune.config import FinetuneConfig
 from fip_ros.finetune.placement import fit_placement
+from fip_ros.fip.checkpoint import default_weights_path, load_checkpoint, save_checkpoint
 from fip_ros.physics.contact import contact_from_trajectory, sole_points
 from fip_ros.physics.ground_reaction import ground_reaction
 from fip_ros.physics.inverse_dynamics import (
@@ -44,30 +43,10 @@ from fip_ros.physics.inverse_dynamics import (
 )
 from fip_ros.physics.segments import build_segments
 from fip_ros.physics.virtual_imu import VirtualIMU, carrier_acceleration, offset_acceleration
-from fip_ros.training.dataset import root_relative_rot15
 
 ACC_WINDOW = 21  # frames; low-pass of the acceleration comparison (0.35 s)
 JITTER_WINDOW = 9  # frames; a 2nd-order Savitzky-Golay fit over 0.15 s passes the gait band (< ~6 Hz)
 PELVIS = 5  # sensor index of the pelvis: it defines the root acceleration, its placement stays nominal
-
-
-@dataclass
-class FinetuneConfig:
-    steps: int = 80  # network steps, one recording each (in turn)
-    placement_steps: int = 800  # iterations of the placement fit, first (network frozen)
-    placement_prior: float = 1e-2  # per (5 cm)^2 of sensor shift: holds what the chain cannot observe
-    lr: float = 3e-5  # network weights: small steps, the pre-trained model is the starting point
-    placement_lr: float = 3e-3  # mounting rotations (rad)
-    w_acc: float = 0.1
-    w_ori: float = 10.0  # the sensor bones must turn as the sensors say: the best-observed signal
-    w_residual: float = 0.05
-    w_contact: float = 0.05
-    w_smooth: float = 0.1  # per cm^2 of jitter
-    w_prior: float = 10.0  # per unit squared parameter change, summed over the network
-    # The mounting rotation is weakly observable and, left loose, rotates the network's input: held near
-    # identity unless a recording is known to have misaligned sensors.
-    w_mount: float = 100.0
-    mass: float | None = None  # kg; None: BMI 22 from the height
 
 
 def _sq(x):
@@ -194,8 +173,9 @@ def pose_error(ss: SelfSupervised, recordings) -> dict:
     for acc, ori, init, local_rot_true in recordings:
         pred = ss.predict(acc, ori, init)["local_rot"][0][sl]
         true = local_rot_true[sl]
-        ang.append(global_angle_error(pred, true, ss.offsets)[:, list(ESTIMATED_JOINTS)].mean(-1))
-        pos.append(joint_position_error(pred, true, ss.offsets).mean(-1))
+        errors = sequence_errors(pred, true, ss.offsets, ss.fps)
+        ang.append(errors["angle15_deg"])
+        pos.append(errors["pos_cm"])
     return {"angle_deg": float(torch.cat(ang).mean()), "position_cm": float(torch.cat(pos).mean())}
 
 
@@ -218,34 +198,28 @@ def demo_shift(offsets) -> torch.Tensor:
 
 
 def load_weights(path):
-    from fip_ros.fip.checkpoint import load_checkpoint
-
     return load_checkpoint(path)[0]
 
 
-def _tensors(motion):
-    f32 = torch.float32
-    return tuple(torch.as_tensor(x, dtype=f32) for x in (motion.local_rot, motion.offsets, motion.tran,
-                                                          motion.body))
-
-
-def run_demo(args) -> dict:
+def run_demo(cfg: FinetuneConfig, weights=None) -> dict:
+    """The shifted-sensor experiment on a held-out person (``fip-finetune --demo``): known sensor shifts,
+    pose error before, after the placement fit and after the network fine-tuning."""
     from fip_ros.finetune.clips import held_out_subject
 
-    weights = Path(args.weights) if args.weights else Path(__file__).parents[1] / "weights" / "fip_default.pt"
+    weights = Path(weights) if weights else default_weights_path()
     clips = held_out_subject()  # a test-split subject: never seen by the shipped weights
-    _, off, _, body = _tensors(clips[0])
-    if not all(torch.allclose(_tensors(c)[1], off, atol=1e-4) for c in clips):
+    views = [c.tensors() for c in clips]
+    off, body = views[0].offsets, views[0].body
+    if not all(torch.allclose(v.offsets, off, atol=1e-4) for v in views):
         raise ValueError("the demo's clips must share one skeleton (one person)")
     shift = demo_shift(off)
     shifted, nominal = [], []
-    for clip in clips:
-        rot, _, tran, _ = _tensors(clip)
+    for view in views:
+        rot, tran = view.local_rot, view.tran
         init = root_relative_rot15(rot[:1])
         shifted.append((*imu_from_clip(rot, off, tran, shift), init, rot))
         nominal.append((*imu_from_clip(rot, off, tran), init, rot))
-    ss = SelfSupervised(load_weights(weights), body,
-                        FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps))
+    ss = SelfSupervised(load_weights(weights), body, cfg)
     frames = sum(len(c.local_rot) for c in clips)
     result = {"weights": str(weights),
               "recordings": f"{len(clips)} walking trials of {clips[0].subject} ({clips[0].source}, test "
@@ -272,14 +246,15 @@ def run_demo(args) -> dict:
     return result
 
 
-def _user_recordings(args):
-    """[(acc, ori, init_pose)] and the body from --clip / --imu files (one person)."""
+def _user_recordings(clips, imus):
+    """[(acc, ori, init_pose)] and the body from motion clip and IMU files (one person)."""
     recordings, bodies = [], []
-    for path in args.clip or []:
-        rot, off, tran, body = _tensors(Motion.load_npz(path))
-        recordings.append((*imu_from_clip(rot, off, tran), root_relative_rot15(rot[:1])))
-        bodies.append(body)
-    for path in args.imu or []:
+    for path in clips:
+        clip = Motion.load_npz(path).tensors()
+        recordings.append((*imu_from_clip(clip.local_rot, clip.offsets, clip.tran),
+                           root_relative_rot15(clip.local_rot[:1])))
+        bodies.append(clip.body)
+    for path in imus:
         with np.load(path) as z:  # acc (T,6,3), ori (T,6,3,3), body (4,) as in docs/CONTRACTS.md
             recordings.append((torch.as_tensor(z["acc"]).float(), torch.as_tensor(z["ori"]).float(), None))
             bodies.append(torch.as_tensor(z["body"]).float())
@@ -288,50 +263,20 @@ def _user_recordings(args):
     return recordings, bodies[0]
 
 
-def run_user(args) -> dict:
-    recordings, body = _user_recordings(args)
-    cfg = FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps, mass=args.mass)
-    ss = SelfSupervised(load_weights(args.weights), body, cfg)
+def run_user(cfg: FinetuneConfig, weights, clips=(), imus=(), out_dir="runs/finetune") -> dict:
+    """Fine-tune ``weights`` on one person's recordings (motion clips: IMUs synthesised from them, their pose
+    unused; IMU files: acc (T,6,3), ori (T,6,3,3), body (4,)); writes ``fip_finetuned.pt`` and
+    ``placement.json`` to ``out_dir``."""
+    recordings, body = _user_recordings(clips, imus)
+    ss = SelfSupervised(load_weights(weights), body, cfg)
     out = finetune(ss, recordings)
     history = out["history"]
-    dest = Path(args.out)
+    dest = Path(out_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    from fip_ros.fip.checkpoint import save_checkpoint
-
-    save_checkpoint(dest / "fip_finetuned.pt", ss.model, metadata={"finetuned_from": str(args.weights)})
+    save_checkpoint(dest / "fip_finetuned.pt", ss.model, metadata={"finetuned_from": str(weights)})
     placement = {"offset_m": ss.vimu.offset.detach().tolist(), "mount_rotvec": ss.vimu.rot.detach().tolist()}
     if out["placement"]:
         placement["rms_residual_m_s2"] = [out["placement"]["rms_before"], out["placement"]["rms_after"]]
     (dest / "placement.json").write_text(json.dumps(placement, indent=1))
     return {"weights": str(dest / "fip_finetuned.pt"),
             "loss_first_last": [history[0]["total"], history[-1]["total"]] if history else [], **placement}
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="fip-finetune", description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", help="pre-trained FIP checkpoint (default: the shipped weights)")
-    ap.add_argument("--clip", action="append",
-                    help="motion clip .npz (IMU synthesised from it; its pose is not used); repeatable")
-    ap.add_argument("--imu", action="append",
-                    help=".npz with acc (T,6,3), ori (T,6,3,3), body (4,); repeatable")
-    ap.add_argument("--out", default="runs/finetune")
-    ap.add_argument("--steps", type=int, default=FinetuneConfig.steps, help="network fine-tuning steps")
-    ap.add_argument("--placement-steps", type=int, default=FinetuneConfig.placement_steps,
-                    help="iterations of the sensor placement fit, first (0: keep the nominal sites)")
-    ap.add_argument("--mass", type=float, default=None, help="body mass, kg")
-    ap.add_argument("--demo", action="store_true", help="shifted-sensor experiment on a held-out subject")
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if not args.demo and not (args.weights and (args.clip or args.imu)):
-        ap.error("give --weights and --clip or --imu, or --demo")
-    result = run_demo(args) if args.demo else run_user(args)
-    result["config"] = asdict(FinetuneConfig(steps=args.steps, placement_steps=args.placement_steps,
-                                             mass=args.mass))
-    print(json.dumps(result, indent=1))
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "result.json").write_text(json.dumps(result, indent=1))
-
-
-if __name__ == "__main__":
-    main()

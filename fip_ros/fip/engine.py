@@ -2,19 +2,17 @@
 
 import torch
 
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, NUM_JOINTS
+from fip_ros.core.smpl_tree import NUM_JOINTS
 from fip_ros.fip.model import STATE_KEYS
 
 
 def calibration_init_pose(pose: str = "tpose", batch: int = 1) -> torch.Tensor:
     """(batch, 15, 3, 3) root-relative global rotations of the calibration pose (start-up without truth)."""
     from fip_ros.core.calibration import calibration_pose_local_rot
-    from fip_ros.core.kinematics import local_to_global
+    from fip_ros.core.kinematics import root_relative_rot15
 
     local = torch.as_tensor(calibration_pose_local_rot(pose), dtype=torch.float32)
-    glob = local_to_global(local)
-    rel = glob[0].transpose(-1, -2) @ glob[list(ESTIMATED_JOINTS)]
-    return rel.expand(batch, -1, -1, -1).contiguous()
+    return root_relative_rot15(local).expand(batch, -1, -1, -1).contiguous()
 
 
 class StepModule(torch.nn.Module):

@@ -1,10 +1,9 @@
-"""Export the streaming step and the start-up to TorchScript and ONNX (``fip-export``).
+"""Export the streaming step and the start-up to TorchScript and ONNX (the library of ``fip-export``).
 
 Both graphs take and return flat tensors (state in, state out) with a dynamic batch dimension; names are
 ``STARTUP_INPUTS``/``CONTEXT_KEYS`` and ``STEP_INPUTS``/``STEP_OUTPUTS``.
 """
 
-import argparse
 import os
 import warnings
 
@@ -80,31 +79,3 @@ def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None):
         torch.onnx.export(StepModule(model), step_args, paths[1], input_names=list(STEP_INPUTS),
                           output_names=list(STEP_OUTPUTS), dynamic_axes=step_axes, **common)
     return paths
-
-
-def main(argv=None):
-    from fip_ros.fip.checkpoint import load_checkpoint
-
-    p = argparse.ArgumentParser(description="Export FIP start-up and streaming step to TorchScript / ONNX.")
-    p.add_argument("checkpoint", nargs="?", default=None, help="checkpoint (default: shipped weights)")
-    p.add_argument("-o", "--out-dir", default="fip_export")
-    p.add_argument("--format", choices=("torchscript", "onnx", "both"), default="both")
-    p.add_argument("--opset", type=int, default=17)
-    p.add_argument("--batch", type=int, default=None,
-                   help="static ONNX graph for exactly this many bodies (faster); default: dynamic batch")
-    a = p.parse_args(argv)
-    from fip_ros.fip.checkpoint import default_weights_path
-
-    model, _ = load_checkpoint(a.checkpoint or default_weights_path())
-    os.makedirs(a.out_dir, exist_ok=True)
-    written = []
-    if a.format in ("torchscript", "both"):
-        written += export_torchscript(model, a.out_dir)
-    if a.format in ("onnx", "both"):
-        written += export_onnx(model, a.out_dir, a.opset, a.batch)
-    for path in written:
-        print(f"{path}  {os.path.getsize(path)} bytes")
-
-
-if __name__ == "__main__":
-    main()

@@ -73,7 +73,7 @@ def savgol_filter(x: torch.Tensor, fps: float, window: int = 9, deriv: int = 0, 
     return out[:, 0, :].T.reshape(x.shape)
 
 
-def angular_velocity(global_rot: torch.Tensor, fps: float) -> torch.Tensor:
+def world_angular_velocity(global_rot: torch.Tensor, fps: float) -> torch.Tensor:
     """World angular velocity (T,...,3) from rotations (T,...,3,3) by central relative rotations."""
     nxt = torch.cat([global_rot[1:], global_rot[-1:]], 0)
     prv = torch.cat([global_rot[:1], global_rot[:-1]], 0)
@@ -90,7 +90,7 @@ def kinematics_from_motion(local_rot, offsets, root_pos, fps: float = 60.0, wind
     rotations is smoothed with the same filter and differentiated for the angular acceleration.
     """
     glob, pos = forward_kinematics(local_rot, offsets, root_pos)
-    omega_raw = angular_velocity(glob, fps)
+    omega_raw = world_angular_velocity(glob, fps)
     return dict(global_rot=glob, joint_pos=pos, omega=savgol_filter(omega_raw, fps, window),
                 alpha=savgol_filter(omega_raw, fps, window, deriv=1),
                 joint_vel=savgol_filter(pos, fps, window, deriv=1),

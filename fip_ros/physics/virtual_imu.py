@@ -16,7 +16,7 @@ from fip_ros.core.gravity import gravity_like
 from fip_ros.core.imu_synthesis import STENCIL, finite_acceleration, sensor_local_offsets
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import SENSOR_JOINTS
-from fip_ros.physics.inverse_dynamics import angular_velocity
+from fip_ros.physics.inverse_dynamics import world_angular_velocity
 
 
 class VirtualIMU(nn.Module):
@@ -50,7 +50,7 @@ class VirtualIMU(nn.Module):
         to_sensor = ori.transpose(-1, -2)
         specific = (to_sensor @ (acc - gravity_like(acc))[..., None])[..., 0]
         time_first = ori.movedim(-4, 0)
-        gyro_world = angular_velocity(time_first, self.fps).movedim(0, -3)
+        gyro_world = world_angular_velocity(time_first, self.fps).movedim(0, -3)
         gyro = (to_sensor @ gyro_world[..., None])[..., 0]
         return dict(acc=acc, ori=ori, specific_force=specific, gyro=gyro)
 

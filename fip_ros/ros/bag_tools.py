@@ -1,13 +1,12 @@
-"""rosbag2 bags without a ROS install (the ``rosbags`` library), and ``fip-bag``.
+"""rosbag2 bags without a ROS install (the ``rosbags`` library): the library of ``fip-bag``.
 
 ``fip-bag convert (--clip F.npz | --dip F.pkl | --totalcapture F.pkl) --out DIR [--storage mcap|sqlite3]``
 writes the six ``/imu/<site>/data`` streams (sensor_msgs/Imu, raw REP 145 data, as ``imu_replay`` publishes
 them) and ``/ground_truth/pose`` (fip_msgs/SmplPose) as a version-9 bag whose metadata carries the offered QoS
 profiles, so ``ros2 bag play`` (or the ``bag_player`` node) reproduces the streams.
-``fip-bag info BAG`` lists topics, types, counts and QoS.
+``fip-bag info BAG`` shows the start time, duration, topics, types, counts and QoS.
 """
 
-import argparse
 import importlib
 import os
 from pathlib import Path
@@ -20,8 +19,9 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, smpl_pose_msg, time_from_ns
+from fip_ros.ros.formats import STORAGE_NAMES
 
-STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+STORAGES = dict(zip(STORAGE_NAMES, (StoragePlugin.MCAP, StoragePlugin.SQLITE3), strict=True))
 IMU_TYPE = "sensor_msgs/msg/Imu"
 POSE_TYPE = "fip_msgs/msg/SmplPose"
 GROUND_TRUTH_TOPIC = "/ground_truth/pose"
@@ -141,48 +141,20 @@ def read_bag(path, topics=None):
             yield conn.topic, conn.msgtype, t_ns, data
 
 
-def bag_topics(path) -> dict:
-    """topic -> (msgtype, message count, [rosbags Qos])."""
+def bag_info(path) -> dict:
+    """dict(start_ns (first message's log time), duration_ns, topics: topic -> (msgtype, message count,
+    [rosbags Qos])); ValueError on a file that is not a readable bag."""
     try:
         with Reader(Path(path)) as reader:
-            return {c.topic: (c.msgtype, c.msgcount, list(getattr(c.ext, "offered_qos_profiles", []) or []))
-                    for c in reader.connections}
+            topics = {c.topic: (c.msgtype, c.msgcount, list(getattr(c.ext, "offered_qos_profiles", []) or []))
+                      for c in reader.connections}
+            empty = reader.message_count == 0
+            return {"start_ns": 0 if empty else reader.start_time,
+                    "duration_ns": 0 if empty else reader.duration, "topics": topics}
     except ReaderError as exc:
         raise ValueError(f"cannot read bag {path}: {exc}") from exc
 
 
-def main(argv=None) -> int:
-    # Imported here: the recordings pull in torch, which the player and recorder nodes do not need.
-    from fip_ros.ros.recordings import FORMATS, load_recording
-
-    parser = argparse.ArgumentParser(prog="fip-bag", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    conv = sub.add_parser("convert", help="recording -> bag of the six raw IMU streams + ground truth")
-    src = conv.add_mutually_exclusive_group(required=True)
-    for fmt in FORMATS:
-        src.add_argument(f"--{fmt}", metavar="FILE", help=f"{fmt} recording")
-    conv.add_argument("--out", required=True, help="output bag folder (must not exist)")
-    conv.add_argument("--storage", choices=sorted(STORAGES), default="mcap")
-    conv.add_argument("--tpose-seconds", type=float, default=3.0, help="still T-pose put first (calibration)")
-    conv.add_argument("--seed", type=int, default=0, help="seed of the simulated sensor mountings")
-    conv.add_argument("--heading-deg", type=float, default=30.0, help="device world heading")
-    conv.add_argument("--start-time", type=float, default=0.0, help="stamp of the first sample, s")
-    conv.add_argument("--frame-prefix", default="")
-    info = sub.add_parser("info", help="topics, types, counts and QoS of a bag")
-    info.add_argument("bag")
-    args = parser.parse_args(argv)
-    if args.command == "info":
-        for topic, (msgtype, count, profiles) in bag_topics(args.bag).items():
-            desc = ", ".join(f"{p.reliability.name.lower()}/{p.durability.name.lower()}/{p.depth}"
-                             for p in profiles)
-            print(f"{topic}  {msgtype}  {count} msgs  qos [{desc}]")
-        return 0
-    fmt = next(f for f in FORMATS if getattr(args, f))
-    rec = load_recording(getattr(args, fmt), fmt, args.tpose_seconds, args.seed, heading_deg=args.heading_deg)
-    n = write_recording(rec, args.out, args.storage, round(args.start_time * 1e9), args.frame_prefix)
-    print(f"wrote {n} messages ({len(rec)} frames at {rec.fps:g} Hz) to {args.out} [{args.storage}]")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def bag_topics(path) -> dict:
+    """topic -> (msgtype, message count, [rosbags Qos])."""
+    return bag_info(path)["topics"]

@@ -1,4 +1,4 @@
-"""fip-bringup: start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition).
+"""A whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition): ``fip-bringup``.
 
 The graph comes from a YAML file (config/live.yaml, config/replay.yaml, config/bag.yaml) that the launch
 files read too, through :func:`graph_nodes`, so both start the same nodes with the same parameter files and
@@ -16,13 +16,11 @@ Graph arguments (same names as the launch arguments): namespace, body_id, clip, 
 and ``<node name>_params`` replacing that node's parameter files.
 """
 
-import argparse
 import importlib
 import inspect
 import re
 import shutil
 import subprocess
-import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,80 +147,41 @@ def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
     return args
 
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="fip-bringup", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="graph file (overrides --graph; default: none)")
-    ap.add_argument("--graph", choices=GRAPHS, default="live", help="graph in config/ (default: live)")
-    ap.add_argument("--clip", default="", help="recording for imu_replay (replay graph; default: none)")
-    ap.add_argument("--bag", default="", help="rosbag2 folder for bag_player (bag graph; default: none)")
-    ap.add_argument("--namespace", default="", help="namespace of every node (default: none)")
-    ap.add_argument("--body-id", default="", help="subject / REP 155 body id (default: the files', '0')")
-    ap.add_argument("--backend", default="", choices=("", *BACKENDS),
-                    help="estimator backend override (default: estimator.yaml's)")
-    ap.add_argument("--model", default="", help="estimator FIP checkpoint (default: shipped weights)")
-    ap.add_argument("--params", action="append", default=[], metavar="NODE=FILE",
-                    help="replace a node's parameter files (launch argument <node>_params; default: none)")
-    ap.add_argument("--rviz", action="store_true", help="also start rviz2 with rviz/fip.rviz")
-    ap.add_argument("--duration", type=float, default=0.0,
-                    help="stop after this many seconds (default 0 = run)")
-    ap.add_argument("--threads", type=int, default=4, help="executor threads (default 4)")
-    return ap, ap.parse_args(argv)
+def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: int = 4,
+              duration: float = 0.0, rviz_config: str | None = None) -> int:
+    """Start the nodes of ``specs`` in this process on one MultiThreadedExecutor and spin until SIGINT or
+    SIGTERM, an external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2
+    with it. Stops as every node process does (``fip_ros.ros.shutdown``; call ``shutdown.install()`` before
+    the slow imports). Returns 0, or 1 after a one-line error when a node cannot start."""
+    from fip_ros.ros.nodes import startup_error
 
-
-def main(argv=None):
-    stop = shutdown.install()  # first: a signal while torch and rclpy load ends the start-up cleanly
-    try:
-        code = _run(sys.argv[1:] if argv is None else argv, stop)
-    except shutdown.Interrupted:
-        code = 0
-    shutdown.exit_process(code)
-
-
-def _run(argv, stop) -> int:
-    ros_args = argv[argv.index("--ros-args"):] if "--ros-args" in argv else []
-    ap, opts = parse_args(argv[:len(argv) - len(ros_args)])
-    args = {name: getattr(opts, name) for name in GRAPH_ARGS}
-    for item in opts.params:
-        node, sep, path = item.partition("=")
-        if not sep or not node:
-            ap.error(f"argument --params: {item!r} is not NODE=FILE")
-        args[f"{node}_params"] = str(Path(path).resolve())
-    graph = Path(opts.config) if opts.config else graph_path(opts.graph)
-    try:
-        specs, rviz_config = graph_nodes(graph, args)
-        validate_args(args, [s.executable for s in specs])
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        ap.error(f"argument --config/--graph: cannot read graph file {graph}: {exc}")
-    except ArgumentError as exc:
-        ap.error(f"argument --{exc.name.replace('_', '-')}: {exc.why}")
-
-    classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
-    import rclpy
-    from rclpy.executors import MultiThreadedExecutor
-    from rclpy.signals import SignalHandlerOptions
-
+    stop = shutdown.install()
     executor, nodes, rviz = None, [], None
     try:
+        classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
+        import rclpy
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
         rclpy.init(args=["fip-bringup", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
         log = rclpy.logging.get_logger("fip_bringup")
-        executor = MultiThreadedExecutor(num_threads=opts.threads)
+        executor = MultiThreadedExecutor(num_threads=threads)
         for cls, spec in zip(classes, specs, strict=True):
             try:
-                node = cls(cli_args=node_cli_args(spec, opts.namespace))
+                node = cls(cli_args=node_cli_args(spec, namespace))
             except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
-                from fip_ros.ros.nodes import startup_error
                 log.debug(traceback.format_exc())
                 log.fatal(f"{spec.name}: {startup_error(exc)}")
                 return 1
             nodes.append(node)
             executor.add_node(node)
-        if opts.rviz:
-            if shutil.which("rviz2") and rviz_config:
+        if rviz_config:
+            if shutil.which("rviz2"):
                 rviz = subprocess.Popen(["rviz2", "-d", rviz_config])
             else:
                 log.warning("rviz2 is not installed here: starting without it")
         log.info(f"started {', '.join(s.name for s in specs)} in one process")
-        shutdown.spin(executor, stop, opts.duration)
+        shutdown.spin(executor, stop, duration)
     except shutdown.Interrupted:
         pass
     finally:
@@ -230,7 +189,3 @@ def _run(argv, stop) -> int:
             rviz.terminate()
         shutdown.close(executor, nodes, stop)
     return 0
-
-
-if __name__ == "__main__":
-    main()

@@ -57,7 +57,7 @@ def matrix_from_quat(quat: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*quat.shape[:-1], 3, 3)
 
 
-def angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
+def body_angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
     """Body-frame angular velocity (T, ..., 3) in rad/s from orientations (T, ..., 3, 3) by differences.
 
     Uses ``log(R_{t-1}^T R_t) * fps`` (what a gyro strapped to the body measures); the first frame repeats

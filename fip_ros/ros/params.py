@@ -1,5 +1,8 @@
-"""Parameter declarations shared by the nodes: one descriptor helper so every node declares ranges and
-read-only flags alike, and the one fallback-body spec of the nodes that need a body before body_params."""
+"""Parameter declarations shared by the nodes, one pattern for all: each node module states its parameters
+once, as data, in a module-level ``PARAMETERS = {name: (default, descriptor(...))}``, and its node calls
+:func:`declare_parameters`. test/test_ros_parameters.py checks config/*.yaml and the docs' parameter tables
+against these declarations. Also the one fallback-body spec of the nodes that need a body before
+body_params."""
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
@@ -28,6 +31,13 @@ FALLBACK_BODY = {
     "arm_length": (0.51, descriptor("Fallback arm length (wrist to armpit), m", False, *ARM_RANGE)),
     "leg_length": (0.84, descriptor("Fallback leg length (ankle to hip), m", False, *LEG_RANGE)),
 }
+
+
+def declare_parameters(node, specs: dict) -> dict:
+    """Declare every ``{name: (default, descriptor)}`` of ``specs`` on ``node``; -> {name: value}."""
+    for name, (default, desc) in specs.items():
+        node.declare_parameter(name, default, desc)
+    return {name: node.get_parameter(name).value for name in specs}
 
 
 def fallback_body(node) -> dict:

@@ -22,9 +22,8 @@ from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.motion import Motion
 from fip_ros.data.totalcapture import load_totalcapture
-from fip_ros.ros.conversions import angular_velocity, quat_from_matrix, vec_smpl_to_ros
-
-FORMATS = ("clip", "dip", "totalcapture")
+from fip_ros.ros.conversions import body_angular_velocity, quat_from_matrix, vec_smpl_to_ros
+from fip_ros.ros.formats import FORMATS
 
 
 @dataclass
@@ -89,7 +88,7 @@ def load_recording(path, fmt: str = "auto", tpose_seconds: float = 3.0, seed: in
     raw_ori, raw_acc = simulate_raw(torch.as_tensor(acc), torch.as_tensor(ori), generator=gen,
                                     mount_error_deg=mount_error_deg, heading_deg=heading_deg)
     rot = raw_ori.numpy()
-    return Recording(fps=fps, quat=quat_from_matrix(rot), gyro=angular_velocity(rot, fps),
+    return Recording(fps=fps, quat=quat_from_matrix(rot), gyro=body_angular_velocity(rot, fps),
                      acc=raw_acc.numpy(), gt_local_rot=local_rot,
                      gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n,
                      body=cal["body"])

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from fip_ros.core.body_model import measure_offsets
-from fip_ros.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from fip_ros.core.resample import resample_at
+from fip_ros.core.rotations import axis_angle_to_matrix, slerp
 from fip_ros.core.smpl_tree import MIRROR
 
 # Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
@@ -36,20 +37,9 @@ def _uniform(lo_hi, g: torch.Generator) -> float:
     return lo + (hi - lo) * float(torch.rand((), generator=g))
 
 
-def interp_rot(r0: torch.Tensor, r1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Element-wise slerp: r0 (..., 3, 3) to r1 with weights w (...) broadcast over the leading dims."""
-    rel = matrix_to_axis_angle(r0.transpose(-1, -2) @ r1)
-    return r0 @ axis_angle_to_matrix(w[..., None] * rel)
-
-
-def resample(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
+def at_speed(local_rot: torch.Tensor, tran: torch.Tensor, factor: float, length: int, start: float = 0.0):
     """``length`` frames played ``factor`` times faster from fractional frame ``start`` (slerp / lerp)."""
-    t = (start + factor * torch.arange(length, dtype=torch.float64)).clamp(max=local_rot.shape[0] - 1)
-    i0 = t.floor().long()
-    i1 = (i0 + 1).clamp(max=local_rot.shape[0] - 1)
-    w = (t - i0).to(local_rot.dtype)
-    rot = interp_rot(local_rot[i0], local_rot[i1], w[:, None].expand(-1, local_rot.shape[1]))
-    return rot, tran[i0] + w[:, None] * (tran[i1] - tran[i0])
+    return resample_at(local_rot, tran, start + factor * torch.arange(length, dtype=torch.float64))
 
 
 _REFLECT_X = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
@@ -109,15 +99,7 @@ def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local
     ramp = torch.arange(1, blend + 1, dtype=local_rot.dtype) / (blend + 1)
     w[hold:] = 0.5 - 0.5 * torch.cos(math.pi * ramp)
     rot = local_rot.clone()
-    rot[:n] = interp_rot(calib.expand(n, -1, -1, -1), first.expand(n, -1, -1, -1), w[:, None].expand(-1, 24))
+    rot[:n] = slerp(calib.expand(n, -1, -1, -1), first.expand(n, -1, -1, -1), w[:, None].expand(-1, 24))
     tr = tran.clone()
     tr[:n] = tran[n]
     return rot, tr
-
-
-def random_small_rotation(shape, max_deg: float, g: torch.Generator, dtype=torch.float32) -> torch.Tensor:
-    """Rotations (shape, 3, 3) about random axes with angles uniform in [0, max_deg]."""
-    axis = torch.randn(*shape, 3, generator=g, dtype=dtype)
-    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
-    ang = torch.rand(*shape, 1, generator=g, dtype=dtype) * math.radians(max_deg)
-    return axis_angle_to_matrix(axis * ang)

@@ -1,12 +1,12 @@
 """Training windows from clip npz files, with IMU signals synthesised per batch (after augmentation).
 
 A batch is a dict of tensors: ``acc`` (B, T, 6, 3), ``ori`` (B, T, 6, 3, 3), ``body`` (B, 4), ``init_pose``
-(B, 15, 3, 3) root-relative global rotations, and the ground truth ``local_rot`` (B, T, 24, 3, 3) and
-``offsets`` (B, 24, 3) from which losses.targets_from_pose derives every supervised quantity.
+(B, 15, 3, 3) root-relative global rotations, the ground truth ``local_rot`` (B, T, 24, 3, 3) and ``offsets``
+(B, 24, 3), and the supervised targets (``skeleton``, ``leaf_pos``, ``nodes``, ``rot15``, ``joints``, root
+frame, ``losses.targets_from_kinematics``) from the forward kinematics that synthesised the IMUs.
 """
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,24 +14,12 @@ import torch
 from fip_ros.core.body_model import body_vector_from_offsets
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
-from fip_ros.core.kinematics import local_to_global
-from fip_ros.core.smpl_tree import ESTIMATED_JOINTS
-from fip_ros.data.motion import Motion
+from fip_ros.core.kinematics import root_relative_rot15
+from fip_ros.core.rotations import random_rotation
+from fip_ros.data.motion import Clip, Motion
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
-
-
-@dataclass
-class Clip:
-    local_rot: torch.Tensor  # (T, 24, 3, 3)
-    tran: torch.Tensor  # (T, 3)
-    offsets: torch.Tensor  # (24, 3)
-    body: torch.Tensor  # (4,)
-    name: str
-
-    @property
-    def frames(self) -> int:
-        return self.local_rot.shape[0]
+from fip_ros.training.losses import targets_from_kinematics
 
 
 def clip_paths(data_dir, split: str) -> list[Path]:
@@ -45,27 +33,27 @@ def load_clip(path) -> Clip:
     m = Motion.load_npz(path)
     if round(m.fps) != 60:
         raise ValueError(f"{path}: clips must be 60 Hz, got {m.fps}")
-    f32 = torch.float32
-    return Clip(torch.as_tensor(m.local_rot, dtype=f32), torch.as_tensor(m.tran, dtype=f32),
-                torch.as_tensor(m.offsets, dtype=f32), torch.as_tensor(m.body, dtype=f32),
-                m.name or Path(path).stem)
+    m.name = m.name or Path(path).stem
+    return m.tensors()
 
 
 def load_split(data_dir, split: str) -> list[Clip]:
     return [load_clip(p) for p in clip_paths(data_dir, split)]
 
 
-def root_relative_rot15(local_rot: torch.Tensor) -> torch.Tensor:
-    """(..., 24, 3, 3) local rotations -> (..., 15, 3, 3) root-relative globals of ESTIMATED_JOINTS."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype)
-    return local_to_global(rel)[..., list(ESTIMATED_JOINTS), :, :]
-
-
 def imu_from_motion(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):
     """Synthesised (acc, ori) for (B, T, ...) motion; the first and last STENCIL frames are cropped off."""
+    acc, ori, _ = imu_and_targets(local_rot, offsets, tran)
+    return acc, ori
+
+
+def imu_and_targets(local_rot: torch.Tensor, offsets: torch.Tensor, tran: torch.Tensor):
+    """(acc, ori, targets) of (B, T, ...) motion, STENCIL frames cropped at each end: the IMU synthesis's
+    forward kinematics of the truth also gives the supervised targets (``losses.targets_from_kinematics``)."""
     imu = synthesize(local_rot, offsets, tran, fps=60, stencil=STENCIL)
-    return imu["acc"][:, STENCIL:-STENCIL], imu["ori"][:, STENCIL:-STENCIL]
+    keep = slice(STENCIL, -STENCIL)
+    targets = targets_from_kinematics(imu["global_rot"][:, keep], imu["joints"][:, keep], offsets)
+    return imu["acc"][:, keep], imu["ori"][:, keep], targets
 
 
 class WindowSampler:
@@ -91,7 +79,7 @@ class WindowSampler:
         aug = self.aug
         speed = augment._uniform(aug.speed, self.g) if aug else 1.0
         span = max(clip.frames - 1 - speed * (n - 1), 0.0)  # short clips are padded by holding the last frame
-        rot, tran = augment.resample(clip.local_rot, clip.tran, speed, n, start=self._rand() * span)
+        rot, tran = augment.at_speed(clip.local_rot, clip.tran, speed, n, start=self._rand() * span)
         offsets, sex = clip.offsets, clip.body[0]
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
@@ -102,24 +90,25 @@ class WindowSampler:
             # the subject holds the calibration pose only approximately; init_pose claims the exact pose
             pose = aug.calib_poses[int(torch.randint(len(aug.calib_poses), (), generator=self.g))]
             calib = calibration_pose_local_rot(pose)
-            held = calib @ augment.random_small_rotation((24,), aug.init_noise_deg, self.g)
+            held = calib @ random_rotation((24,), aug.init_noise_deg, self.g, torch.float32, angle="uniform")
             hold = aug.calib_hold + STENCIL
             rot, tran = augment.prepend_calibration(rot, tran, held, hold, aug.calib_blend)
             init = root_relative_rot15(calib)
         else:
             init = root_relative_rot15(rot[STENCIL])
             if aug:
-                init = init @ augment.random_small_rotation((15,), aug.init_noise_deg, self.g)
+                init = init @ random_rotation((15,), aug.init_noise_deg, self.g, torch.float32,
+                                              angle="uniform")
         return rot, tran, offsets, body, init
 
     def sample(self, batch: int) -> dict:
         rot, tran, offsets, body, init = (torch.stack(x) for x in zip(*[self._one() for _ in range(batch)],
                                                                       strict=True))
-        acc, ori = imu_from_motion(rot, offsets, tran)
+        acc, ori, targets = imu_and_targets(rot, offsets, tran)
         if self.corruption is not None:
             acc, ori = corrupt(acc, ori, self.corruption, self.g)
         return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
-                "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets}
+                "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}
 
 
 def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = None) -> dict:
@@ -129,9 +118,9 @@ def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = Non
     n = window + 2 * STENCIL
     for c in clips:
         for s in range(0, max(c.frames - n, 0) + 1, stride):
-            rot, tran = augment.resample(c.local_rot, c.tran, 1.0, n, start=float(s))
+            rot, tran = augment.at_speed(c.local_rot, c.tran, 1.0, n, start=float(s))
             items.append((rot, tran, c.offsets, c.body, root_relative_rot15(rot[STENCIL])))
     rot, tran, offsets, body, init = (torch.stack(x) for x in zip(*items, strict=True))
-    acc, ori = imu_from_motion(rot, offsets, tran)
+    acc, ori, targets = imu_and_targets(rot, offsets, tran)
     return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
-            "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets}
+            "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}

@@ -34,11 +34,12 @@ class LossWeights:
     joints: float = 1.0
 
 
-def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
-    """Ground truth in the root frame from (B, T, 24, 3, 3) local rotations and (B, 24, 3) offsets."""
-    rel = local_rot.clone()
-    rel[..., 0, :, :] = torch.eye(3, dtype=local_rot.dtype)
-    glob, pos = forward_kinematics(rel, offsets[:, None])
+def targets_from_kinematics(global_rot: torch.Tensor, joints: torch.Tensor, offsets: torch.Tensor) -> dict:
+    """Ground truth in the root frame from the truth's forward kinematics: global rotations (B, T, 24, 3, 3)
+    and joint positions (B, T, 24, 3) (any root position), offsets (B, 24, 3)."""
+    root_t = global_rot[..., :1, :, :].transpose(-1, -2)
+    glob = root_t @ global_rot
+    pos = (root_t @ (joints - joints[..., :1, :])[..., None])[..., 0]
     return {
         "skeleton": offsets[:, list(SKELETON_JOINTS)],
         "leaf_pos": pos[..., list(LEAF_JOINTS), :],
@@ -46,6 +47,11 @@ def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
         "rot15": glob[..., list(ESTIMATED_JOINTS), :, :],
         "joints": pos[..., SUPERVISED_JOINTS, :],
     }
+
+
+def targets_from_pose(local_rot: torch.Tensor, offsets: torch.Tensor) -> dict:
+    """Ground truth in the root frame from (B, T, 24, 3, 3) local rotations and (B, 24, 3) offsets."""
+    return targets_from_kinematics(*forward_kinematics(local_rot, offsets[:, None]), offsets)
 
 
 def root_frame_joints(out: dict) -> torch.Tensor:

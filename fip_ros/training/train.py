@@ -1,11 +1,10 @@
-"""fip-train: train the FIP network on clip npz files with on-the-fly IMU synthesis.
+"""Training of the FIP network on clip npz files with on-the-fly IMU synthesis (``fip-train``).
 
-Writes to ``--out``: ``last.pt`` and ``best.pt`` (fip_ros.fip.checkpoint format; best = lowest validation
-position error), ``train_state.pt`` (optimizer, step, RNG, for --resume), ``log.jsonl`` (one line per log /
-validation event).
+``train(args)`` takes ``fip_ros.cli.train``'s arguments and writes to ``args.out``: ``last.pt`` and
+``best.pt`` (fip_ros.fip.checkpoint format; best = lowest validation position error), ``train_state.pt``
+(optimizer, step, RNG, for --resume), ``log.jsonl`` (one line per log / validation event).
 """
 
-import argparse
 import json
 import math
 import time
@@ -20,7 +19,7 @@ from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
-from fip_ros.training.losses import fip_loss, targets_from_pose
+from fip_ros.training.losses import fip_loss
 
 # Sensor errors seen in training (ImuCorruption). heading_error_deg and mount_rot_deg stand in for
 # calibration error: a residual world-heading offset per sensor and a residual sensor-to-bone rotation,
@@ -28,32 +27,6 @@ from fip_ros.training.losses import fip_loss, targets_from_pose
 TRAIN_CORRUPTION = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_walk_std=0.001,
                                  ori_noise_deg=0.5, heading_error_deg=2.0, mount_rot_deg=3.0,
                                  mount_pos_m=0.01, drop_prob=0.002)
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="fip-train", description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=".cache/dataset", help="dataset folder (index.json + clip npz files)")
-    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    p.add_argument("--config", default="default",
-                   help="network size: default | paper | a JSON object of FIPConfig fields")
-    p.add_argument("--steps", type=int, default=20000, help="optimiser steps (also the LR schedule length)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this wall time")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--window", type=int, default=180, help="frames per training window (60 Hz)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=20)
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--ckpt-every", type=int, default=200)
-    p.add_argument("--train-split", default="train")
-    p.add_argument("--val-split", default="val")
-    p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
-    p.add_argument("--init", default=None,
-                   help="start from this checkpoint's weights (fine-tuning: fresh optimiser and schedule)")
-    return p.parse_args(argv)
 
 
 def lr_at(step: int, total: int, base: float) -> float:
@@ -77,7 +50,7 @@ def validate(model: FIP, val: dict, chunk: int = 16) -> dict:
     for i in range(0, val["acc"].shape[0], chunk):
         b = {k: v[i:i + chunk] for k, v in val.items()}
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        _, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        _, parts = fip_loss(out, b)
         m = b["acc"].shape[0]
         for k, v in parts.items():
             parts_sum[k] = parts_sum.get(k, 0.0) + v * m
@@ -132,7 +105,7 @@ def train(args) -> dict:
             group["lr"] = lr_at(step, args.steps, args.lr)
         b = to_device(sampler.sample(args.batch), device)
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
-        loss, parts = fip_loss(out, targets_from_pose(b["local_rot"], b["offsets"]))
+        loss, parts = fip_loss(out, b)  # the batch carries the targets
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # rare exploding LSTM steps
@@ -167,11 +140,3 @@ def train(args) -> dict:
             break
     log.close()
     return {"step": step, "best_val_pos_cm": best}
-
-
-def main(argv=None):
-    print(json.dumps(train(parse_args(argv))))
-
-
-if __name__ == "__main__":
-    main()

@@ -11,35 +11,37 @@ topics nobody may subscribe to, such as ``ground_truth/pose``).
 import threading
 import time
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 
 from fip_ros.ros.bag_tools import bag_topics, message_class, qos_from_bag, read_bag
 from fip_ros.ros.conversions import time_from_ns
 from fip_ros.ros.nodes import missing_subscribers, parameter, run_node
+from fip_ros.ros.params import declare_parameters, descriptor
 
 IMU_TYPE = "sensor_msgs/msg/Imu"
 
+PARAMETERS = {
+    "bag": ("", descriptor("Bag folder (rosbag2, mcap or sqlite3)")),
+    "topics": ([""], descriptor("Topics to play; [''] = all")),
+    "rate": (1.0, descriptor("Speed factor", lo=0.01, hi=100.0)),
+    "loop": (False, descriptor("Play again from the start at the end", read_only=False)),
+    "publish_clock": (False, descriptor("Publish /clock with the bag time")),
+    "wait_for_subscribers": (0, descriptor("Start once every topic of wait_topics has this many subscribers",
+                                           lo=0, hi=100, integer=True)),
+    "wait_topics": ([""], descriptor("Topics wait_for_subscribers waits for; [''] = the bag's "
+                                     "sensor_msgs/msg/Imu topics")),
+}
+
 
 class BagPlayer(Node):
+    """A rosbag2 bag published as recorded: the stored bytes at the recorded spacing, with the recorded
+    QoS, optionally with /clock."""
+
     def __init__(self, **kwargs):
         super().__init__("bag_player", **kwargs)
         self.stopping, self.thread = threading.Event(), None
-        p = self.declare_parameter
-        p("bag", "", ParameterDescriptor(description="Bag folder (rosbag2, mcap or sqlite3)", read_only=True))
-        p("topics", [""], ParameterDescriptor(description="Topics to play; [''] = all", read_only=True))
-        p("rate", 1.0, ParameterDescriptor(description="Speed factor", read_only=True, floating_point_range=[
-            FloatingPointRange(from_value=0.01, to_value=100.0)]))
-        p("loop", False, ParameterDescriptor(description="Play again from the start at the end"))
-        p("publish_clock", False, ParameterDescriptor(description="Publish /clock with the bag time",
-                                                      read_only=True))
-        p("wait_for_subscribers", 0, ParameterDescriptor(
-            description="Start once every topic has this many subscribers", read_only=True,
-            integer_range=[IntegerRange(from_value=0, to_value=100, step=1)]))
-        p("wait_topics", [""], ParameterDescriptor(
-            description="Topics wait_for_subscribers waits for; [''] = the bag's sensor_msgs/msg/Imu topics",
-            read_only=True))
+        declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         self.bag = g("bag").value
         if not self.bag:

@@ -9,35 +9,39 @@ the receive time as log time. The bag is closed (readable) by the ``~/stop`` ser
 import threading
 from pathlib import Path
 
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_srvs.srv import Trigger
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
-from fip_ros.ros.bag_tools import STORAGES, BagWriter, message_class
+from fip_ros.ros.bag_tools import BagWriter, message_class
 from fip_ros.ros.conversions import imu_topic
+from fip_ros.ros.formats import STORAGE_NAMES
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import declare_parameters, descriptor
 
 DEFAULT_TOPICS = ["/" + imu_topic(s) for s in SENSOR_NAMES] + [
     "/ground_truth/pose", "/pose", "/joint_states", "/body_params", "/joint_moments", "/tf", "/tf_static"]
 RECORD_DEPTH = 1000  # generous: the bag writer must not drop bursts
+PARAMETERS = {
+    "output": ("", descriptor("Bag folder to create (must not exist); empty = fip_bag_<time> in the working "
+                              "directory")),
+    "storage": ("mcap", descriptor(f"One of {list(STORAGE_NAMES)}")),
+    "topics": (DEFAULT_TOPICS, descriptor(
+        "Topics to record (relative names resolve in the node's namespace)")),
+    "discovery_period": (0.2, descriptor("Seconds between looks for publishers of not yet subscribed topics",
+                                         lo=0.01, hi=10.0)),
+}
 
 
 class BagRecorder(Node):
+    """Topics recorded to a rosbag2 bag (raw bytes, the publishers' QoS) without ``ros2 bag``."""
+
     def __init__(self, **kwargs):
         super().__init__("bag_recorder", **kwargs)
         self.lock = threading.Lock()
         self.writer = None
-        p = self.declare_parameter
-        p("output", "", ParameterDescriptor(description="Bag folder to create (must not exist); empty = "
-                                            "fip_bag_<time> in the working directory", read_only=True))
-        p("storage", "mcap", ParameterDescriptor(description=f"One of {sorted(STORAGES)}", read_only=True))
-        p("topics", DEFAULT_TOPICS, ParameterDescriptor(
-            description="Topics to record (relative names resolve in the node's namespace)", read_only=True))
-        p("discovery_period", 0.2, ParameterDescriptor(
-            description="Seconds between looks for publishers of not yet subscribed topics", read_only=True,
-            floating_point_range=[FloatingPointRange(from_value=0.01, to_value=10.0)]))
+        declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         out = g("output").value or f"fip_bag_{self.get_clock().now().nanoseconds // 10**9}"
         self.path = Path(out)

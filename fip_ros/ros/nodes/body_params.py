@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 
 from fip_msgs.msg import BodyParams
@@ -23,10 +22,23 @@ from fip_msgs.srv import GetBodyParams, SetBodyParams
 from fip_ros.core.body_model import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE, MASS_RANGE, validate_body
 from fip_ros.ros import qos
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import declare_parameters, descriptor
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 
 SEX_NAMES = {BodyParams.SEX_FEMALE: "female", BodyParams.SEX_MALE: "male"}
 FIELDS = ("subject_id", "sex", "height", "arm_length", "leg_length", "mass")
+PARAMETERS = {
+    "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id (suffix of its TF frames, REP 155): the one "
+                                                  "person this node holds")),
+    "sex": ("male", descriptor("'male' or 'female' (start-up value)")),
+    "height": (1.75, descriptor("Standing height, m (start-up value)", True, *HEIGHT_RANGE)),
+    "arm_length": (0.51, descriptor("Wrist to armpit, m (start-up value)", True, *ARM_RANGE)),
+    "leg_length": (0.84, descriptor("Ankle to hip, m (start-up value)", True, *LEG_RANGE)),
+    "mass": (70.0, descriptor("Body mass, kg (start-up value)", True, *MASS_RANGE)),
+    "storage_path": ("", descriptor("YAML file the parameters persist to; empty = $ROS_HOME/fip_ros/"
+                                    "<namespace>/body_params_<subject_id>.yaml (~/.ros/...). When it exists "
+                                    "and holds this subject it overrides the start-up parameters.")),
+}
 
 
 TMP_SUFFIX = ".tmp"
@@ -94,26 +106,12 @@ def from_msg(msg: BodyParams) -> dict:
 
 
 class BodyParamsNode(Node):
+    """The subject's body parameters: start-up values, get/set services, persisted atomically, latched on
+    ``body_params``."""
+
     def __init__(self, **kwargs):
         super().__init__("body_params", **kwargs)
-
-        def length(desc, lo, hi):
-            return ParameterDescriptor(description=desc, read_only=True, floating_point_range=[
-                FloatingPointRange(from_value=lo, to_value=hi)])
-
-        self.declare_parameter("subject_id", DEFAULT_SUBJECT_ID, ParameterDescriptor(
-            description="Subject id (suffix of its TF frames, REP 155): the one person this node holds",
-            read_only=True))
-        self.declare_parameter("sex", "male", ParameterDescriptor(
-            description="'male' or 'female' (start-up value)", read_only=True))
-        self.declare_parameter("height", 1.75, length("Standing height, m (start-up value)", *HEIGHT_RANGE))
-        self.declare_parameter("arm_length", 0.51, length("Wrist to armpit, m (start-up value)", *ARM_RANGE))
-        self.declare_parameter("leg_length", 0.84, length("Ankle to hip, m (start-up value)", *LEG_RANGE))
-        self.declare_parameter("mass", 70.0, length("Body mass, kg (start-up value)", *MASS_RANGE))
-        self.declare_parameter("storage_path", "", ParameterDescriptor(
-            description="YAML file the parameters persist to; empty = $ROS_HOME/fip_ros/<namespace>/"
-                        "body_params_<subject_id>.yaml (~/.ros/...). When it exists and holds this subject "
-                        "it overrides the start-up parameters.", read_only=True))
+        declare_parameters(self, PARAMETERS)
         self.subject_id = check_id(self.get_parameter("subject_id").value, "subject_id")
         path = self.get_parameter("storage_path").value
         self.storage_path = (Path(path).expanduser() if path else

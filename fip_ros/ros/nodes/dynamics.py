@@ -25,7 +25,7 @@ from fip_ros.ros.conversions import (
     vec_smpl_to_ros,
 )
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
 
 
 def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
@@ -47,23 +47,27 @@ def _point(v) -> Point:
     return Point(x=x, y=y, z=z)
 
 
+PARAMETERS = {
+    "world_frame": ("world", descriptor("Frame of the published vectors and markers (REP 103)")),
+    **FALLBACK_BODY,
+    "mass": (75.0, descriptor("Fallback body mass, kg", False, *MASS_RANGE)),
+    "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
+    "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
+                              True, 5, 31, integer=True)),
+    "contact_threshold": (0.5, descriptor("Contact probability above which a foot is in contact",
+                                          False, 0.0, 1.0)),
+    "publish_markers": (True, descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
+    "force_scale": (0.001, descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
+}
+
+
 class DynamicsNode(Node):
+    """Joint moments, ground reactions and contacts from the pose stream (one DynamicsEstimator per body),
+    published with the stamp of the pose they describe."""
+
     def __init__(self, **kwargs):
         super().__init__("dynamics", **kwargs)
-        specs = {
-            "world_frame": ("world", descriptor("Frame of the published vectors and markers (REP 103)")),
-            **FALLBACK_BODY,
-            "mass": (75.0, descriptor("Fallback body mass, kg", False, *MASS_RANGE)),
-            "fps": (60.0, descriptor("Pose rate, Hz (differentiation step)", True, 10.0, 1000.0)),
-            "window": (11, descriptor("Savitzky-Golay window, frames (odd); delay = window // 2 + 1",
-                                      True, 5, 31, integer=True)),
-            "contact_threshold": (0.5, descriptor("Contact probability above which a foot is in contact",
-                                                  False, 0.0, 1.0)),
-            "publish_markers": (True, descriptor("Publish wrench_markers (GRF arrows, CoP)", False)),
-            "force_scale": (0.001, descriptor("Marker arrow length per newton, m/N", False, 0.0, 0.1)),
-        }
-        for name, (default, desc) in specs.items():
-            self.declare_parameter(name, default, desc)
+        declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         body = {**fallback_body(self), "mass": g("mass").value}
         self.subject_id = ""

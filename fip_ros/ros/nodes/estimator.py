@@ -42,7 +42,7 @@ from fip_ros.ros.conversions import (
     write_smpl_pose,
 )
 from fip_ros.ros.nodes import parameter, run_node
-from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 from fip_ros.ros.sync import ApproximateTimeSync, SyncedSet
 
@@ -60,10 +60,51 @@ STATUS_LEVELS = {SmplPose.STATUS_OK: DiagnosticStatus.OK, SmplPose.STATUS_DEGRAD
 PENDING = -1  # an event whose status window starts at the next published frame (its stamp is not known yet)
 
 
+PARAMETERS = {
+    "sensor_names": (list(SENSOR_NAMES), descriptor(
+        "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
+    "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id",
+                                                  read_only=True)),
+    "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
+    "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
+    "model_path": ("", descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
+    "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
+    "queue_size": (10, descriptor("Per-sensor sync queue length", read_only=True)),
+    "hold_after": (0.1, descriptor(
+        "A sensor silent this long behind the others is held: its last sample is reused (DEGRADED), "
+        "s (0 = never; keep below queue_size frames)", True, 0.0, 10.0)),
+    "lost_after": (0.5, descriptor("A sensor held this long: the last pose is republished (LOST), s",
+                                   False, 0.0, 60.0)),
+    "status_window": (0.5, descriptor(
+        "DEGRADED / INITIALIZING last this long after a rejected or held sample / a state reset, s",
+        False, 0.0, 60.0)),
+    "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
+                                       True, 0.0, 10.0)),
+    "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
+                                "(0 = never)", False, 0.0, 10.0)),
+    "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
+                                             False, 1.0, 2000.0)),
+    "quat_tolerance": (QUAT_TOLERANCE, descriptor(
+        "Reject orientations whose | |q| - 1 | exceeds this", False, 0.0, 0.5)),
+    "auto_calibrate": (True, descriptor("Calibrate on the first frames (T-pose) at start-up",
+                                        read_only=True)),
+    "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
+    "default_calibration_duration": (2.0, descriptor("Window when a request gives 0, s",
+                                                     False, 0.05, 30.0)),
+    "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
+                                                  False, 0.1, 120.0)),
+    **FALLBACK_BODY,
+    "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
+}
+
+
 class Estimator(Node):
+    """FIP on six synchronised REP 145 IMU streams: calibration (auto or the ``calibrate`` service), one
+    streaming step per synchronised set, ``pose`` (fip_msgs/SmplPose), ``joint_states`` and diagnostics."""
+
     def __init__(self, **kwargs):
         super().__init__("estimator", **kwargs)
-        p = self._declare_parameters()
+        p = declare_parameters(self, PARAMETERS)
         self.sites = list(p["sensor_names"])
         if len(self.sites) != len(SENSOR_NAMES):
             raise ValueError(f"sensor_names must be {len(SENSOR_NAMES)} sites in FIP order, got {self.sites}")
@@ -108,47 +149,6 @@ class Estimator(Node):
         self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
         self.get_logger().info(f"estimator ready: backend={p['backend']} sites={self.sites} "
                                f"auto_calibrate={self.auto_pending}")
-
-    def _declare_parameters(self) -> dict:
-        specs = {
-            "sensor_names": (list(SENSOR_NAMES), descriptor(
-                "IMU sites in FIP order; topics imu/<site>/data", read_only=True)),
-            "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id",
-                                                          read_only=True)),
-            "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
-            "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
-            "model_path": ("", descriptor("FIP checkpoint; empty = shipped weights", read_only=True)),
-            "slop": (0.008, descriptor("Approximate-time sync tolerance, s", True, 0.0, 0.1)),
-            "queue_size": (10, descriptor("Per-sensor sync queue length", read_only=True)),
-            "hold_after": (0.1, descriptor(
-                "A sensor silent this long behind the others is held: its last sample is reused (DEGRADED), "
-                "s (0 = never; keep below queue_size frames)", True, 0.0, 10.0)),
-            "lost_after": (0.5, descriptor("A sensor held this long: the last pose is republished (LOST), s",
-                                           False, 0.0, 60.0)),
-            "status_window": (0.5, descriptor(
-                "DEGRADED / INITIALIZING last this long after a rejected or held sample / a state reset, s",
-                False, 0.0, 60.0)),
-            "backward_reset": (0.5, descriptor("Stamps this far back (s) mean a restarted clock: reset",
-                                               True, 0.0, 10.0)),
-            "max_gap": (0.1, descriptor("Reset the streaming state after an input gap longer than this, s "
-                                        "(0 = never)", False, 0.0, 10.0)),
-            "acc_range": (16.0 * G_UNIT, descriptor("Reject samples with a larger |acceleration|, m/s^2",
-                                                     False, 1.0, 2000.0)),
-            "quat_tolerance": (QUAT_TOLERANCE, descriptor(
-                "Reject orientations whose | |q| - 1 | exceeds this", False, 0.0, 0.5)),
-            "auto_calibrate": (True, descriptor("Calibrate on the first frames (T-pose) at start-up",
-                                                read_only=True)),
-            "auto_calibration_duration": (1.0, descriptor("Auto-calibration window, s", True, 0.05, 30.0)),
-            "default_calibration_duration": (2.0, descriptor("Window when a request gives 0, s",
-                                                             False, 0.05, 30.0)),
-            "max_calibration_duration": (30.0, descriptor("Longest accepted calibration window, s",
-                                                          False, 0.1, 120.0)),
-            **FALLBACK_BODY,
-            "diagnostics_period": (1.0, descriptor("Period of /diagnostics, s", True, 0.05, 60.0)),
-        }
-        for name, (default, desc) in specs.items():
-            self.declare_parameter(name, default, desc)
-        return {name: self.get_parameter(name).value for name in specs}
 
     def _param(self, name):
         return self.get_parameter(name).value

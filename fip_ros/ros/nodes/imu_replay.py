@@ -26,41 +26,45 @@ from fip_ros.ros.conversions import (
     smpl_pose_msg,
     time_from_ns,
 )
+from fip_ros.ros.formats import FORMATS
 from fip_ros.ros.nodes import missing_subscribers, parameter, run_node
-from fip_ros.ros.params import descriptor
-from fip_ros.ros.recordings import FORMATS, load_recording
+from fip_ros.ros.params import declare_parameters, descriptor
+from fip_ros.ros.recordings import load_recording
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
+
+PARAMETERS = {
+    "source": ("", descriptor("Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)")),
+    "format": ("auto", descriptor(f"auto (from the file name) or one of {', '.join(FORMATS)}")),
+    "tpose_seconds": (3.0, descriptor("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0)),
+    "seed": (0, descriptor("Seed of the simulated sensor mountings")),
+    "mount_error_deg": (30.0, descriptor("Simulated sensor mounting: rotation from the body axes, deg",
+                                         lo=0.0, hi=180.0)),
+    "heading_deg": (30.0, descriptor("Simulated device world heading, deg", lo=-180.0, hi=180.0)),
+    "rate": (1.0, descriptor("Playback speed factor", lo=0.01, hi=100.0)),
+    "loop": (False, descriptor("Start again at the end (stamps keep increasing)", read_only=False)),
+    "publish_clock": (False, descriptor("Publish /clock with recording time and stamp with it")),
+    "start_time": (0.0, descriptor("Recording time of the first sample when publish_clock is set, s",
+                                   lo=0.0, hi=4.0e9)),
+    "frame_prefix": ("", descriptor("Prefix of the sensor frame ids (imu_<site>); empty = the namespace's "
+                                    "(p1_ under /p1)")),
+    "wait_for_subscribers": (0, descriptor("Start once every IMU topic has this many subscribers",
+                                           lo=0, hi=100, integer=True)),
+    "set_body_params": (False, descriptor("Send a clip's measured body to the set_body_params service")),
+    "publish_ground_truth": (True, descriptor("Publish ground_truth/pose when the recording has it")),
+    "world_frame": ("world", descriptor("frame_id of the ground-truth pose")),
+    "subject_id": (DEFAULT_SUBJECT_ID, descriptor("subject_id of the ground-truth pose")),
+    **{f"{name}_stddev": (0.0, descriptor(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
+       for name in ("orientation", "angular_velocity", "linear_acceleration")},
+}
 
 
 class ImuReplay(Node):
+    """A recording (motion clip, DIP-IMU, TotalCapture) replayed as six live REP 145 sensors with simulated
+    mountings and device heading, plus its ground-truth pose."""
+
     def __init__(self, **kwargs):
         super().__init__("imu_replay", **kwargs)
-        p = self.declare_parameter
-        p("source", "", descriptor(
-            "Recording: motion clip .npz, DIP-IMU .pkl or TotalCapture .pkl (DIP format)"))
-        p("format", "auto", descriptor(f"auto (from the file name) or one of {', '.join(FORMATS)}"))
-        p("tpose_seconds", 3.0, descriptor("Still T-pose prepended for calibration, s", lo=0.0, hi=60.0))
-        p("seed", 0, descriptor("Seed of the simulated sensor mountings"))
-        p("mount_error_deg", 30.0, descriptor("Simulated sensor mounting: rotation from the body axes, deg",
-                                              lo=0.0, hi=180.0))
-        p("heading_deg", 30.0, descriptor("Simulated device world heading, deg", lo=-180.0, hi=180.0))
-        p("rate", 1.0, descriptor("Playback speed factor", lo=0.01, hi=100.0))
-        p("loop", False, descriptor("Start again at the end (stamps keep increasing)", read_only=False))
-        p("publish_clock", False, descriptor("Publish /clock with recording time and stamp with it"))
-        p("start_time", 0.0, descriptor("Recording time of the first sample when publish_clock is set, s",
-                                        lo=0.0, hi=4.0e9))
-        p("frame_prefix", "", descriptor("Prefix of the sensor frame ids (imu_<site>); empty = the "
-                                         "namespace's (p1_ under /p1)"))
-        p("wait_for_subscribers", 0, descriptor("Start once every IMU topic has this many subscribers",
-                                                lo=0, hi=100, integer=True))
-        p("set_body_params", False, descriptor("Send a clip's measured body to the set_body_params service"))
-        p("publish_ground_truth", True, descriptor("Publish ground_truth/pose when the recording has it"))
-        p("world_frame", "world", descriptor("frame_id of the ground-truth pose"))
-        p("subject_id", DEFAULT_SUBJECT_ID, descriptor("subject_id of the ground-truth pose"))
-        for name in ("orientation", "angular_velocity", "linear_acceleration"):
-            p(f"{name}_stddev", 0.0, descriptor(f"REP 145 {name} standard deviation; 0 = unknown",
-                                                lo=0.0, hi=1e3))
-        self.cfg = {name: param.value for name, param in self.get_parameters_by_prefix("").items()}
+        self.cfg = declare_parameters(self, PARAMETERS)
 
         if not self.cfg["source"]:
             raise ValueError("parameter 'source' must name a recording (.npz clip or DIP-format .pkl)")

@@ -21,7 +21,6 @@ import socket
 import threading
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, MagneticField
 from std_msgs.msg import Header
@@ -31,6 +30,7 @@ from fip_ros.ros import qos
 from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, namespace_prefix
 from fip_ros.ros.ngimu_osc import NgimuState, OscError, parse_packet
 from fip_ros.ros.nodes import run_node
+from fip_ros.ros.params import declare_parameters, descriptor
 
 MAX_DATAGRAM = 65535
 
@@ -55,33 +55,33 @@ def parse_device_map(entries: list[str], sites: list[str]) -> dict:
     return out
 
 
+PARAMETERS = {
+    "sites": (list(SENSOR_NAMES), descriptor("Body sites (topic imu/<site>/data, frame imu_<site>)")),
+    "ports": (list(range(9000, 9006)), descriptor("One UDP port per site (unless device_map is set)")),
+    "port": (9000, descriptor("Shared UDP port, used with device_map")),
+    "device_map": ([""], descriptor("Shared-port mode: entries 'host=site' or 'host:port=site' (sender "
+                                    "address); [''] = per-site ports")),
+    "bind_address": ("127.0.0.1", descriptor("Local address to listen on: 127.0.0.1 = this machine only; "
+                                             "the Wi-Fi interface's address or 0.0.0.0 for devices")),
+    "allowed_senders": ([""], descriptor("Sender addresses or networks accepted (e.g. 192.168.1.0/24); "
+                                         "[''] = any")),
+    "earth_frame": ("nwu", descriptor("Device earth frame: 'nwu' (NGIMU default; rotated to ENU) or 'enu'")),
+    "frame_prefix": ("", descriptor("Prefix of the sensor frame ids; empty = the namespace's "
+                                    "(p1_ under /p1)")),
+    "diagnostics_period": (1.0, descriptor("Seconds between /diagnostics reports", lo=0.1, hi=60.0)),
+    **{f"{name}_stddev": (0.0, descriptor(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
+       for name in ("orientation", "angular_velocity", "linear_acceleration")},
+}
+
+
 class ImuUdp(Node):
+    """x-io NGIMU devices over Wi-Fi (OSC over UDP) as six REP 145 IMU streams, with /diagnostics."""
+
     def __init__(self, **kwargs):
         super().__init__("imu_udp", **kwargs)
         self.running, self.thread, self.sockets = True, None, {}
 
-        def desc(text, read_only=True):
-            return ParameterDescriptor(description=text, read_only=read_only)
-
-        p = self.declare_parameter
-        p("sites", list(SENSOR_NAMES), desc("Body sites (topic imu/<site>/data, frame imu_<site>)"))
-        p("ports", list(range(9000, 9006)), desc("One UDP port per site (unless device_map is set)"))
-        p("port", 9000, desc("Shared UDP port, used with device_map"))
-        p("device_map", [""], desc("Shared-port mode: entries 'host=site' or 'host:port=site' (sender "
-                                   "address); [''] = per-site ports"))
-        p("bind_address", "127.0.0.1", desc("Local address to listen on: 127.0.0.1 = this machine only; "
-                                            "the Wi-Fi interface's address or 0.0.0.0 for devices"))
-        p("allowed_senders", [""], desc("Sender addresses or networks accepted (e.g. 192.168.1.0/24); "
-                                        "[''] = any"))
-        p("earth_frame", "nwu", desc("Device earth frame: 'nwu' (NGIMU default; rotated to ENU) or 'enu'"))
-        p("frame_prefix", "", desc("Prefix of the sensor frame ids; empty = the namespace's (p1_ under /p1)"))
-        p("diagnostics_period", 1.0, ParameterDescriptor(
-            description="Seconds between /diagnostics reports", read_only=True,
-            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=60.0)]))
-        for name in ("orientation", "angular_velocity", "linear_acceleration"):
-            p(f"{name}_stddev", 0.0, ParameterDescriptor(
-                description=f"REP 145 {name} standard deviation; 0 = unknown", read_only=True,
-                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1e3)]))
+        declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         self.sites = list(g("sites").value)
         self.earth_frame = g("earth_frame").value

@@ -26,7 +26,7 @@ from fip_ros.ros.conversions import (
     vec_smpl_to_ros,
 )
 from fip_ros.ros.nodes import run_node
-from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, descriptor, fallback_body
+from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
 
 BONE_POINTS = [k for j, p in enumerate(PARENTS) if p >= 0 for k in (p, j)]  # LINE_LIST point order
@@ -51,24 +51,28 @@ def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, of
     return trans, quat_from_matrix(local), pos
 
 
+PARAMETERS = {
+    "body_id": (smpl_frames.DEFAULT_SUBJECT_ID,
+                descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
+    "frame_prefix": ("", descriptor("Prefix of every body frame (several people/systems)")),
+    "frame_suffix": ("", descriptor("Suffix of every body frame")),
+    "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
+    "origin_offset": ([0.0, 0.0, 1.0], descriptor(
+        "Static world -> origin_<id> translation, m (mid-hip above the floor; offsets people)")),
+    **FALLBACK_BODY,
+    "publish_markers": (True, descriptor("Publish the skeleton_markers MarkerArray")),
+    "smpl_model_path": ("", descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
+    "mesh_period": (0.1, descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
+}
+
+
 class SmplTfBroadcaster(Node):
+    """One body's SmplPose stream as TF frames (REP 105/155, REP-103 axes in every joint frame), with
+    skeleton markers and, given SMPL model files, a mesh."""
+
     def __init__(self, **kwargs):
         super().__init__("smpl_tf_broadcaster", **kwargs)
-        specs = {
-            "body_id": (smpl_frames.DEFAULT_SUBJECT_ID,
-                        descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
-            "frame_prefix": ("", descriptor("Prefix of every body frame (several people/systems)")),
-            "frame_suffix": ("", descriptor("Suffix of every body frame")),
-            "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
-            "origin_offset": ([0.0, 0.0, 1.0], descriptor(
-                "Static world -> origin_<id> translation, m (mid-hip above the floor; offsets people)")),
-            **FALLBACK_BODY,
-            "publish_markers": (True, descriptor("Publish the skeleton_markers MarkerArray")),
-            "smpl_model_path": ("", descriptor("SMPL model folder/file for mesh_markers; empty = no mesh")),
-            "mesh_period": (0.1, descriptor("Minimum seconds between mesh messages", False, 0.0, 10.0)),
-        }
-        for name, (default, desc) in specs.items():
-            self.declare_parameter(name, default, desc)
+        declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         body_id, prefix, suffix = g("body_id").value, g("frame_prefix").value, g("frame_suffix").value
         self.world = smpl_frames.world_frame(g("world_frame").value)

@@ -4,8 +4,7 @@ import json
 
 import pytest
 import torch
-from test_training_dataset import write_fake_dataset
-from test_training_overfit import TINY
+from helpers import TINY, write_fake_dataset
 
 from fip_ros.api import Model
 from fip_ros.core.body_model import default_offsets, measure_offsets

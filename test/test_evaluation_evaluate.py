@@ -4,15 +4,16 @@ import json
 
 import pytest
 import torch
-from test_training_dataset import write_fake_dataset
-from test_training_overfit import TINY
+from helpers import TINY, write_fake_dataset
 
+from fip_ros.cli.evaluate import main as fip_eval
 from fip_ros.core import metrics
+from fip_ros.core.imu_synthesis import STENCIL
 from fip_ros.evaluation import evaluate, report
 from fip_ros.fip.checkpoint import save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
-from fip_ros.training.dataset import STENCIL, load_split
+from fip_ros.training.dataset import load_split
 
 
 def test_fip_eval_writes_json_plots_and_report(tmp_path):
@@ -20,8 +21,8 @@ def test_fip_eval_writes_json_plots_and_report(tmp_path):
     data = write_fake_dataset(tmp_path / "data", n_train=1, frames=150)
     save_checkpoint(tmp_path / "w.pt", FIP(get_config(TINY)))
     out = tmp_path / "eval"
-    evaluate.main(["--weights", str(tmp_path / "w.pt"), "--data", data, "--split", "test", "--out", str(out),
-                   "--report", str(tmp_path / "accuracy.md")])
+    fip_eval(["--weights", str(tmp_path / "w.pt"), "--data", data, "--split", "test", "--out", str(out),
+          "--report", str(tmp_path / "accuracy.md")])
     res = json.loads((out / "results.json").read_text())
     assert set(res["overall"]) == set(evaluate.MODES)
     for mode in evaluate.MODES:

@@ -1,15 +1,26 @@
-"""Data for the ROS tests (no tests here): a random FIP checkpoint and a synthetic motion clip."""
+"""Test helpers shared by several test modules (no tests here): a random FIP checkpoint, a tiny network
+config, synthetic motion clips and datasets, a fake SMPL model. Test modules import them from here, never
+from each other."""
+
+import json
 
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
 from fip_ros.core.body_model import body_vector, offsets_for_body
+from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.data.motion import Motion
 from fip_ros.fip.checkpoint import save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 
-BODY = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)
+BODY = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)  # synthetic_clip, fake_smpl_model
+FAKE_BODY = dict(sex="male", height=1.75, arm_length=0.55, leg_length=0.85)  # fake_motion
+# A network small enough to train in seconds.
+TINY = {"tpose_hidden": [64, 64], "leaf_hidden": [64, 64], "dropout": 0.0, "integral_in": [32],
+        "integral_lstm": 64, "integral_out": [32], "body_embed": 32, "body_in": [32], "body_lstm": 64,
+        "body_out": [32], "ik_hidden": [64]}
 
 
 def random_checkpoint(path) -> str:
@@ -54,3 +65,35 @@ def fake_smpl_model(path, vertices_per_joint: int = 2) -> str:
              kintree_table=np.array([[2**32 - 1 if p < 0 else p for p in PARENTS], list(range(24))]),
              f=np.array([[k * j, k * j + 1, (k * j + k) % n] for j in range(24)]))
     return str(path)
+
+
+def fake_motion(frames=240, seed=0, name="fake") -> Motion:
+    """Smooth swinging limbs, a turning root and a forward drift (enough structure for IMU synthesis)."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(frames, dtype=torch.float64)[:, None, None] / 60.0
+    phase = torch.rand(1, 24, 3, generator=g, dtype=torch.float64) * 6.28
+    aa = 0.35 * torch.sin(2 * torch.pi * 0.7 * t + phase)
+    aa[:, 0] = torch.cat([0 * t[:, 0], 0.5 * t[:, 0], 0 * t[:, 0]], -1)
+    tran = torch.cat([0.3 * t[:, 0], 0.95 + 0.02 * torch.sin(6 * t[:, 0]), 0.4 * t[:, 0]], -1)
+    return Motion(axis_angle_to_matrix(aa).float().numpy(), tran.float().numpy(),
+                  offsets_for_body(FAKE_BODY).float().numpy(), FAKE_BODY["sex"], 60.0, f"s{seed}", "fake",
+                  name)
+
+
+def write_fake_dataset(root, n_train=2, frames=240) -> str:
+    files = {"train": [], "val": [], "test": []}
+    for i in range(n_train + 2):
+        split = "train" if i < n_train else ("val" if i == n_train else "test")
+        name = f"clip{i}"
+        fake_motion(frames, i, name).save_npz(root / f"{name}.npz")
+        files[split].append(f"{name}.npz")
+    (root / "index.json").write_text(json.dumps({"splits": files}))
+    return str(root)
+
+
+def spinning_pelvis(T=40, rate=2.0):
+    """Pelvis turning about the vertical at ``rate`` rad/s, everything else in T-pose."""
+    t = torch.arange(T) / 60.0
+    local = torch.eye(3).repeat(T, 24, 1, 1)
+    local[:, 0] = axis_angle_to_matrix(torch.stack([0 * t, rate * t, 0 * t], -1))
+    return local, torch.zeros(T, 3)
