@@ -126,7 +126,7 @@ def _make_clip(path: Path) -> Path:
     rotvec[:, 2, 0] = -0.4 * np.sin(2 * np.pi * t)
     tran = np.stack([0 * t, 0.95 + 0 * t, 0.8 * t], -1)
     Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(body).numpy(),
-           np.array([1.0, 1.75, 0.51, 0.84]), name="cycles").save_npz(path)
+           "male", name="cycles").save_npz(path)
     return path
 
 

@@ -19,7 +19,7 @@ from tf2_msgs.msg import TFMessage
 
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import SetBodyParams
-from fip_ros.core.body_model import body_vector, offsets_for_body
+from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.data.motion import Motion
 from fip_ros.ros import qos
@@ -40,7 +40,7 @@ def _clip(path, body):
     rotvec[:, 1, 0] = 0.4 * np.sin(2 * np.pi * t)
     tran = np.stack([0 * t, 0.95 + 0 * t, 0.8 * t], -1)
     Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(body).numpy(),
-           body_vector(body).numpy(), name=path.stem).save_npz(path)
+           body["sex"], name=path.stem).save_npz(path)
     return path
 
 

@@ -167,7 +167,8 @@ class NgimuState:
     def update(self, msg: OscMessage, earth_frame: str = "nwu") -> bool:
         if msg.address == "/sensors":
             vals = _floats(msg.args, 9, "/sensors")
-            gyro, acc, mag = np.radians(vals[0:3]), vals[3:6] * G_UNIT, vals[6:9] * 1e-6
+            with np.errstate(over="ignore"):  # an overflow becomes inf, which the range check rejects
+                gyro, acc, mag = np.radians(vals[0:3]), vals[3:6] * G_UNIT, vals[6:9] * 1e-6
             for name, v, limit in (("gyroscope", gyro, GYRO_LIMIT), ("accelerometer", acc, ACC_LIMIT),
                                    ("magnetometer", mag, MAG_LIMIT)):
                 if not np.all(np.abs(v) <= limit):  # also catches inf from an overflowing unit conversion
