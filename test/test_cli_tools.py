@@ -24,7 +24,8 @@ def _parsers(parser):
 
 
 def test_one_module_per_console_script():
-    assert TOOLS == ["bag", "bringup", "dataset", "demo", "evaluate", "export", "finetune", "report", "train"]
+    assert TOOLS == ["bag", "body", "bringup", "calibrate", "dataset", "demo", "evaluate", "export",
+                     "finetune", "report", "train"]
 
 
 @pytest.mark.parametrize("tool", TOOLS)
