@@ -14,6 +14,7 @@ import math
 
 import torch
 
+from fip_ros.core.body_limits import ARM_RANGE, ARM_RATIO_RANGE, HEIGHT_RANGE, LEG_RANGE, LEG_RATIO_RANGE
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS, SEX_CODES
 
 # Joint positions in fractions of height, A-pose, y up, x left, z forward (data-formats.md, CC0 MakeHuman).
@@ -35,14 +36,6 @@ ARM_CHAINS = ((16, 18, 20, 22), (17, 19, 21, 23))
 LEG_CHAINS = ((1, 4, 7), (2, 5, 8))
 # Offsets rescaled to keep the height when the legs change (pelvis -> spine1 -> ... -> head).
 _SPINE_CHAIN = (3, 6, 9, 12, 15)
-
-# Plausible ranges (metres, ratios) checked by validate_body.
-HEIGHT_RANGE = (1.0, 2.3)
-ARM_RANGE = (0.35, 0.95)
-LEG_RANGE = (0.45, 1.25)
-ARM_RATIO_RANGE = (0.22, 0.42)
-LEG_RATIO_RANGE = (0.38, 0.60)
-MASS_RANGE = (20.0, 300.0)  # kg, checked by the body_params node; the physics layer needs a mass
 
 
 def _a_pose_to_t_pose(pos: list[list[float]]) -> list[list[float]]:
