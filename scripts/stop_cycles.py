@@ -84,13 +84,16 @@ def main(argv=None) -> int:
     ap.add_argument("--max-wait", type=float, default=8.0, help="longest random wait before the signal, s "
                     "(default 8)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    ap.add_argument("--clip", default="", help="clip for the replay graph (default: a generated one)")
+    ap.add_argument("--clip", default="", help="clip for the replay graph (default: a synthetic 4 s one)")
     opts = ap.parse_args(argv)
     rng = random.Random(opts.seed)
     tmp = Path(tempfile.mkdtemp(prefix="stop_cycles_"))
     env = dict(os.environ, ROS_HOME=str(tmp), PYTHONUNBUFFERED="1",
                ROS_DOMAIN_ID=os.environ.get("ROS_DOMAIN_ID", str(rng.randint(101, 200))))
-    clip = opts.clip or str(_make_clip(tmp / "clip.npz"))
+    if not opts.clip:  # the test suite's synthetic clip (test/helpers.py)
+        sys.path.insert(0, str(REPO / "test"))
+        from helpers import synthetic_clip
+    clip = opts.clip or synthetic_clip(tmp / "clip.npz", 4.0)
     failures, worst = 0, 0.0
     for graph in ("replay", "live"):
         for cycle in range(opts.cycles):
@@ -108,26 +111,6 @@ def main(argv=None) -> int:
                   f"exit {r['codes']} in {r['seconds']:.2f} s{verdict}", flush=True)
     print(f"{2 * opts.cycles} cycles, {failures} not clean; slowest stop {worst:.2f} s (limit 3 s)")
     return 1 if failures else 0
-
-
-def _make_clip(path: Path) -> Path:
-    """A 4 s walking-like clip in the motion clip format (docs/CONTRACTS.md)."""
-    import numpy as np
-    import torch
-
-    from fip_ros.core.body_model import offsets_for_body
-    from fip_ros.core.rotations import axis_angle_to_matrix
-    from fip_ros.data.motion import Motion
-
-    body = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)
-    t = np.arange(240) / 60.0
-    rotvec = np.zeros((len(t), 24, 3))
-    rotvec[:, 1, 0] = 0.4 * np.sin(2 * np.pi * t)
-    rotvec[:, 2, 0] = -0.4 * np.sin(2 * np.pi * t)
-    tran = np.stack([0 * t, 0.95 + 0 * t, 0.8 * t], -1)
-    Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(body).numpy(),
-           "male", name="cycles").save_npz(path)
-    return path
 
 
 if __name__ == "__main__":

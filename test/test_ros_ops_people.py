@@ -9,19 +9,15 @@ import socket
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import synthetic_clip
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu
 from tf2_msgs.msg import TFMessage
 
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import SetBodyParams
-from fip_ros.core.body_model import offsets_for_body
-from fip_ros.core.rotations import axis_angle_to_matrix
-from fip_ros.data.motion import Motion
 from fip_ros.ros import qos
 from fip_ros.ros.bringup import ArgumentError, validate_args
 from fip_ros.ros.ngimu_osc import encode_message
@@ -32,16 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 EXE = REPO / "install" / "fip_ros" / "lib" / "fip_ros"
 PEOPLE = {"1": dict(sex="male", height=1.86, arm_length=0.56, leg_length=0.90),
           "2": dict(sex="female", height=1.58, arm_length=0.46, leg_length=0.75)}
-
-
-def _clip(path, body):
-    t = np.arange(120) / 60.0
-    rotvec = np.zeros((len(t), 24, 3))
-    rotvec[:, 1, 0] = 0.4 * np.sin(2 * np.pi * t)
-    tran = np.stack([0 * t, 0.95 + 0 * t, 0.8 * t], -1)
-    Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(body).numpy(),
-           body["sex"], name=path.stem).save_npz(path)
-    return path
 
 
 def _latest(node, msg_type, topic, profile, spin_until, check, timeout=60.0):
@@ -65,7 +51,8 @@ def _expected(subject):
 def test_two_people_in_one_domain_keep_their_own_bodies(tmp_path, ros_node, spin_until, monkeypatch):
     env = dict(os.environ, PYTHONUNBUFFERED="1", ROS_HOME=str(tmp_path / "ros_home"))  # one home for both
     graphs = [subprocess.Popen([str(EXE / "fip-bringup"), "--graph", "replay", "--namespace", f"p{s}",
-                                "--body-id", s, "--clip", str(_clip(tmp_path / f"clip{s}.npz", body)),
+                                "--body-id", s, "--clip",
+                                synthetic_clip(tmp_path / f"clip{s}.npz", 2.0, body=body),
                                 "--backend", "onnx"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)

@@ -9,15 +9,12 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import torch
+from helpers import synthetic_clip
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu
 
 from fip_msgs.msg import BodyParams, SmplPose
-from fip_ros.core.body_model import offsets_for_body
-from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import SENSOR_NAMES
-from fip_ros.data.motion import Motion
 from fip_ros.ros import qos
 from fip_ros.ros.bag_tools import write_recording
 from fip_ros.ros.conversions import imu_topic, time_to_ns
@@ -30,16 +27,6 @@ EXE = Path(__file__).resolve().parents[1] / "install" / "fip_ros" / "lib" / "fip
 BODY = dict(sex="female", height=1.62, arm_length=0.48, leg_length=0.77)
 
 
-def _clip(path, frames=60):
-    t = np.arange(frames) / 60.0
-    rotvec = np.zeros((frames, 24, 3))
-    rotvec[:, 18, 1] = 0.6 * np.sin(2 * np.pi * t)
-    tran = np.stack([0 * t, 0.95 + 0 * t, 0.6 * t], -1)
-    Motion(axis_angle_to_matrix(torch.tensor(rotvec)).numpy(), tran, offsets_for_body(BODY).numpy(), "female",
-           name="test").save_npz(path)
-    return path
-
-
 def _subscribe_all(node, profile=qos.SENSOR_DATA):
     got = {s: [] for s in SENSOR_NAMES}
     subs = [node.create_subscription(Imu, "/" + imu_topic(s), got[s].append, profile) for s in SENSOR_NAMES]
@@ -50,7 +37,8 @@ def test_replay_waits_for_subscribers_and_sends_the_clip_body(tmp_path, ros_cont
     body_node = BodyParamsNode(context=ros_context, parameter_overrides=[
         Parameter("storage_path", value=str(tmp_path / "body.yaml"))])
     replay = ImuReplay(context=ros_context, parameter_overrides=[
-        Parameter("source", value=str(_clip(tmp_path / "clip.npz"))), Parameter("tpose_seconds", value=0.5),
+        Parameter("source", value=synthetic_clip(tmp_path / "clip.npz", 1.0, body=BODY)),
+        Parameter("tpose_seconds", value=0.5),
         Parameter("publish_clock", value=True), Parameter("start_time", value=7.0),
         Parameter("wait_for_subscribers", value=1), Parameter("set_body_params", value=True)])
     nodes = [replay, body_node, ros_node]
@@ -78,7 +66,8 @@ def test_replay_waits_for_subscribers_and_sends_the_clip_body(tmp_path, ros_cont
 
 def test_bag_player_waits_for_imu_topics_only(tmp_path, ros_context, ros_node, spin_until):
     bag = tmp_path / "bag"
-    write_recording(load_recording(_clip(tmp_path / "clip.npz"), tpose_seconds=0.5), bag)
+    clip = synthetic_clip(tmp_path / "clip.npz", 1.0, body=BODY)
+    write_recording(load_recording(clip, tpose_seconds=0.5), bag)
     player = BagPlayer(context=ros_context, parameter_overrides=[
         Parameter("bag", value=str(bag)), Parameter("rate", value=4.0),
         Parameter("wait_for_subscribers", value=1)])
@@ -95,7 +84,8 @@ def test_bag_player_waits_for_imu_topics_only(tmp_path, ros_context, ros_node, s
 
 def test_bag_graph_end_to_end(tmp_path, ros_node, spin_until):
     bag = tmp_path / "bag"
-    write_recording(load_recording(_clip(tmp_path / "clip.npz", frames=120), tpose_seconds=2.0), bag)
+    clip = synthetic_clip(tmp_path / "clip.npz", 2.0, body=BODY)
+    write_recording(load_recording(clip, tpose_seconds=2.0), bag)
     poses, bodies = [], []
     ros_node.create_subscription(SmplPose, "/pose", poses.append, qos.RELIABLE)
     ros_node.create_subscription(BodyParams, "/body_params", bodies.append, qos.LATCHED)

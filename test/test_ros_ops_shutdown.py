@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import synthetic_clip
 from rcl_interfaces.srv import ListParameters
 
 from fip_ros.ros.bag_tools import write_recording
@@ -31,7 +32,7 @@ NODES = ("imu_replay", "body_params", "estimator", "smpl_tf_broadcaster", "dynam
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("recordings")
-    clip = stop_cycles._make_clip(tmp / "clip.npz")
+    clip = synthetic_clip(tmp / "clip.npz", 4.0)
     write_recording(load_recording(clip, tpose_seconds=0.5), tmp / "bag")
     return clip, tmp / "bag"
 
