@@ -42,10 +42,19 @@ class StopSignals:
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame):
+        # Only flags and signal dispositions here: the main thread may be anywhere, even inside threading's
+        # own locks, so starting a thread (the watchdog) from a handler could deadlock.
         self.requested.set()
         if self.phase == "start":
-            self.cleanup()
+            self._ignore_signals()
             raise Interrupted(signal.Signals(signum).name)
+
+    def _ignore_signals(self):
+        """Later signals are ignored by the OS: Python's own finalisation would otherwise restore the default
+        SIGINT action and die of it."""
+        self.phase = "cleanup"
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
     def spinning(self) -> bool:
         """Enter the spin phase; False when a signal already asked to stop."""
@@ -53,11 +62,8 @@ class StopSignals:
         return not self.requested.is_set()
 
     def cleanup(self):
-        """Enter the cleanup phase: later signals are ignored (by the OS: Python's own finalisation would
-        otherwise restore the default SIGINT action and die of it); the watchdog bounds how long it takes."""
-        self.phase = "cleanup"
-        for sig in SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
+        """Enter the cleanup phase: later signals are ignored; the watchdog bounds how long it takes."""
+        self._ignore_signals()
         if self._watchdog is None:
             self._watchdog = threading.Timer(CLEANUP_GRACE_S, _cleanup_overrun)
             self._watchdog.daemon = True
