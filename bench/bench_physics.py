@@ -1,6 +1,7 @@
 """Physics layer figures: translation drift, walking joint moments and GRF, streaming speed.
 
 Run: OMP_NUM_THREADS=1 python bench/bench_physics.py [--weights W] [--sets cmu-iclone,cmu-daz] [--clips N]
+     OMP_NUM_THREADS=1 python bench/bench_physics.py --gait-lab [--gait DIR] [--out out/gait_lab]
 Held-out walking (dataset test split: CMU subject 07, cmu-iclone 007_xx and cmu-daz 07_xx reported apart),
 each with the true kinematics and with FIP-estimated kinematics (synthesised IMUs -> ``--weights``).
 """
@@ -26,6 +27,7 @@ from fip_ros.physics.segments import build_segments
 from fip_ros.physics.translation import estimate_translation
 from fip_ros.physics.virtual_imu import carrier_acceleration
 
+GAIT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gait"
 MASS = 73.0  # the reference participant of docs/physics.md (clips carry no mass)
 # Joint, SMPL bodies (left, right), sign that turns the child-frame x moment into the named moment.
 REPORTED = (("hip extension", (1, 2), 1.0), ("knee extension", (4, 5), -1.0),
@@ -135,7 +137,12 @@ def main(argv=None):
     ap.add_argument("--data", default=str(DATASET_DIR), help="dataset (test-split walks)")
     ap.add_argument("--weights", default=None, help="FIP checkpoint (default: the shipped weights)")
     ap.add_argument("--window", type=int, default=15, help="Savitzky-Golay window, frames")
+    ap.add_argument("--gait-lab", action="store_true", help="only the gait-lab validation (one line + plots)")
+    ap.add_argument("--gait", default=str(GAIT), help="the shared gait-lab data (../shared/data/gait)")
+    ap.add_argument("--out", default="out/gait_lab", help="folder for the gait-lab plots")
     args = ap.parse_args(argv)
+    if args.gait_lab:
+        return gait_lab(args.gait, args.weights, Path(args.out))
     from fip_ros.api import default_weights_path, load_model
 
     weights = args.weights or default_weights_path()
@@ -203,6 +210,65 @@ def pinocchio_error() -> str:
         return f"{module._max_rnea_error():.2e}"
     except pytest.skip.Exception:
         return "not measured (pinocchio missing: pip install pin)"
+
+
+def gait_lab(data, weights, out: Path):
+    """The gait-lab validation (fip_ros.physics.gait_lab): one summary line, plots of every curve."""
+    from fip_ros.api import load_model
+    from fip_ros.physics import gait_lab as gl
+
+    if not (Path(data) / gl.WALK).is_dir():
+        print(f"gait lab: no gait-lab data at {data} (the shared ../shared/data/gait); nothing measured")
+        return
+    trial = gl.load_walk(data)
+    model = load_model(weights)
+    runs = {"bottom-up": gl.bottom_up(trial), "top-down true kinematics": gl.top_down(trial),
+            "top-down FIP": gl.top_down(trial, local_rot=gl.fip_pose(trial, model))}
+    sag = lambda r: "/".join(f"{r['rmsd'][n][1]:.2f}" for n in gl.SAGITTAL)  # noqa: E731
+    print(f"gait lab: bottom-up RMSD hip/knee/ankle {sag(runs['bottom-up'])} BWBH%; top-down true kinematics "
+          f"{sag(runs['top-down true kinematics'])} BWBH%; top-down FIP {sag(runs['top-down FIP'])} BWBH%; "
+          f"vGRF RMSD {runs['top-down true kinematics']['grf_rmsd']['vertical']:.3f} BW")
+    runs["running top-down true kinematics"] = gl.top_down(gl.load_run(data))
+    write_gait_plots(runs, out)
+
+
+def write_gait_plots(runs: dict, out: Path):
+    """One figure per run: every reported moment (left, right) against OpenSim's; GRF against the plates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fip_ros.physics import gait_lab as gl
+
+    out.mkdir(parents=True, exist_ok=True)
+    for label, r in runs.items():
+        rows = list(gl.REPORTED.items()) if "reference" in r else []
+        extra = 2 if "grf" in r else 0
+        fig, axes = plt.subplots(len(rows) + extra, 2, figsize=(10, 2.2 * (len(rows) + extra)), sharex=True)
+        for i, (name, sides) in enumerate(rows):
+            for k, c in enumerate(sides):
+                ax = axes[i, k]
+                ax.plot(r["time"], r["reference"][c], "k", label="OpenSim")
+                ax.plot(r["time"], r["ours"][c], "r", label="fip_ros")
+                ax.set_title(f"{c} (RMSD {r['rmsd'][name][1]:.2f} BWBH% both sides)", fontsize=8)
+                ax.set_ylabel("N m")
+        if extra:
+            for i, (axis, name) in enumerate(((1, "vertical"), (0, "anterior"))):
+                for k, side in enumerate(("left", "right")):
+                    ax = axes[len(rows) + i, k]
+                    ax.plot(r["time"], r["plates"][:, k, axis] / r["weight"], "k", label="force plate")
+                    ax.plot(r["time"], r["grf"][:, k, axis] / r["weight"], "r", label="fip_ros")
+                    rmsd = r["grf_rmsd"][name]
+                    ax.set_title(f"{side} {name} GRF (RMSD {rmsd:.3f} BW both sides)", fontsize=8)
+                    ax.set_ylabel("BW")
+        axes[0, 0].legend(fontsize=7)
+        for ax in axes[-1]:
+            ax.set_xlabel("time (s)")
+        fig.suptitle(f"gait lab: {label}")
+        fig.tight_layout()
+        fig.savefig(out / f"{label.replace(' ', '_')}.png", dpi=90)
+        plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,32 @@ def test_static_pose_gives_weight_and_shoulder_moment(ros_context, ros_node, spi
     node.destroy_node()
 
 
+def test_lower_limb_moments_are_the_child_axis_components(ros_context, ros_node, spin_until):
+    """lower_limb_moments (JointState efforts): each named moment is the signed component of that joint's
+    moment in the child segment's axes (standing T-pose: child axes = world; SMPL x, y, z = ROS y, z, x)."""
+    from sensor_msgs.msg import JointState
+
+    from fip_ros.physics.joint_moments import ANATOMICAL, NAMES
+
+    node = DynamicsNode(context=ros_context)
+    anatomical = []
+    ros_node.create_subscription(JointState, "lower_limb_moments", anatomical.append, qos.RELIABLE)
+    moments, _ = _feed(node, ros_node, spin_until, lambda stamp, _: _pose(stamp),
+                       lambda got, _: len(got) >= 5 and len(anatomical) >= 5)
+    js = anatomical[-1]
+    match = next(m for m in moments if m.header.stamp == js.header.stamp)
+    assert list(js.name) == list(NAMES) and js.header.frame_id == match.header.frame_id
+    ros_axis = {0: "y", 1: "z", 2: "x"}
+    for (name, body, axis, sign), effort in zip(ANATOMICAL, js.effort, strict=True):
+        assert effort == pytest.approx(sign * getattr(match.moments[body], ros_axis[axis]), abs=1e-4), name
+    # The symmetric stance gives each named moment the same value on both legs (signs mirror correctly).
+    effort = dict(zip(js.name, js.effort, strict=True))
+    for name in NAMES[::2]:
+        assert effort[name] == pytest.approx(effort[name.replace("left", "right")], abs=1e-3), name
+    assert abs(effort["left_hip_abduction"]) > 10.0  # not trivially zero
+    node.destroy_node()
+
+
 def _feed(node, ros_node, spin_until, make_pose, done, count: int = 30):
     """Publish up to ``count`` poses ``make_pose(stamp_ns, index)`` at 60 Hz stamps until ``done(got, sent)``;
     returns the JointMoments received and the stamps sent."""

@@ -96,8 +96,12 @@ class ImuCorruption:
     heading about the vertical; rotates acc and ori), mount_rot_deg (sensor-to-bone misalignment; rotates the
     orientation only, since the device turns its own reading into the world frame), mount_pos_m (sensor off
     its nominal site; adds the acceleration of that lever arm, from the orientations with the configured
-    stencil). Per sample: acc_noise_std (white, m/s^2), acc_bias_walk_std (random-walk step, sensor frame),
-    ori_noise_deg (white, world frame), drop_prob (sample lost; the last value is held).
+    stencil), calib_pose_deg (per sensor, in sensor order: the bone's deviation from the calibration pose
+    while the calibration was taken; the calibration builds it into the sensor-to-bone rotation, so it acts
+    like a mounting rotation, larger for the arms). Per sample: acc_noise_std (white, m/s^2),
+    acc_bias_walk_std (random-walk step, sensor frame), ori_noise_deg (white, world frame), heading_walk_deg
+    (heading random walk per sensor, degrees per square-root second: magnetic disturbance changing along
+    the path), drop_prob (sample lost; the last value is held). Magnitudes and sources: docs/data.md.
     """
     acc_noise_std: float = 0.0
     acc_bias_std: float = 0.0
@@ -107,6 +111,8 @@ class ImuCorruption:
     mount_rot_deg: float = 0.0
     mount_pos_m: float = 0.0
     drop_prob: float = 0.0
+    heading_walk_deg: float = 0.0
+    calib_pose_deg: tuple = (0.0,) * 6
     fps: float = 60.0
     stencil: int = STENCIL
 
@@ -134,13 +140,19 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
     if cfg.mount_rot_deg > 0:
         mount = random_rotation((*lead, 1, s), cfg.mount_rot_deg, generator, acc.dtype, acc.device, "normal")
         ori = ori @ mount
+    if any(cfg.calib_pose_deg):
+        std = torch.tensor(cfg.calib_pose_deg, dtype=acc.dtype, device=acc.device) * (torch.pi / 180.0)
+        ori = ori @ axis_angle_to_matrix(_randn((*lead, 1, s, 3), acc, generator) * std[:, None])
     bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
     if cfg.acc_bias_walk_std > 0:
         bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
     acc = acc + (ori @ bias[..., None])[..., 0]
     acc = acc + _randn(acc.shape, acc, generator) * cfg.acc_noise_std
-    if cfg.heading_error_deg > 0:
+    if cfg.heading_error_deg > 0 or cfg.heading_walk_deg > 0:
         angle = _randn((*lead, 1, s, 1), acc, generator) * (cfg.heading_error_deg * torch.pi / 180.0)
+        if cfg.heading_walk_deg > 0:
+            step = cfg.heading_walk_deg * torch.pi / 180.0 / cfg.fps ** 0.5
+            angle = angle + (_randn((*lead, t, s, 1), acc, generator) * step).cumsum(-3)
         y_axis = torch.tensor([0.0, 1.0, 0.0], dtype=acc.dtype, device=acc.device)
         heading = axis_angle_to_matrix(angle * y_axis)
         acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori

@@ -22,6 +22,10 @@ from fip_ros.physics.inverse_dynamics import newton_euler
 from fip_ros.physics.segments import LEFT_FOOT, RIGHT_FOOT, Segments
 
 FEET = (LEFT_FOOT, RIGHT_FOOT)
+# How far along the sole (heel -> toe tip, fractions of foot length) a foot's CoP travels: the running
+# trial's plates, 2nd-98th percentile of the CoP along the heel -> toe-tip markers in stance (both feet;
+# gait_lab.cop_travel); the forefoot bends at the metatarsal heads, so the CoP stops short of the tip.
+COP_RANGE = (0.06, 0.83)
 SPLIT_DISTANCE = 0.02  # m; a foot this far from the total CoP gets half the weight of one right under it
 
 
@@ -50,8 +54,8 @@ def clamp_to_feet(cop, kin, seg: Segments):
     axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
     lateral = torch.stack([axis[..., 2], torch.zeros_like(axis[..., 0]), -axis[..., 0]], -1)
     d = cop[..., None, :] - heel
-    along = (d * axis).sum(-1).clamp(min=torch.zeros_like(seg.foot_length)[..., None],
-                                     max=seg.foot_length[..., None])
+    length = seg.foot_length[..., None]
+    along = torch.maximum(torch.minimum((d * axis).sum(-1), COP_RANGE[1] * length), COP_RANGE[0] * length)
     half_w = 0.5 * seg.foot_width[..., None]
     across = torch.maximum(torch.minimum((d * lateral).sum(-1), half_w), -half_w)
     out = heel + along[..., None] * axis + across[..., None] * lateral

@@ -84,7 +84,7 @@ class WindowSampler:
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
         if aug:
-            offsets, tran = augment.scale_body(offsets, tran, aug, self.g)
+            offsets, tran, sex = augment.scale_body(offsets, tran, aug, self.g, float(sex))
         body = body_vector_from_offsets(offsets, sex)
         if aug and self._rand() < aug.calib_start_p:
             # the subject holds the calibration pose only approximately; init_pose claims the exact pose

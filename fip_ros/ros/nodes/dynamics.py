@@ -1,4 +1,5 @@
-"""Dynamics node: fip_msgs/SmplPose (+ latched BodyParams) -> fip_msgs/JointMoments and wrench markers.
+"""Dynamics node: fip_msgs/SmplPose (+ latched BodyParams) -> fip_msgs/JointMoments, the lower-limb moments by
+anatomical axis (sensor_msgs/JointState efforts) and wrench markers.
 
 Runs fip_ros.physics.dynamics_estimator.DynamicsEstimator per pose. Its outputs refer to the pose ``delay``
 frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own
@@ -10,12 +11,15 @@ from the anchored path.
 import numpy as np
 from geometry_msgs.msg import Point, Vector3
 from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from fip_msgs.msg import BodyParams, JointMoments, SmplPose
 from fip_ros.core.body_limits import MASS_RANGE
 from fip_ros.core.smpl_tree import JOINT_NAMES
 from fip_ros.physics.dynamics_estimator import DynamicsEstimator
+from fip_ros.physics.joint_moments import NAMES, anatomical_moments
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import (
     local_rot_from_quats,
@@ -75,6 +79,7 @@ class DynamicsNode(Node):
         self.stamps = []
         self.rejected = 0
         self.pub = self.create_publisher(JointMoments, "joint_moments", qos.RELIABLE)
+        self.pub_anatomical = self.create_publisher(JointState, "lower_limb_moments", qos.RELIABLE)
         self.pub_markers = self.create_publisher(MarkerArray, "wrench_markers", qos.RELIABLE)
         self.create_subscription(SmplPose, "pose", self._on_pose, qos.RELIABLE)
         self.create_subscription(BodyParams, "body_params", self._on_body_params, qos.LATCHED)
@@ -107,12 +112,18 @@ class DynamicsNode(Node):
             return
         stamp = self.stamps[0]
         self.pub.publish(self._moments_msg(stamp, out))
+        self.pub_anatomical.publish(JointState(
+            header=self._header(stamp), name=list(NAMES),
+            effort=[float(v) for v in anatomical_moments(out["moments_local"]).numpy()]))
         if self.get_parameter("publish_markers").value:
             self.pub_markers.publish(self._markers(stamp, out))
 
+    def _header(self, stamp) -> Header:
+        return Header(stamp=stamp, frame_id=self.get_parameter("world_frame").value)
+
     def _moments_msg(self, stamp, out) -> JointMoments:
         m = JointMoments()
-        m.header.stamp, m.header.frame_id = stamp, self.get_parameter("world_frame").value
+        m.header = self._header(stamp)
         m.subject_id = self.subject_id
         m.joint_names = list(JOINT_NAMES)
         m.moments = [_vec(v) for v in out["moments"].numpy()]
