@@ -54,7 +54,9 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
     seconds = time.monotonic() - t0
     orphans = [" ".join(map(str, p.args[:3])) for p in procs if p.poll() is None]
     try:
-        os.killpg(pgid, signal.SIGKILL)  # anything left in the group is an orphan too
+        os.killpg(pgid, signal.SIGABRT)  # an orphan: its stacks (PYTHONFAULTHANDLER), then kill it
+        time.sleep(0.5)
+        os.killpg(pgid, signal.SIGKILL)
         leftover = True
     except ProcessLookupError:
         leftover = False
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
     opts = ap.parse_args(argv)
     rng = random.Random(opts.seed)
     tmp = Path(tempfile.mkdtemp(prefix="stop_cycles_"))
-    env = dict(os.environ, ROS_HOME=str(tmp), PYTHONUNBUFFERED="1",
+    env = dict(os.environ, ROS_HOME=str(tmp), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1",
                ROS_DOMAIN_ID=os.environ.get("ROS_DOMAIN_ID", str(rng.randint(101, 200))))
     if not opts.clip:  # the test suite's synthetic clip (test/helpers.py)
         sys.path.insert(0, str(REPO / "test"))
@@ -106,7 +108,11 @@ def main(argv=None) -> int:
             worst = max(worst, r["seconds"])
             ok = not r["bad"] and not r["orphans"] and all(c == 0 for c in r["codes"]) and r["seconds"] <= 3.0
             failures += not ok
-            verdict = "" if ok else "  FAILED " + repr(r["bad"][:3] + r["orphans"])
+            verdict = ""
+            if not ok:
+                log = tmp / f"{graph}_{cycle + 1}.log"
+                log.write_text(r["output"])
+                verdict = f"  FAILED {r['bad'][:2] + r['orphans']} (output: {log})"
             print(f"{graph:6s} {cycle + 1:2d} {mode:7s} {pattern:9s} after {wait:4.1f} s: "
                   f"exit {r['codes']} in {r['seconds']:.2f} s{verdict}", flush=True)
     print(f"{2 * opts.cycles} cycles, {failures} not clean; slowest stop {worst:.2f} s (limit 3 s)")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fip_ros.cli import parse_ros_argv, parser
 from fip_ros.ros import shutdown
-from fip_ros.ros.bringup import BACKENDS, GRAPHS
 
 
 def build_parser():
+    from fip_ros.ros.bringup import BACKENDS, GRAPHS  # here: main() installs the stop signals first
+
     p = parser("fip-bringup", "Start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (the "
                "same nodes, parameter files and overrides as launch/live.launch.py, replay.launch.py and "
                "bag.launch.py).")
