@@ -5,6 +5,7 @@ Test modules import them from here, never from each other."""
 import io
 import json
 import pickle
+import socket
 import struct
 
 import numpy as np
@@ -123,3 +124,14 @@ def write_py2_pickle(path, data):
     _Py2Pickler(buf, protocol=2).dump(data)
     path.write_bytes(buf.getvalue())
     return path
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` UDP ports free on 127.0.0.1 right now (the OS picks them)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports

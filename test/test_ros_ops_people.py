@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from helpers import synthetic_clip
+from helpers import free_ports, synthetic_clip
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu
 from tf2_msgs.msg import TFMessage
@@ -126,7 +126,7 @@ def test_ids_that_would_become_frame_names_are_checked(tmp_path, ros_context, ro
 
 
 def test_imu_udp_per_person_frames_diagnostics_and_allowed_senders(ros_context, ros_node, spin_until):
-    port = _free_port()
+    port = free_ports(1)[0]
     node = ImuUdp(context=ros_context, namespace="p7", parameter_overrides=[
         Parameter("port", value=port), Parameter("device_map", value=["127.0.0.1=head"]),
         Parameter("allowed_senders", value=["10.0.0.0/8"]), Parameter("diagnostics_period", value=0.1)])
@@ -146,11 +146,3 @@ def test_imu_udp_per_person_frames_diagnostics_and_allowed_senders(ros_context, 
     finally:
         sock.close()
         node.destroy_node()
-
-
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import synthetic_clip
+from helpers import free_ports, synthetic_clip
 from rcl_interfaces.srv import ListParameters
 
 from fip_ros.ros.bag_tools import write_recording
@@ -35,16 +35,6 @@ def recordings(tmp_path_factory):
     clip = synthetic_clip(tmp / "clip.npz", 4.0)
     write_recording(load_recording(clip, tpose_seconds=0.5), tmp / "bag")
     return clip, tmp / "bag"
-
-
-def _ports(n):
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _commands(tmp, clip, bag, ports):
@@ -92,7 +82,7 @@ def _assert_clean(result, limit=3.0):
 @pytest.mark.parametrize("pattern", ["SIGINT", "SIGINT x2"])  # SIGTERM: the same handler, tested below
 def test_every_node_process_stops_cleanly(pattern, recordings, tmp_path, ros_node, spin_until):
     clip, bag = recordings
-    ports = _ports(6)
+    ports = free_ports(6)
     stop = threading.Event()
     sender = threading.Thread(target=_send_osc, args=(ports, stop), daemon=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
