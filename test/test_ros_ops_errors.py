@@ -57,3 +57,15 @@ def test_launch_arguments_checked_before_any_node(args, name):
         validate_args(args, ["imu_udp", "estimator"])
     assert err.value.name == name
     validate_args({"rviz": "True", "namespace": "/lab/p1", "body_id": "p1_a"}, ["imu_udp"])  # fine
+
+
+@pytest.mark.parametrize("cmd,words", [
+    (["fip-bag", "convert", "--clip", "/no/clip.npz", "--out", "{tmp}/bag"], ["fip-bag: error: recording"]),
+    (["fip-export", "{bad}", "-o", "{tmp}/out"], ["fip-export: error:", "not a readable FIP checkpoint"]),
+])
+def test_tool_mistakes(cmd, words, tmp_path):
+    """Command-line tools: one line on stderr and status 1 for a missing or unreadable file."""
+    bad = tmp_path / "weights.pt"
+    bad.write_bytes(b"\x80\x02garbage")
+    lines = _fails_in_one_line([c.format(tmp=tmp_path, bad=bad) for c in cmd], 1)
+    assert len(lines) == 1 and all(w in lines[0] for w in words), lines
