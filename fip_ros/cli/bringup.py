@@ -34,11 +34,7 @@ def build_parser():
 
 def main(argv=None):
     shutdown.install()  # first: a signal while torch and rclpy load ends the start-up cleanly
-    try:
-        code = _main(argv)
-    except shutdown.Interrupted:
-        code = 0
-    shutdown.exit_process(code)
+    shutdown.exit_process(_main(argv))
 
 
 def _main(argv) -> int:

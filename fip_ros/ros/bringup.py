@@ -156,13 +156,14 @@ def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: 
     from fip_ros.ros.nodes import startup_error
 
     stop = shutdown.install()
-    executor, nodes, rviz = None, [], None
-    try:
-        classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
-        import rclpy
-        from rclpy.executors import MultiThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
+    classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
+    executor, nodes, rviz = None, [], None
+    stop.ros_starting()
+    try:
         rclpy.init(args=["fip-bringup", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
         log = rclpy.logging.get_logger("fip_bringup")
         executor = MultiThreadedExecutor(num_threads=threads)
@@ -182,8 +183,6 @@ def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: 
                 log.warning("rviz2 is not installed here: starting without it")
         log.info(f"started {', '.join(s.name for s in specs)} in one process")
         shutdown.spin(executor, stop, duration)
-    except shutdown.Interrupted:
-        pass
     finally:
         if rviz is not None:
             rviz.terminate()

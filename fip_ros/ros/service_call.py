@@ -1,6 +1,6 @@
 """Service calls from a short-lived process (fip-calibrate, fip-body), for machines without the ros2 CLI:
 its own context and node, a bounded wait for the server; SIGINT/SIGTERM end the wait
-(``fip_ros.ros.shutdown``) with a :class:`ServiceError`."""
+(``fip_ros.ros.shutdown``) with a :class:`ServiceError`, or the start-up at once."""
 
 import time
 
@@ -16,23 +16,18 @@ class Session:
 
     def __init__(self, ros_args=()):
         self.stop = shutdown.install()
-        self.context = self.node = self.executor = None
-        try:
-            import rclpy
-            from rclpy.executors import SingleThreadedExecutor
-            from rclpy.signals import SignalHandlerOptions
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
 
-            self.context = rclpy.Context()
-            rclpy.init(args=["fip_service_call", *ros_args], context=self.context,
-                       signal_handler_options=SignalHandlerOptions.NO)
-            self.node = rclpy.create_node("fip_service_call", context=self.context,
-                                          start_parameter_services=False)
-            self.executor = SingleThreadedExecutor(context=self.context)
-            self.executor.add_node(self.node)
-        except shutdown.Interrupted:
-            self.close()
-            raise ServiceError("interrupted") from None
-        self.stop.spinning()
+        self.stop.ros_starting()
+        self.context = rclpy.Context()
+        rclpy.init(args=["fip_service_call", *ros_args], context=self.context,
+                   signal_handler_options=SignalHandlerOptions.NO)
+        self.node = rclpy.create_node("fip_service_call", context=self.context,
+                                      start_parameter_services=False)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
 
     def __enter__(self):
         return self
@@ -41,7 +36,7 @@ class Session:
         self.close()
 
     def close(self):
-        shutdown.close(self.executor, [self.node] if self.node else [], self.stop, self.context)
+        shutdown.close(self.executor, [self.node], self.stop, self.context)
 
     def _spin_until(self, done, deadline, late: str):
         while not done():

@@ -4,16 +4,19 @@ rclpy's own signal handler shuts the context down at once, while callbacks, time
 threads may still publish through it ("publisher's context is invalid"), and the second SIGINT that
 ``ros2 launch`` forwards lands in the cleanup as a KeyboardInterrupt. Here the stop is ours, in phases:
 
-- start-up (imports, model loading, node construction): a signal abandons the start (:class:`Interrupted`);
-- spinning: a signal only sets a flag; the spin loop polls it every ``POLL_S``;
-- cleanup: the nodes' own activity stops first (their ``stop()``: threads; then every timer), then the
-  executor (waiting for running callbacks), the nodes and last the context. Further signals are ignored, and
-  a watchdog ends a cleanup that would outlast ``CLEANUP_GRACE_S``, so a supervisor never has to kill;
+- start (imports, before ROS is initialised): a signal ends the process at once, status 0. Raising from the
+  handler instead would unwind through whatever C++ is on the stack (torch's pybind11 import hooks abort on
+  it). A signal that arrives during a long C call, such as loading libtorch, is handled when it returns.
+- ros (:meth:`StopSignals.ros_starting`, node construction and spinning): a signal only sets a flag; the
+  spin loop polls it every ``POLL_S``, so construction finishes and is cleaned up;
+- cleanup (:func:`close`): the nodes' own activity stops first (their ``stop()``: threads; then every
+  timer), then the executor (waiting for running callbacks), the nodes and last the context. Further signals
+  are ignored, and a watchdog ends a cleanup that would outlast ``CLEANUP_GRACE_S``;
 - exit (:func:`exit_process`): with every ROS entity released and the log flushed, the process ends without
   the interpreter's teardown, which costs a third of a CPU second once torch is loaded (eight node
   processes stopping together on two cores would need seconds).
 
-Imports only the standard library at module level: executables install the handlers before heavy imports.
+Imports only the standard library: executables install the handlers before heavy imports.
 """
 
 import os
@@ -27,10 +30,6 @@ POLL_S = 0.1
 CLEANUP_GRACE_S = 2.5
 
 
-class Interrupted(BaseException):
-    """A stop signal during start-up (BaseException, so no ``except Exception`` on the way swallows it)."""
-
-
 class StopSignals:
     """The process's stop request; :func:`install` makes the one instance and owns SIGINT/SIGTERM."""
 
@@ -42,28 +41,24 @@ class StopSignals:
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame):
-        # Only flags and signal dispositions here: the main thread may be anywhere, even inside threading's
-        # own locks, so starting a thread (the watchdog) from a handler could deadlock.
+        # Flags, dispositions and _exit only: the main thread may be anywhere (inside threading's locks, or
+        # Python code called from C++), so neither raising nor starting a thread is safe here.
         self.requested.set()
         if self.phase == "start":
-            self._ignore_signals()
-            raise Interrupted(signal.Signals(signum).name)
+            _flush()
+            os._exit(0)
 
-    def _ignore_signals(self):
-        """Later signals are ignored by the OS: Python's own finalisation would otherwise restore the default
-        SIGINT action and die of it."""
+    def ros_starting(self):
+        """From here (rclpy.init, node construction, spinning) a signal only asks the spin loop to stop."""
+        if self.phase == "start":
+            self.phase = "ros"
+
+    def cleanup(self):
+        """Enter the cleanup phase: later signals are ignored by the OS (Python's own finalisation would
+        otherwise restore the default SIGINT action and die of it); the watchdog bounds how long it takes."""
         self.phase = "cleanup"
         for sig in SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-
-    def spinning(self) -> bool:
-        """Enter the spin phase; False when a signal already asked to stop."""
-        self.phase = "spin"
-        return not self.requested.is_set()
-
-    def cleanup(self):
-        """Enter the cleanup phase: later signals are ignored; the watchdog bounds how long it takes."""
-        self._ignore_signals()
         if self._watchdog is None:
             self._watchdog = threading.Timer(CLEANUP_GRACE_S, _cleanup_overrun)
             self._watchdog.daemon = True
@@ -74,9 +69,17 @@ class StopSignals:
             self._watchdog.cancel()
 
 
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, RuntimeError, ValueError):  # closed, or the handler interrupted a write
+            pass
+
+
 def _cleanup_overrun():
     sys.stderr.write(f"cleanup did not finish within {CLEANUP_GRACE_S} s: exiting without it\n")
-    sys.stderr.flush()
+    _flush()
     os._exit(1)
 
 
@@ -95,8 +98,6 @@ def spin(executor, stop: StopSignals, duration: float = 0.0) -> None:
     """Spin ``executor`` until a stop signal, ``duration`` seconds (0 = no limit) or an external shutdown."""
     from rclpy.executors import ExternalShutdownException
 
-    if not stop.spinning():
-        return
     deadline = time.monotonic() + duration if duration > 0 else None
     try:
         while not stop.requested.is_set() and executor.context.ok():
@@ -110,7 +111,7 @@ def spin(executor, stop: StopSignals, duration: float = 0.0) -> None:
 def close(executor, nodes, stop: StopSignals, context=None) -> None:
     """Stop the nodes' activity (``stop()``, timers), the executor, the nodes, then the context."""
     stop.cleanup()
-    rclpy = sys.modules.get("rclpy")  # absent when a signal came before rclpy finished importing
+    rclpy = sys.modules.get("rclpy")
     try:
         for node in nodes:
             halt(node)
@@ -135,9 +136,8 @@ def halt(node) -> None:
 
 def exit_process(code: int):
     """End the process with ``code`` after :func:`close`: flush the ROS log and stdio, skip the teardown."""
-    logging = sys.modules.get("rclpy.logging")  # absent or half-imported after a signal during its import
-    if logging is not None and hasattr(logging, "shutdown"):
+    logging = sys.modules.get("rclpy.logging")
+    if logging is not None:
         logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     os._exit(code)

@@ -44,12 +44,13 @@ def run_node(node_class, args=None):
 
 def _run(node_class, args) -> int:
     stop = shutdown.install()
-    executor = node = None
-    try:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
+    executor = node = None
+    stop.ros_starting()
+    try:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         try:
             node = node_class()
@@ -61,8 +62,6 @@ def _run(node_class, args) -> int:
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         shutdown.spin(executor, stop)
-    except shutdown.Interrupted:
-        pass
     finally:
         shutdown.close(executor, [node] if node is not None else [], stop)
     return 0

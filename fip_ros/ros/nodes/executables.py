@@ -12,11 +12,7 @@ from fip_ros.ros import shutdown
 def run_executable(name: str):
     """``fip_ros.ros.nodes.<name>.main()``, with the stop signals installed first."""
     shutdown.install()
-    try:
-        module = importlib.import_module(f"fip_ros.ros.nodes.{name}")
-    except shutdown.Interrupted:
-        shutdown.exit_process(0)
-    return module.main()
+    return importlib.import_module(f"fip_ros.ros.nodes.{name}").main()
 
 
 def __getattr__(name):
