@@ -34,6 +34,6 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [f"{name}={target}" for name, target in TOOLS.items()]
-        + [f"{name}=fip_ros.ros.nodes.executables:{name}" for name in NODES],
+        + [f"{name}=fip_ros.ros.executables:{name}" for name in NODES],
     },
 )

@@ -2,7 +2,7 @@
 
 Every node process starts and stops through :func:`run_node` (the shutdown pattern of
 ``fip_ros.ros.shutdown``, shared with fip-bringup); the installed executables are
-``fip_ros.ros.nodes.executables``. Nodes with threads of their own stop them in ``stop()``.
+``fip_ros.ros.executables``. Nodes with threads of their own stop them in ``stop()``.
 """
 
 import traceback

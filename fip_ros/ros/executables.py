@@ -1,10 +1,11 @@
-"""The installed node executables (setup.py entry points ``<name>=fip_ros.ros.nodes.executables:<name>``).
+"""The installed node executables (setup.py entry points ``<name>=fip_ros.ros.executables:<name>``).
 
 Each installs the stop signals before it imports its node module, so a Ctrl-C or SIGTERM while rclpy and
 torch load still ends the start-up cleanly (status 0, no traceback).
 """
 
 import importlib
+import importlib.util
 
 from fip_ros.ros import shutdown
 
@@ -16,7 +17,7 @@ def run_executable(name: str):
 
 
 def __getattr__(name):
-    """The entry point of node module ``name`` (module attributes resolve lazily, PEP 562)."""
-    if name.startswith("_"):
+    """The entry point of node module ``fip_ros.ros.nodes.<name>`` (resolved lazily, PEP 562)."""
+    if name.startswith("_") or importlib.util.find_spec(f"fip_ros.ros.nodes.{name}") is None:
         raise AttributeError(name)
     return lambda: run_executable(name)
