@@ -14,8 +14,8 @@ from helpers import fake_motion, write_py2_pickle
 from fip_ros.api import load_model
 from fip_ros.cli.evaluate import main as fip_eval
 from fip_ros.core.body_model import offsets_for_body
-from fip_ros.core.calibration import calibration_pose_local_rot, simulate_raw
-from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.calibration import calibration_pose_local_rot
+from fip_ros.core.imu_synthesis import simulate_raw, synthesize
 from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import sequence_errors, summarize
 from fip_ros.core.rotations import matrix_to_axis_angle, matrix_to_quat
@@ -101,7 +101,8 @@ def _raw_file(path, body):
     m = fake_motion(240, 4)
     local = torch.from_numpy(m.local_rot).double()
     tran = torch.from_numpy(m.tran).double()
-    local, tran = prepend_calibration(local, tran, calibration_pose_local_rot("tpose").double(), 60, 30)
+    tpose = torch.as_tensor(calibration_pose_local_rot("tpose"))
+    local, tran = prepend_calibration(local, tran, tpose, 60, 30)
     imu = synthesize(local, offsets_for_body(body).double(), tran)
     acc, ori = imu["acc"], imu["ori"]
     acc[:60] = 0.0  # still while calibrating

@@ -7,13 +7,16 @@ carrying bone.
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation
-from fip_ros.core.smpl_tree import SENSOR_JOINTS
+from fip_ros.core.smpl_tree import ROOT_SENSOR, SENSOR_JOINTS
+from fip_ros.core.so3 import yaw_rotation
 
 # Sensor sites, in sensor order: (child joint of the carrying bone or -1, fraction of the way from the
 # carrying joint to that child, surface offset in the carrying joint's frame in metres for a 1.75 m body).
@@ -164,3 +167,26 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         kept[..., 0, :] = True
         acc, ori = _hold_last(acc, kept), _hold_last(ori, kept)
     return acc, ori
+
+
+def simulate_raw(acc_free: torch.Tensor, ori_bone: torch.Tensor, generator: torch.Generator | None = None,
+                 mount_error_deg: float = 30.0, heading_deg: float = 0.0, body_mount_error_deg: float = 0.0,
+                 acc_bias_std: float = 0.0, mounts: torch.Tensor | None = None,
+                 body_frame_sensor: int = ROOT_SENSOR):
+    """Inverse of calibration: calibrated acc (..., 6, 3), ori (..., 6, 3, 3) -> (raw_ori, raw_acc).
+
+    Each sensor is strapped with its axes along the body's REP 103 axes turned by a random rotation of
+    ``mount_error_deg`` (``body_mount_error_deg`` for the body-frame sensor), or by the given sensor-to-bone
+    rotations ``mounts`` (6, 3, 3); the device world is the SMPL world turned to z up and by ``heading_deg``
+    about the vertical; each sensor gets a constant random accelerometer bias of ``acc_bias_std``.
+    """
+    m = ori_bone.new_tensor(M_SMPL_TO_ROS)
+    if mounts is None:
+        angles = torch.full((6,), float(mount_error_deg))
+        angles[body_frame_sensor] = body_mount_error_deg
+        errors = torch.stack([random_rotation((), float(a), generator) for a in angles]).to(ori_bone)
+        mounts = m @ errors  # S: bone axes -> sensor axes
+    align = ori_bone.new_tensor(yaw_rotation(np.deg2rad(heading_deg))) @ m.T
+    sensor = ori_bone @ mounts.to(ori_bone).transpose(-1, -2)  # Q = B S^T
+    bias = torch.randn((6, 3), generator=generator, dtype=acc_free.dtype).to(acc_free) * acc_bias_std
+    return align.T @ sensor, specific_force(acc_free, sensor) + bias

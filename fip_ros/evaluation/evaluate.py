@@ -59,7 +59,8 @@ def with_calibration_prefix(clip: Clip, pose: str = "tpose"):
     n = CALIB_HOLD + CALIB_BLEND
     rot = torch.cat([clip.local_rot[:1].expand(n, -1, -1, -1), clip.local_rot])
     tran = torch.cat([clip.tran[:1].expand(n, -1), clip.tran])
-    return prepend_calibration(rot, tran, calibration_pose_local_rot(pose), CALIB_HOLD, CALIB_BLEND)
+    start = torch.as_tensor(calibration_pose_local_rot(pose), dtype=rot.dtype)
+    return prepend_calibration(rot, tran, start, CALIB_HOLD, CALIB_BLEND)
 
 
 @torch.no_grad()
