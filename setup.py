@@ -12,7 +12,7 @@ NODES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcast
 TOOLS = {name: f"fip_ros.cli.{module}:main" for name, module in (
     ("fip-dataset", "dataset"), ("fip-train", "train"), ("fip-eval", "evaluate"), ("fip-export", "export"),
     ("fip-finetune", "finetune"), ("fip-bag", "bag"), ("fip-bringup", "bringup"), ("fip-demo", "demo"),
-    ("fip-view", "view"))}
+    ("fip-calibrate", "calibrate"), ("fip-body", "body"), ("fip-view", "view"))}
 
 setup(
     name=PACKAGE,
@@ -34,6 +34,6 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [f"{name}={target}" for name, target in TOOLS.items()]
-        + [f"{name}=fip_ros.ros.nodes.{name}:main" for name in NODES],
+        + [f"{name}=fip_ros.ros.executables:{name}" for name in NODES],
     },
 )
