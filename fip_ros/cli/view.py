@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 
 
 def build_parser():
@@ -99,7 +99,10 @@ def serve(opts) -> int:
     if opts.smpl is not None:
         from fip_ros.core.smpl_model import SmplBody
 
-        smpl = SmplBody(str(opts.smpl), opts.gender)
+        try:
+            smpl = SmplBody(str(opts.smpl), opts.gender)
+        except ImportError as exc:  # a model file that needs a package this machine lacks
+            raise ValueError(str(exc)) from exc
     tracks = load_sources(opts.sources, opts.mass, smpl) if opts.sources else None
     viewer = Viewer(opts.host, opts.port, opts.force_scale, opts.moment_scale)
     try:
@@ -150,13 +153,9 @@ def _live(viewer, opts):
         rclpy.try_shutdown()
 
 
+@user_errors("fip-view")
 def main(argv=None) -> int:
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return serve(opts)
-    except (ValueError, FileNotFoundError, ImportError, OSError) as exc:
-        print(f"fip-view: error: {exc}", file=sys.stderr)
-        return 1
+    return serve(parse_args(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
