@@ -323,6 +323,8 @@ def run(opts) -> dict:
 
     path = "ROS graph (fip-bringup replay graph, rclpy over DDS)"
     got = None
+    persisted = out / "body_params.yaml"  # where body_params stores the body the replay sets: this run's only
+    persisted.unlink(missing_ok=True)
     if not opts.offline:
         try:
             got = run_ros(clip_npz, weights, body, out, opts)
@@ -343,6 +345,8 @@ def run(opts) -> dict:
     estimate, pred_pos = write_estimate(got["pred"], motion, dyn, out)
     files = [estimate, *render(pred_pos, motion, valid, out),
              *render_moments(got["pred"], motion, dyn, got.get("mass"), out)]
+    if persisted.exists():
+        files.append(persisted)
     metrics = {
         "path": path,
         "clip": {"file": f"{job[0]}/{job[1]}", "subject": motion.subject, "split": split,

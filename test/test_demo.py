@@ -32,7 +32,8 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
     assert m["path"].startswith("ROS graph"), m["path"]
     assert (m["clip"]["file"], m["clip"]["split"]) == ("cmu-iclone/007_05", "test")  # held-out walking
     listed = {os.path.basename(f) for f in m["files"]}
-    assert listed == {"estimate.npz", "skeleton.gif", "contact_sheet.png", "dynamics.png", "clip_007_05.npz"}
+    assert listed == {"estimate.npz", "skeleton.gif", "contact_sheet.png", "dynamics.png", "clip_007_05.npz",
+                      "body_params.yaml"}
     assert {p.name for p in out.iterdir()} == listed | {"metrics.json"}  # every listed output, nothing else
     for name in listed:
         assert (out / name).stat().st_size > 0
