@@ -113,10 +113,15 @@ class TranslationEstimator:
         self.reset()
 
     def reset(self):
+        """Start over at the origin (e.g. after a calibration, which sets a new world heading)."""
+        self.root = np.zeros(3)
+        self.restart()
+
+    def restart(self):
+        """Forget the history but stay where the body is (e.g. after an input gap)."""
         self.history = None  # (WINDOW + 1, 72) the latest features, oldest first
         self.prev_pts = None
-        self.root = np.zeros(3)
-        self.floor = 0.0  # current floor level (y of the root frame's origin at the start = 0 - stand height)
+        self.floor = 0.0  # current floor level, y, set at the first frame under the lowest sole point
         self.foot_floor = np.full(2, np.nan)  # floor level under each foot while it is in contact
         self.contact = np.zeros(2)
         self.started = False
@@ -134,7 +139,7 @@ class TranslationEstimator:
         pts = sole_points(np.asarray(rel_joints, np.float64), self.height)
         if not self.started:  # the first frame: the lowest sole point defines the floor
             self.started = True
-            self.floor = float(pts[:, 1].min())
+            self.floor = float(self.root[1] + pts[:, 1].min())
             self.prev_pts, self.contact = pts, contact
             self.foot_floor[contact >= CONTACT_ON] = self.floor
             return self.root.copy(), contact

@@ -30,6 +30,7 @@ from fip_ros.core.body_model import body_vector
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
 from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, ROOT_SENSOR, SENSOR_NAMES
+from fip_ros.core.translation import TranslationEstimator
 from fip_ros.ros import qos
 from fip_ros.ros.conversions import (
     QUAT_TOLERANCE,
@@ -120,6 +121,9 @@ class Estimator(Node):
         self.model = load_model(p["model_path"] or None, backend=p["backend"])
         self.body = fallback_body(self)
         self.engine = self.model.stream(self.body, backend=p["backend"])
+        # Root translation (fip_ros.core.translation): from the origin at each calibration.
+        self.translation = TranslationEstimator(self.body["height"], net=self.model.translation_net())
+        self.root = None          # (3,) last estimated root position (SMPL axes), None before the first pose
         self.calibration = None
         self.collect = None       # open calibration window: dict(kind, duration_ns, start_ns, ori, acc, done)
         self.auto_pending = p["auto_calibrate"]
@@ -157,6 +161,7 @@ class Estimator(Node):
             with self.lock:
                 self.engine = self.model.stream(body, backend=self._param("backend"))
                 self.body = body
+                self.translation.height = float(body["height"])
                 self._reset_engine(self.last_pose)
         except (ValueError, RuntimeError) as e:
             self.get_logger().warning(f"ignoring body_params: {e}")
@@ -243,12 +248,18 @@ class Estimator(Node):
         with torch.inference_mode():
             cal_acc, cal_ori = apply_calibration(self.calibration, torch.from_numpy(ori)[None],
                                                  torch.from_numpy(acc)[None])
-            local_rot, _ = self.engine.step(cal_acc.float(), cal_ori.float())
+            local_rot, joints = self.engine.step(cal_acc.float(), cal_ori.float())
         local_rot = np.asarray(local_rot, dtype=np.float64).reshape(24, 3, 3)
-        if not np.isfinite(local_rot).all():
+        joints = np.asarray(joints, dtype=np.float64).reshape(24, 3)
+        if not (np.isfinite(local_rot).all() and np.isfinite(joints).all()):
             self.counters["invalid_output"] += 1
             self._reset_engine(self.last_pose)
             return
+        root, _ = self.translation.step(cal_acc[0].numpy(), cal_ori[0].numpy(), joints)
+        if np.isfinite(root).all():
+            self.root = root
+        else:  # keep the last position; the estimate starts over from there
+            self.translation.restart()
         self.last_pose = local_rot
         self._publish(stamp_ns, local_rot, arrival, self._status(stamp_ns), cal_acc[0, ROOT_SENSOR].numpy())
 
@@ -271,7 +282,7 @@ class Estimator(Node):
         """Messages built once and refilled per frame (no per-frame allocation of 24 nested quaternions);
         publish() serialises them, so reuse is safe."""
         estimated = [j in ESTIMATED_JOINTS for j in range(24)]
-        pose = SmplPose(subject_id=self.subject_id, translation_valid=False, estimated=estimated)
+        pose = SmplPose(subject_id=self.subject_id, estimated=estimated)
         pose.header.frame_id = world_frame
         joints = JointState(name=JOINT_STATE_NAMES)
         joints.header.frame_id = world_frame
@@ -286,6 +297,9 @@ class Estimator(Node):
         a = msg.pelvis_acceleration
         a.x, a.y, a.z = vec_smpl_to_ros(pelvis_acc).tolist() if pelvis_acc is not None else (0.0, 0.0, 0.0)
         msg.acceleration_valid = pelvis_acc is not None
+        t = msg.root_translation
+        t.x, t.y, t.z = vec_smpl_to_ros(self.root).tolist() if self.root is not None else (0.0, 0.0, 0.0)
+        msg.translation_valid = self.root is not None
         write_smpl_pose(msg, local_rot)
         latency = time.perf_counter() - arrival
         msg.processing_latency = latency
@@ -309,6 +323,7 @@ class Estimator(Node):
         """Fresh recurrent state from ``init_pose`` (24,3,3) local rotations; None = the calibration pose."""
         pose = self.calibration.pose if self.calibration is not None else "tpose"
         self.engine.reset(body_vector(self.body), init_pose_from(init_pose, pose))
+        self.translation.restart()
         self.events[SmplPose.STATUS_INITIALIZING] = PENDING
 
     def _start_collection(self, kind: int, duration: float, start_ns: int | None = None):
@@ -340,6 +355,8 @@ class Estimator(Node):
             self.calibration = cal
             self.last_pose = None
             self._reset_engine(None)
+            self.translation.reset()
+            self.root = None
             self.counters["calibrations"] += 1
             result = (True, f"{pose} calibration from {len(c['ori'])} frames")
         self.get_logger().info(result[1])
