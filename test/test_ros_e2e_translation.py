@@ -1,6 +1,6 @@
-"""End to end through real DDS: `fip-bringup --graph replay` with the shipped weights replays a held-out walking
-clip (CMU 07, test split, from the shared mocap); the TF body frame origin_<id> -> body_<id> must travel the
-clip's own path (REP 103 axes). Skips cleanly without ../shared."""
+"""End to end through real DDS: `fip-bringup --graph replay` with the shipped weights replays a held-out
+walking clip (CMU 07, test split, from the shared mocap); the TF body frame origin_<id> -> body_<id> must
+travel the clip's own path (REP 103 axes). Skips cleanly without ../shared."""
 
 import signal
 from pathlib import Path

@@ -194,3 +194,23 @@ def test_held_out_translation_figures(held_out):
     assert summary["walking"]["drift_10s"] <= 1.7
     assert summary["running"]["end_pct"] <= 24.0
     assert summary["jumping"]["vertical_end"] <= 0.04
+
+
+def test_dynamics_uses_the_published_root_and_finds_contacts_on_it():
+    """DynamicsEstimator given the estimator's root: a body standing still anywhere in the room has both feet
+    in contact and carries its weight; the same body carried along at 1.5 m/s (sliding feet) has none."""
+    import torch
+
+    from fip_ros.physics.dynamics_estimator import DynamicsEstimator
+
+    body = dict(sex="male", height=HEIGHT, mass=70.0)
+    rot = torch.eye(3, dtype=torch.float64).expand(24, 3, 3)
+    for speed, feet in ((0.0, 1.0), (1.5, 0.0)):
+        est = DynamicsEstimator(body)
+        for i in range(30):
+            out = est.step(rot, root=[0.5, -0.2, 2.0 + speed * i / FPS])
+        np.testing.assert_allclose(out["contact"].numpy(), [feet, feet], atol=0.02)
+        expected = [0.5, -0.2, 2.0 + speed * (29 - est.delay) / FPS]
+        np.testing.assert_allclose(out["translation"].numpy(), expected, atol=1e-9)
+        if feet:
+            assert float(out["grf"][..., 1].sum()) == pytest.approx(70.0 * G, rel=0.02)
