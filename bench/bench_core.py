@@ -22,14 +22,14 @@ from fip_ros.fip import FIP
 from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.engine import StreamingEngine
 from fip_ros.fip.export import FILES, export_onnx, export_torchscript
-from fip_ros.fip.onnx_engine import OnnxStreamingEngine
+from fip_ros.runtime.engine import OnnxStreamingEngine
 
 BODY = np.array([1.0, 1.78, 0.60, 0.90], np.float32)
 TARGETS = dict(step_ms=0.5, batch10_ms=2.0, weights_mb=25.0, rss_mb=500.0)
 
 # Run in a fresh interpreter: load weights through the public API, stream 300 frames, report peak RSS.
 RSS_CHILD = """
-import resource, sys, numpy as np
+import sys, numpy as np
 from fip_ros.api import load_model
 model = load_model(sys.argv[1], backend=sys.argv[2])
 engine = model.stream(dict(sex='male', height=1.78, arm_length=0.6, leg_length=0.9))
@@ -37,7 +37,19 @@ rng = np.random.default_rng(0)
 ori = np.tile(np.eye(3, dtype=np.float32), (1, 6, 1, 1))
 for _ in range(300):
     engine.step(rng.normal(size=(1, 6, 3)).astype(np.float32), ori)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(next(ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")))
+"""
+# The same with the torch-free runtime on the shipped graphs (what the estimator with backend onnx loads).
+RUNTIME_CHILD = """
+import sys, numpy as np
+from fip_ros.runtime.engine import OnnxStreamingEngine
+engine = OnnxStreamingEngine().reset(np.array([1.0, 1.78, 0.6, 0.9]))
+rng = np.random.default_rng(0)
+ori = np.tile(np.eye(3, dtype=np.float32), (1, 6, 1, 1))
+for _ in range(300):
+    engine.step(rng.normal(size=(1, 6, 3)).astype(np.float32), ori)
+assert "torch" not in sys.modules
+print(next(ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM")))
 """
 
 
@@ -60,13 +72,15 @@ def latency(engine, batch: int, frames: int):
 def peak_rss_mb(checkpoint: str, backend: str) -> float:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run(
+        [sys.executable, "-c", RUNTIME_CHILD] if backend == "runtime" else
         [sys.executable, "-c", RSS_CHILD, checkpoint, backend],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
-    return int(out.stdout.split()[-1]) / 1024.0  # ru_maxrss is in KiB on Linux
+    # VmHWM (KiB), not ru_maxrss: that one keeps the forking parent's peak across exec.
+    return int(out.stdout.split()[-1]) / 1024.0
 
 
 def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
@@ -132,6 +146,17 @@ def report(name, rows, params, sizes, rss):
         print(f"  target {label}: {value:.3f} {unit} <= {target} {unit}: {verdict}")
 
 
+def report_shipped_runtime(frames: int) -> None:
+    """The torch-free runtime on the shipped graphs (dynamic batch): step latency and a process's memory."""
+    p50, p99 = latency(OnnxStreamingEngine(batch=1), 1, frames)
+    b50, b99 = latency(OnnxStreamingEngine(batch=10), 10, max(frames // 2, 100))
+    rss = peak_rss_mb("", "runtime")
+    print("\n== torch-free runtime, shipped graphs (fip_ros.runtime) ==")
+    verdict = "MET" if rss <= 150 else "MISSED"
+    print(f"step p50 {p50:.3f} ms, p99 {p99:.3f} ms; 10 bodies p50 {b50:.3f} ms, p99 {b99:.3f} ms; "
+          f"peak RSS of a process streaming with it: {rss:.0f} MB (target <= 150 MB: {verdict})")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", nargs="+", default=["default", "paper"])
@@ -146,6 +171,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as workdir:
         for name in ["checkpoint"] if a.checkpoint else a.config:
             report(name, *bench_config(name, a.checkpoint, a.frames, workdir))
+    report_shipped_runtime(a.frames)
 
 
 if __name__ == "__main__":

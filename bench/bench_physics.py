@@ -18,6 +18,7 @@ from fip_ros.core.gravity import GRAVITY
 from fip_ros.core.imu_synthesis import sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import ROOT_SENSOR
+from fip_ros.data.paths import DATASET_DIR
 from fip_ros.evaluation.evaluate import gt_init_imu, run_fip
 from fip_ros.finetune.clips import walking_clips
 from fip_ros.physics.contact import contact_from_trajectory, lowest_sole, sole_points
@@ -133,7 +134,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=12, help="clips per set")
     ap.add_argument("--sets", default="cmu-iclone,cmu-daz", help="sources of the test-split walking")
-    ap.add_argument("--data", default=".cache/dataset", help="dataset (test-split walks)")
+    ap.add_argument("--data", default=str(DATASET_DIR), help="dataset (test-split walks)")
     ap.add_argument("--weights", default=None, help="FIP checkpoint (default: the shipped weights)")
     ap.add_argument("--window", type=int, default=15, help="Savitzky-Golay window, frames")
     ap.add_argument("--gait-lab", action="store_true", help="only the gait-lab validation (one line + plots)")

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 
 from fip_ros.fip.checkpoint import WeightsError, default_weights_path, load_checkpoint
+from fip_ros.runtime import engine as runtime_engine
+from fip_ros.runtime import graph
 
 BACKENDS = ("torch", "onnx")
 
@@ -68,42 +70,36 @@ def _check_rotations(r: np.ndarray, name: str, tol: float = 1e-2):
 def init_pose_from(init_pose, pose: str = "tpose") -> torch.Tensor:
     """(15, 3, 3) root-relative global rotations, or (24, 3, 3) SMPL local rotations, or None (calibration
     pose ``pose``) -> (1, 15, 3, 3)."""
-    if init_pose is None:
-        from fip_ros.fip.engine import calibration_init_pose
-
-        return calibration_init_pose(pose, 1)
-    r = torch.as_tensor(np.asarray(init_pose, dtype=np.float32))
-    if r.shape == (24, 3, 3):
-        from fip_ros.core.kinematics import root_relative_rot15
-
-        r = root_relative_rot15(r)
-    if r.shape != (15, 3, 3) or not torch.isfinite(r).all():
-        raise ValueError(f"init_pose must be finite (15, 3, 3) or (24, 3, 3), got {tuple(r.shape)}")
-    return r[None]
+    return torch.from_numpy(runtime_engine.init_pose_from(init_pose, pose))
 
 
 class Model:
     """A loaded FIP network. Use ``load_model`` to make one."""
 
-    def __init__(self, fip, metadata: dict, backend: str = "torch", threads: int = 1):
+    def __init__(self, fip, metadata: dict, backend: str = "torch", threads: int = 1, shipped: bool = False):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
-        self._onnx = {}  # batch size -> (step session, startup session), static-shape graphs
+        self.shipped = shipped  # the shipped weights: their shipped ONNX graphs serve every batch size
+        self._onnx = {}  # batch size -> (step session, startup session)
         self._translation_net = None
         if backend == "onnx":
             self._onnx_sessions(1)
 
     def _onnx_sessions(self, batch: int):
-        """Export once per batch size to a temporary folder (static shapes: the fastest step); the sessions
-        keep the graphs in memory."""
+        """The shipped graphs for the shipped weights; else an export once per batch size to a temporary
+        folder (static shapes: the fastest step), the sessions keeping the graphs in memory."""
+        if self.shipped:
+            if not self._onnx:
+                self._onnx[0] = graph.load_sessions(None, self.threads)
+            return self._onnx[0]
         if batch not in self._onnx:
             from fip_ros.fip.export import export_onnx
-            from fip_ros.fip.onnx_engine import make_session
 
             with tempfile.TemporaryDirectory() as d:
                 startup, step = export_onnx(self.fip, d, batch=batch)
-                self._onnx[batch] = make_session(step, self.threads), make_session(startup, self.threads)
+                self._onnx[batch] = graph.make_session(step, self.threads), graph.make_session(startup,
+                                                                                             self.threads)
         return self._onnx[batch]
 
     def translation_net(self):
@@ -134,9 +130,8 @@ class Model:
 
             engine = StreamingEngine(self.fip, batch=len(vec))
         elif backend == "onnx":
-            from fip_ros.fip.onnx_engine import OnnxStreamingEngine
-
-            engine = OnnxStreamingEngine.from_sessions(*self._onnx_sessions(len(vec)), batch=len(vec))
+            sessions = self._onnx_sessions(len(vec))
+            engine = runtime_engine.OnnxStreamingEngine.from_sessions(*sessions, batch=len(vec))
         else:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         return engine.reset(vec, init_pose_from(init_pose, pose).expand(len(vec), 15, 3, 3))
@@ -198,9 +193,11 @@ class Model:
 def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
     """Load FIP weights (default: the shipped ``fip_ros/weights/fip_default.pt``) -> Model.
 
-    backend: 'torch' (PyTorch eager) or 'onnx' (ONNX Runtime, exported at load time); threads: intra-op
-    threads for ONNX Runtime (PyTorch uses torch's own setting). Raises WeightsError on a bad file.
+    backend: 'torch' (PyTorch eager) or 'onnx' (ONNX Runtime: the shipped graphs for the shipped weights, else
+    exported at load time); threads: intra-op threads for ONNX Runtime (PyTorch uses torch's own setting).
+    Raises WeightsError on a bad file. Without torch, use ``fip_ros.runtime`` directly.
     """
+    shipped = path is None or (backend == "onnx" and graph.shipped_sessions_for(path) is not None)
     if path is None:
         path = default_weights_path()
         if not path.is_file():
@@ -209,4 +206,4 @@ def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
                 "fip-train); pass load_model(path) with a checkpoint of your own"
             )
     fip, metadata = load_checkpoint(os.fspath(path))
-    return Model(fip, metadata, backend=backend, threads=threads)
+    return Model(fip, metadata, backend=backend, threads=threads, shipped=shipped)

@@ -1,8 +1,11 @@
 """Test helpers shared by several test modules (no tests here): a random FIP checkpoint, a tiny network
-config, synthetic motion clips and datasets, a fake SMPL model. Test modules import them from here, never
-from each other."""
+config, synthetic motion clips and datasets, a fake SMPL model, Python 2 style pickles (DIP-IMU format).
+Test modules import them from here, never from each other."""
 
+import io
 import json
+import pickle
+import struct
 
 import numpy as np
 import torch
@@ -97,3 +100,26 @@ def spinning_pelvis(T=40, rate=2.0):
     local = torch.eye(3).repeat(T, 24, 1, 1)
     local[:, 0] = axis_angle_to_matrix(torch.stack([0 * t, rate * t, 0 * t], -1))
     return local, torch.zeros(T, 3)
+
+
+class _Py2Pickler(pickle._Pickler):
+    """Writes bytes and str as Python 2 ``str`` (BINSTRING), as DIP's pickles hold them: numpy buffers then
+    load only with ``encoding='latin1'``."""
+
+    def save_bytes(self, obj):
+        self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    def save_str(self, obj):
+        self.save_bytes(obj.encode("latin1"))
+
+
+_Py2Pickler.dispatch = {**pickle._Pickler.dispatch, bytes: _Py2Pickler.save_bytes, str: _Py2Pickler.save_str}
+
+
+def write_py2_pickle(path, data):
+    """``data`` as a Python 2 pickle (protocol 2, byte strings as Python 2 ``str``), like DIP-IMU's files."""
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(data)
+    path.write_bytes(buf.getvalue())
+    return path

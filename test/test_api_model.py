@@ -6,7 +6,7 @@ import roma
 import torch
 
 from fip_ros.api import default_weights_path, load_model
-from fip_ros.core.calibration import simulate_raw
+from fip_ros.core.imu_synthesis import simulate_raw
 from fip_ros.fip import FIP
 from fip_ros.fip.checkpoint import WeightsError, save_checkpoint
 

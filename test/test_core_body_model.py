@@ -7,6 +7,9 @@ import torch
 
 from fip_ros.core.body_model import (
     ARM_CHAINS,
+    DE_LEVA_LENGTHS_MM,
+    DEFAULT_OFFSET_FRACTIONS,
+    SEX_BONE_FACTORS,
     body_dict,
     body_vector,
     body_vector_from_offsets,
@@ -69,3 +72,37 @@ def test_validate_body_rejects(change, message):
         validate_body({**BODY, **change})
     with pytest.raises(ValueError, match="missing"):
         validate_body({"sex": "male"})
+
+
+def test_de_leva_trunk_parts_sum_to_the_trunk():
+    """Digit check: de Leva's upper + mid + lower trunk equal his whole trunk (531.9 / 529.3 mm)."""
+    for sex, trunk in (("male", 531.9), ("female", 529.3)):
+        t = DE_LEVA_LENGTHS_MM[sex]
+        assert t["upper_trunk"] + t["mid_trunk"] + t["lower_trunk"] == pytest.approx(trunk, abs=0.05)
+
+
+@pytest.mark.parametrize("height", [1.50, 1.65, 1.80, 1.95])
+def test_female_skeleton_keeps_the_body_and_takes_de_leva_proportions(height):
+    body = {"sex": "female", "height": height, "arm_length": 0.33 * height, "leg_length": 0.47 * height}
+    female = offsets_for_body(body).double()
+    male = offsets_for_body({**body, "sex": "male"}).double()
+    for off in (female, male):  # both sexes measure exactly as the body given
+        m = measure_offsets(off)
+        for key in ("height", "arm_length", "leg_length"):
+            assert float(m[key]) == pytest.approx(body[key], abs=1e-5)
+    t = DE_LEVA_LENGTHS_MM
+    ratio = {s: float(o[4].norm() / o[7].norm()) for s, o in (("female", female), ("male", male))}
+    # thigh / shank of a woman relative to a man's: de Leva's (368.5/432.3) / (422.2/434.0) = 0.876
+    expected = (t["female"]["thigh"] / t["female"]["shank"]) / (t["male"]["thigh"] / t["male"]["shank"])
+    assert ratio["female"] / ratio["male"] == pytest.approx(expected, rel=1e-6)
+    assert float(female[12].norm() / female[3].norm()) < float(male[12].norm() / male[3].norm())  # trunk
+    assert float(female[22].norm()) < float(male[22].norm())  # smaller hands
+
+
+def test_sex_code_interpolates_and_male_is_the_default_table():
+    assert torch.equal(SEX_BONE_FACTORS["male"], torch.ones(24, dtype=torch.float64))
+    male = default_offsets(1.7, "male").double()
+    assert torch.allclose(male, DEFAULT_OFFSET_FRACTIONS * 1.7, atol=1e-6)
+    half = offsets_for_body(torch.tensor([0.5, 1.7, 0.56, 0.80], dtype=torch.float64))
+    ends = [offsets_for_body(torch.tensor([c, 1.7, 0.56, 0.80], dtype=torch.float64)) for c in (0.0, 1.0)]
+    assert float(half[4].norm()) == pytest.approx(float(ends[0][4].norm() + ends[1][4].norm()) / 2, rel=2e-3)

@@ -148,3 +148,35 @@ def test_dropped_samples_hold_last_value():
     assert 0.2 < changed.double().mean() < 0.4 and not changed[0].any()
     for t, s in changed.nonzero().tolist():
         assert torch.equal(a[t, s], a[t - 1, s]) and torch.equal(o[t, s], o[t - 1, s])
+
+
+def test_heading_walk_drifts_about_the_vertical_with_the_stated_rate():
+    """Heading random walk: the world-frame error is a pure rotation about y whose spread grows as
+    walk * sqrt(time) (degrees per square-root second), starting near zero without a constant offset."""
+    t, n = 600, 400  # 10 s at 60 Hz, 400 sequences
+    acc, ori = _clean(t=t)
+    acc, ori = acc.expand(n, -1, -1, -1), ori.expand(n, -1, -1, -1, -1)
+    _, o = corrupt(acc, ori, ImuCorruption(heading_walk_deg=2.0), torch.Generator().manual_seed(1))
+    err = o @ ori.transpose(-1, -2)  # left factor: world frame
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=err.dtype)
+    assert torch.allclose(err[..., 1, :], up.expand_as(err[..., 1, :]), atol=1e-9)  # about the vertical only
+    yaw = torch.rad2deg(torch.atan2(err[..., 0, 2], err[..., 0, 0]))  # (n, t, 6)
+    assert float(yaw[:, 0].abs().max()) < 1.5  # one 1/60 s step at the start
+    spread = float(yaw[:, -1].std())  # after 10 s: 2 * sqrt(10) = 6.3 degrees
+    assert spread == pytest.approx(2.0 * 10 ** 0.5, rel=0.1)
+
+
+def test_calibration_posture_error_is_constant_and_per_sensor():
+    acc, ori = _clean()
+    n = 300
+    acc, ori = acc.expand(n, -1, -1, -1), ori.expand(n, -1, -1, -1, -1)
+    std = (8.0, 8.0, 3.0, 3.0, 0.0, 0.0)
+    a, o = corrupt(acc, ori, ImuCorruption(calib_pose_deg=std), torch.Generator().manual_seed(2))
+    assert torch.equal(a, acc)  # the acceleration stays in the world frame
+    err = ori.transpose(-1, -2) @ o  # right factor: in the bone frame, constant over time
+    assert torch.allclose(err, err[:, :1].expand_as(err), atol=1e-12)
+    angle = torch.rad2deg(angle_between(err[:, 0], torch.eye(3, dtype=err.dtype)))  # (n, 6)
+    # the angle of a rotation vector with N(0, s) components has an RMS of s * sqrt(3)
+    rms = angle.pow(2).mean(0).sqrt()
+    for s, r in zip(std, rms.tolist(), strict=True):
+        assert r == pytest.approx(s * 3 ** 0.5, rel=0.12, abs=1e-4)  # acos: ~1e-6 deg at 0

@@ -14,7 +14,9 @@ from fip_ros.data.paths import default_mocap_dir
 
 SHARED = default_mocap_dir()
 FILES = ["hdm05/tr/HDM_tr.asf", "hdm05/tr/HDM_tr_rotateArmsBothBackward1Reps_014_120.amc",
-         "cmu-daz/09_03.bvh", "cmu-iclone/007_12.bvh"]
+         "cmu-daz/09_03.bvh", "cmu-iclone/007_12.bvh", "cmu-acrnn/SOURCE-readme.txt",
+         "cmu-acrnn/salsa/10.bvh", "cmu-acrnn/salsa/25.bvh", "cmu-expmap/skeleton.json",
+         "cmu-expmap/train/running/running_1.txt"]
 pytestmark = pytest.mark.skipif(not all((SHARED / f).exists() for f in FILES),
                                 reason="shared mocap not found")
 
@@ -35,12 +37,21 @@ def test_build_index_and_rerun(mocap, tmp_path, capsys):
     assert "dropped cmu-daz/14_99.npz" in capsys.readouterr().out
     index = json.loads((out / "index.json").read_text())
     assert set(index) == {"splits", "clips", "dropped"}
-    assert index["splits"] == {"train": ["cmu-daz/09_03.npz"], "val": [],  # CMU 07 and HDM05 tr are test
+    assert index["splits"] == {"train": ["cmu-acrnn/salsa_10.npz", "cmu-acrnn/salsa_25.npz",
+                                         "cmu-daz/09_03.npz", "cmu-expmap/running-train-running_1.npz"],
+                               "val": [],  # CMU 07 and HDM05 tr are test
                                "test": ["cmu-iclone/007_12.npz",
                                         "hdm05/HDM_tr_rotateArmsBothBackward1Reps_014_120.npz"]}
     assert list(index["dropped"]) == ["cmu-daz/14_99.npz"] and index["dropped"]["cmu-daz/14_99.npz"]
     entry = index["clips"]["cmu-iclone/007_12.npz"]
-    assert set(entry) == {"subject", "source", "frames", "minutes"}
+    assert set(entry) == {"subject", "source", "activity", "frames", "minutes"}
+    # salsa is 60 Hz although its header says 120: 1198 frames stay 1198 at 60 Hz (not 599)
+    salsa = [index["clips"][f"cmu-acrnn/salsa_{n}.npz"] for n in (10, 25)]
+    assert [(e["subject"], e["activity"], e["frames"]) for e in salsa] == [("cmu-salsa-10", "salsa",
+                                                                             1198)] * 2
+    run = index["clips"]["cmu-expmap/running-train-running_1.npz"]
+    assert (run["subject"], run["activity"]) == ("cmu-expmap", "running")
+    assert run["frames"] == 84  # 168 lines at 120 Hz less the leading rest frame: 167 -> 84 at 60 Hz
     m = Motion.load_npz(out / "cmu-iclone/007_12.npz")
     assert (entry["subject"], entry["source"]) == ("cmu-07", "cmu-iclone")
     assert (m.subject, m.source, m.name, m.fps) == ("cmu-07", "cmu-iclone", "007_12", 60.0)

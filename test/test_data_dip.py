@@ -1,12 +1,11 @@
 """DIP-IMU and TotalCapture loaders on generated files in the real formats (Python 2 pickles)."""
 
-import io
 import pickle
-import struct
 
 import numpy as np
 import pytest
 import torch
+from helpers import write_py2_pickle
 
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.data.dip_imu import DIP_SENSORS, fill_nan, load_dip
@@ -20,27 +19,10 @@ def _rotations(shape, rng):
     return axis_angle_to_matrix(torch.from_numpy(rng.normal(0, 1, shape + (3,)))).numpy()
 
 
-class _Py2Pickler(pickle._Pickler):
-    """Writes bytes and str as Python 2 ``str`` (BINSTRING), as DIP's pickles hold them: numpy buffers then
-    load only with ``encoding='latin1'``."""
-
-    def save_bytes(self, obj):
-        self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    def save_str(self, obj):
-        self.save_bytes(obj.encode("latin1"))
-
-
-_Py2Pickler.dispatch = {**pickle._Pickler.dispatch, bytes: _Py2Pickler.save_bytes, str: _Py2Pickler.save_str}
-
-
 def _write(path, data):
-    buf = io.BytesIO()
-    _Py2Pickler(buf, protocol=2).dump(data)
-    path.write_bytes(buf.getvalue())
+    write_py2_pickle(path, data)
     with pytest.raises(UnicodeDecodeError):  # really Python 2 style: the default ASCII decoding fails
-        pickle.loads(buf.getvalue())
+        pickle.loads(path.read_bytes())
     return path
 
 

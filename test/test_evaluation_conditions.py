@@ -71,12 +71,15 @@ def test_rescale_body_known_answers():
     assert float(proportion) == pytest.approx(0.94, abs=1e-4)
 
 
-def test_scale_body_draws_leg_arm_height_in_that_order():
+def test_scale_body_draws_leg_arm_height_sex_in_that_order():
     off, tran, cfg = default_offsets(1.70).float(), torch.zeros(1, 3), AugmentConfig()
-    got = augment.scale_body(off, tran, cfg, torch.Generator().manual_seed(3))
-    g = torch.Generator().manual_seed(3)
-    leg, arm, height = (augment._uniform(r, g) for r in (cfg.limb_scale, cfg.limb_scale, cfg.height))
-    assert torch.equal(got[0], rescale_body(off, tran, height, arm, leg)[0])
+    for seed in range(4):
+        got = augment.scale_body(off, tran, cfg, torch.Generator().manual_seed(seed), 1.0)
+        g = torch.Generator().manual_seed(seed)
+        leg, arm, height = (augment._uniform(r, g) for r in (cfg.limb_scale, cfg.limb_scale, cfg.height))
+        sex = 0.0 if float(torch.rand((), generator=g)) < cfg.female_p else 1.0
+        assert got[2] == sex
+        assert torch.equal(got[0], rescale_body(off, tran, height, arm, leg, 1.0, sex)[0])
 
 
 def _weights(path, **cfg):
@@ -127,3 +130,5 @@ def test_no_shape_method_runs_the_same_way_and_the_report_has_the_conditions(tmp
     assert "| short (1.55 m, arm ×0.94, leg ×0.94) | FIP, average body measurements |" in md
     assert "Gap to FIP with the true measurements" in md
     assert "heading error 5°, mount rotation 5°, mount offset 2 cm, dropped samples 0.5 %" in md
+    assert "heading random walk 1°/√s, calibration posture error (forearms, lower legs, head, pelvis) " \
+           "8/8/3/3/4/2°" in md

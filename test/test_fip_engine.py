@@ -61,3 +61,24 @@ def test_non_finite_input_holds_last_valid():
     want = run(StreamingEngine(model).reset(BODIES[0]), fill_acc, fill_ori)
     assert torch.isfinite(got[0]).all()
     torch.testing.assert_close(got[0], want[0], atol=0, rtol=0)
+
+
+def test_per_body_restart_and_step_match_separate_engines():
+    """reset_rows / step_rows (several people in one engine, as the estimator's Team drives it): body 0
+    restarts and steps alone while body 1 keeps its state; each equals an engine of its own."""
+    model = FIP("default").eval()
+    acc, ori = torch.randn(2, 20, 6, 3) * 2, roma.random_rotmat((2, 20, 6))
+    two = StreamingEngine(model, batch=2).reset(BODIES[:2])
+    alone = [StreamingEngine(model).reset(BODIES[i]) for i in range(2)]
+    for t in range(8):
+        two.step(acc[:, t], ori[:, t])
+        for i in range(2):
+            alone[i].step(acc[i:i + 1, t], ori[i:i + 1, t])
+    two.reset_rows([0], BODIES[2:3], calibration_init_pose("npose"))
+    alone[0].reset(BODIES[2], pose="npose")
+    for t in range(8, 20):
+        rows = [0] if t % 3 else [0, 1]  # body 1 skips some frames
+        got, _ = two.step_rows(rows, acc[rows, t], ori[rows, t])
+        for k, i in enumerate(rows):
+            want = alone[i].step(acc[i:i + 1, t], ori[i:i + 1, t])[0][0].numpy()
+            assert abs(got[k] - want).max() <= 1e-5

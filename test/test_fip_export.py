@@ -12,7 +12,7 @@ from fip_ros.fip import FIP
 from fip_ros.fip.checkpoint import WeightsError, load_checkpoint, save_checkpoint
 from fip_ros.fip.engine import StreamingEngine
 from fip_ros.fip.export import FILES, export_onnx, export_torchscript
-from fip_ros.fip.onnx_engine import OnnxStreamingEngine
+from fip_ros.runtime.engine import OnnxStreamingEngine
 
 torch.manual_seed(2)
 BODIES = torch.tensor([[1.0, 1.80, 0.60, 0.90], [0.0, 1.62, 0.52, 0.80], [1.0, 1.70, 0.58, 0.85]])

@@ -2,13 +2,15 @@
 the README's package table), and no modules import each other in a circle."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import REPO_ROOT
 
 PACKAGE = Path(REPO_ROOT) / "fip_ros"
 # Lowest first. A new sub-package takes its place here (and in the README's table).
-FLOORS = ("__init__", "core", "fip", "runtime", "data", "api", "training", "evaluation", "physics",
+FLOORS = ("__init__", "core", "runtime", "fip", "data", "api", "training", "evaluation", "physics",
           "visualization", "finetune", "ros", "demo", "cli")
 
 
@@ -63,3 +65,14 @@ def test_no_import_circles():
         if m not in state:
             visit(m)
     assert not circles, "\n".join(circles)
+
+
+def test_drivers_and_bag_nodes_import_no_torch():
+    """They run on small machines next to the sensors: only the estimator, dynamics, TF (mesh) and the
+    recording replay need torch."""
+    code = ("import sys\nimport fip_ros.ros.nodes.imu_udp, fip_ros.ros.nodes.bag_player, "
+            "fip_ros.ros.nodes.bag_recorder\nprint('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -76,3 +76,46 @@ def test_fuzzed_packets_raise_only_osc_errors():
         except OscError:
             errors += 1
     assert errors > 100
+
+
+def test_device_clock_modes():
+    from fip_ros.ros.ngimu_osc import DeviceClock
+
+    tag = timetag_from_unix(1000.25)
+    assert DeviceClock("receipt").stamp_ns(tag, 5_000_000_000) == 5_000_000_000
+    assert DeviceClock("device").stamp_ns(tag, 5_000_000_000) == pytest.approx(1000.25e9, abs=1e3)
+    assert DeviceClock("aligned").stamp_ns(None, 7) == 7  # no time tag: receipt time
+    with pytest.raises(ValueError, match="stamp_source"):
+        DeviceClock("gps")
+
+
+def test_aligned_stamps_keep_device_timing_without_network_jitter():
+    """Samples every 10 ms by a device clock 3.2 s behind, received 1-20 ms late at random: once the
+    least-delayed packet came, stamps are the device's instants on the receiver's clock (+1 ms, the smallest
+    delay), never after their receipt."""
+    from fip_ros.ros.ngimu_osc import DeviceClock
+
+    rng = np.random.default_rng(0)
+    clock = DeviceClock("aligned", drift=0.0)
+    device = 1000.0 + 0.01 * np.arange(500)
+    delay = rng.uniform(0.001, 0.020, 500)
+    delay[50] = 0.001
+    receipt = device + 3.2 + delay
+    stamps = np.array([clock.stamp_ns(timetag_from_unix(d), round(r * 1e9))
+                       for d, r in zip(device, receipt, strict=True)])
+    assert (stamps <= np.round(receipt * 1e9) + 1).all()
+    late = stamps[50:] * 1e-9 - (device[50:] + 3.2 + 0.001)
+    assert np.abs(late).max() < 2e-6                      # jitter of up to 19 ms gone
+    assert np.abs(np.diff(stamps[50:]) * 1e-9 - 0.01).max() < 2e-6
+
+
+def test_aligned_stamps_follow_a_drifting_device_clock():
+    from fip_ros.ros.ngimu_osc import DeviceClock
+
+    clock = DeviceClock("aligned", drift=1e-4)
+    device = 0.01 * np.arange(6000)              # 60 s of a device clock running 50 ppm slow
+    receipt = device * (1 + 50e-6) + 2.0 + 0.002
+    stamps = np.array([clock.stamp_ns(timetag_from_unix(1e6 + d), round((1e6 + r) * 1e9))
+                       for d, r in zip(device, receipt, strict=True)])
+    err = stamps * 1e-9 - (1e6 + receipt)
+    assert np.abs(err).max() < 1e-4                       # the offset creeps along with the drift

@@ -155,3 +155,31 @@ def test_shared_port_device_map(ros_context, ros_node, spin_until):
     check_values(received)
     assert node.counts["unmapped"] == 1
     assert node.counts["malformed"] == 6 * len(GARBAGE)
+
+
+def test_stamps_from_the_device_time_tag(ros_context, ros_node, spin_until):
+    """stamp_source 'device': each Imu carries its bundle's OSC time tag (a device clock 1000 s behind)."""
+    (port,) = free_ports(1)
+    node = ImuUdp(context=ros_context, parameter_overrides=[
+        Parameter("sites", value=["head"]), Parameter("ports", value=[port]),
+        Parameter("bind_address", value="127.0.0.1"), Parameter("stamp_source", value="device")])
+    received = []
+    ros_node.create_subscription(Imu, imu_topic("head"), received.append, qos.SENSOR_DATA)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sensors, quat = device_values(4)
+    tags = [time.time() - 1000.0 + 0.01 * k for k in range(200)]
+    pending = list(tags)
+    try:
+        def send_and_check():
+            if pending:
+                sock.sendto(encode_bundle(timetag_from_unix(pending.pop(0)), [
+                    encode_message("/quaternion", quat), encode_message("/sensors", sensors)]),
+                    ("127.0.0.1", port))
+            return len(received) >= 20
+        assert spin_until([node, ros_node], send_and_check, 10)
+        for m in received:  # the tags (1000 s behind this clock), not the receipt times
+            stamp = m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+            assert np.abs(np.array(tags) - stamp).min() < 1e-6
+    finally:
+        sock.close()
+        node.destroy_node()

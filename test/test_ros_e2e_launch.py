@@ -63,6 +63,6 @@ def test_overrides_beat_parameter_files_and_namespace_applies(ros_context):
         assert node.get_parameter("body_id").value == "9"             # a string, though it looks numeric
         assert list(node.get_parameter("origin_offset").value) == [0.5, 0.0, 1.0]
         assert node.get_parameter("world_frame").value == "world"     # from the file
-        assert node.children[0] == "body_9"
+        assert node.tf.msg.transforms[0].child_frame_id == "body_9"
     finally:
         node.destroy_node()

@@ -8,6 +8,7 @@ from scipy.spatial.transform import Rotation
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import JOINT_NAMES
+from fip_ros.ros.body_tf import joint_transforms
 from fip_ros.ros.conversions import (
     M_SMPL_TO_ROS,
     QUAT_TOLERANCE,
@@ -16,7 +17,6 @@ from fip_ros.ros.conversions import (
     time_from_ns,
     valid_quats,
 )
-from fip_ros.ros.nodes.smpl_tf_broadcaster import pose_to_transforms
 from fip_ros.ros.smpl_frames import joint_frames, origin_frame, parent_frames
 
 BODY = dict(sex="female", height=1.65, arm_length=0.48, leg_length=0.79)
@@ -37,8 +37,7 @@ def test_valid_quats_wants_finite_unit_quaternions():
 
 def test_tpose_frames_are_upright_and_bones_follow_ros_axes():
     offsets = offsets_for_body(BODY).double().numpy()
-    trans, quats, pos = pose_to_transforms(np.array([0.5, 0.5, 0.5, 0.5]),  # = quat of M (SMPL -> ROS)
-                                           np.tile([0.0, 0.0, 0.0, 1.0], (24, 1)), offsets)
+    trans, quats, pos = joint_transforms(np.tile(np.eye(3), (24, 1, 1)), offsets)
     assert np.allclose(np.abs(quats[:, 3]), 1.0)                 # REP 103 axes in T-pose: identity
     name = {n: i for i, n in enumerate(JOINT_NAMES)}
     assert pos[name["left_hip"], 1] > 0.03                       # left = +y
@@ -51,8 +50,7 @@ def test_positions_match_forward_kinematics_in_ros_axes():
     offsets = offsets_for_body(BODY).double().numpy()
     local = _random_pose(0)
     _, fk = forward_kinematics(torch.from_numpy(local), torch.from_numpy(offsets))
-    root = quat_from_matrix(M_SMPL_TO_ROS @ local[0])
-    _, quats, pos = pose_to_transforms(root, quat_from_matrix(local), offsets)
+    _, quats, pos = joint_transforms(local, offsets)
     assert np.allclose(pos, fk.numpy() @ M_SMPL_TO_ROS.T, atol=1e-6)
     assert np.allclose(np.linalg.norm(quats, axis=1), 1.0)
 
@@ -134,3 +132,27 @@ def test_mesh_markers_with_an_smpl_model(ros_context, spin_until, tmp_path):
     finally:
         node.destroy_node()
         probe.destroy_node()
+
+
+def test_serialised_tf_matches_the_transforms():
+    """BodyTf writes the pose into its serialised TFMessage in place: deserialised, it is the message one
+    would build from joint_transforms, with every frame id and the stamp."""
+    from rclpy.serialization import deserialize_message
+    from tf2_msgs.msg import TFMessage
+
+    from fip_ros.ros.body_tf import BodyTf
+
+    offsets = offsets_for_body(BODY).double().numpy()
+    local = _random_pose(3)
+    for body_id, prefix in (("0", ""), ("p12", "alice/")):  # frame ids of other lengths: other alignments
+        tf = BodyTf(body_id, prefix)
+        stamp = time_from_ns(1_700_000_000_987_654_321)
+        tf.fill(stamp, local, offsets)
+        msg = deserialize_message(tf.data, TFMessage)
+        trans, quats, _ = joint_transforms(local, offsets)
+        assert [t.child_frame_id for t in msg.transforms] == joint_frames(body_id, prefix)
+        assert [t.header.frame_id for t in msg.transforms] == parent_frames(body_id, prefix)
+        for t, tr, q in zip(msg.transforms, trans, quats, strict=True):
+            assert (t.header.stamp.sec, t.header.stamp.nanosec) == (stamp.sec, stamp.nanosec)
+            tt, r = t.transform.translation, t.transform.rotation
+            assert [tt.x, tt.y, tt.z, r.x, r.y, r.z, r.w] == [*tr, *q]

@@ -2,11 +2,13 @@
 
 import pytest
 import torch
-from helpers import write_fake_dataset
+from helpers import FAKE_BODY, write_fake_dataset
 
-from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.body_model import DE_LEVA_LENGTHS_MM, measure_offsets, offsets_for_body
 from fip_ros.core.imu_synthesis import STENCIL
-from fip_ros.core.kinematics import root_relative_rot15
+from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
+from fip_ros.core.rotations import axis_angle_to_matrix
+from fip_ros.core.smpl_tree import MIRROR
 from fip_ros.training import augment
 from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
@@ -25,6 +27,39 @@ def test_resample_at_speed_one_is_identity_and_mirror_twice_is_identity(tmp_path
     mrot, mtran, moff = augment.mirror(rot, tran, clip.offsets)
     assert torch.allclose(moff[16], clip.offsets[17] * torch.tensor([-1.0, 1, 1]))
     assert torch.allclose(mtran[:, 0], -tran[:, 0])
+
+
+def test_mirrored_left_arm_raise_is_a_right_arm_raise():
+    """Left shoulder turned +90 deg about z lifts the left arm (+x) straight up; mirrored, the right arm is up
+    and every joint is the original's mirror image (x -> -x, left <-> right)."""
+    off = offsets_for_body(FAKE_BODY).double()
+    rot = torch.eye(3, dtype=torch.float64).repeat(1, 24, 1, 1)
+    rot[0, 16] = axis_angle_to_matrix(torch.tensor([0.0, 0.0, torch.pi / 2], dtype=torch.float64))
+    tran = torch.tensor([[0.1, 0.9, 0.2]], dtype=torch.float64)
+    pos = forward_kinematics(rot, off, tran)[1][0]
+    mrot, mtran, moff = augment.mirror(rot, tran, off)
+    mpos = forward_kinematics(mrot, moff, mtran)[1][0]
+    arm = float(off[18].norm() + off[20].norm())
+    assert float(pos[20, 1] - pos[16, 1]) == pytest.approx(arm, abs=1e-9)  # left wrist straight above
+    assert float(mpos[21, 1] - mpos[17, 1]) == pytest.approx(arm, abs=1e-9)  # mirrored: the right one
+    assert float(mpos[20, 1] - mpos[16, 1]) == pytest.approx(0.0, abs=1e-9)  # left arm level (T-pose)
+    reflect = torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)
+    assert torch.allclose(mpos, pos[list(MIRROR)] * reflect, atol=1e-12)
+
+
+@pytest.mark.parametrize("female_p", [0.0, 1.0])
+def test_body_augmentation_draws_the_sex_with_fitting_proportions(tmp_path, female_p):
+    clip = load_split(write_fake_dataset(tmp_path), "train")[0]  # a male clip
+    cfg = AugmentConfig(speed=(1, 1), mirror_p=0, calib_start_p=0, init_noise_deg=0, female_p=female_p)
+    b = WindowSampler([clip], 60, cfg, None, seed=0).sample(4)
+    assert torch.equal(b["body"][:, 0], torch.full((4,), 1.0 - female_p))
+    thigh_shank = b["offsets"][:, 4].norm(dim=-1) / b["offsets"][:, 7].norm(dim=-1)
+    expected = clip.offsets[4].norm() / clip.offsets[7].norm()
+    if female_p:  # de Leva: a woman's thigh / shank is 0.876 of a man's
+        t = DE_LEVA_LENGTHS_MM
+        expected = expected * (t["female"]["thigh"] / t["female"]["shank"]) / (t["male"]["thigh"]
+                                                                             / t["male"]["shank"])
+    assert torch.allclose(thigh_shank, expected.expand(4), rtol=1e-5)
 
 
 def test_body_augmentation_changes_skeleton_body_vector_and_imu(tmp_path):

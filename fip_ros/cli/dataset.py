@@ -10,10 +10,11 @@ from fip_ros.data.paths import DATASET_DIR, default_mocap_dir
 
 
 def build_parser():
-    p = parser("fip-dataset", "Import every mocap clip of the shared sources (hdm05/, cmu-daz/, cmu-iclone/) "
+    p = parser("fip-dataset", "Import every mocap clip of the shared sources (hdm05/, cmu-daz/, cmu-iclone/, "
+               "cmu-acrnn/, cmu-expmap/) "
                "into motion clip .npz files plus index.json, split by subject.")
     p.add_argument("--mocap", type=Path, default=default_mocap_dir(),
-                   help="mocap folder with hdm05/, cmu-daz/, cmu-iclone/ (env FIP_MOCAP_DIR)")
+                   help="mocap folder with the source folders (env FIP_MOCAP_DIR)")
     p.add_argument("--out", type=Path, default=DATASET_DIR, help="output folder")
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--force", action="store_true", help="rebuild clips that are up to date")

@@ -1,6 +1,8 @@
 """``fip-eval``: score FIP weights and baselines on held-out clips with synthesised IMUs
-(``fip_ros.evaluation.evaluate``; the modes, methods and conditions are described there)."""
+(``fip_ros.evaluation.evaluate``; the modes, methods and conditions are described there), or on real
+recordings with --dip / --totalcapture / --raw (``fip_ros.evaluation.recordings``)."""
 
+import json
 import sys
 import time
 
@@ -12,7 +14,9 @@ from fip_ros.evaluation import CONDITIONS
 def build_parser():
     p = parser("fip-eval", "Score FIP weights and baselines on held-out clips with synthesised IMUs, in two "
                "start-up modes (T-pose prefix, first true frame).\n\nWrites OUT/results.json, OUT/*.png and, "
-               "with --report, the markdown report.")
+               "with --report, the markdown report.\n\nWith --dip, --totalcapture or --raw it scores real "
+               "recordings instead (published protocol; SIP, Ang, Pos, Mesh with --smpl, Jitter) and writes "
+               "OUT/recordings.json.")
     p.add_argument("--weights", default=None, help="checkpoint (default: the shipped fip_default.pt)")
     p.add_argument("--data", default=str(DATASET_DIR), help="dataset folder (index.json + clip npz files)")
     p.add_argument("--split", default="test", help="split of index.json to score")
@@ -26,6 +30,18 @@ def build_parser():
                         "(default: none)")
     p.add_argument("--conditions", nargs="*", choices=CONDITIONS, default=list(CONDITIONS),
                    help="extra conditions beside clean IMUs (default: all; none: clean only)")
+    p.add_argument("--dip", default=None,
+                   help="DIP-IMU folder with s_01..s_10: scores the published test subjects s_09, s_10 "
+                        "(default: none)")
+    p.add_argument("--totalcapture", default=None,
+                   help="folder of TotalCapture .pkl files in DIP's format (default: none)")
+    p.add_argument("--raw", nargs="+", default=[],
+                   help="raw recordings (.npz: six REP 145 streams, a calibration window and the reference "
+                        "pose; keys in fip_ros.evaluation.recordings; default: none)")
+    p.add_argument("--body", default=None,
+                   help="body of the recordings as JSON, e.g. '{\"sex\": \"female\", \"height\": 1.65, "
+                        "\"arm_length\": 0.55, \"leg_length\": 0.8}' (default: the reference skeleton's "
+                        "measurements)")
     return p
 
 
@@ -35,8 +51,28 @@ def _line(label: str, s: dict) -> str:
             f"jitter {s['jitter_km_s3']:6.3f} km/s^3")
 
 
+def recordings_main(a) -> int:
+    from fip_ros.api import load_model
+    from fip_ros.evaluation.recordings import evaluate_recordings
+
+    try:
+        body = json.loads(a.body) if a.body else None
+        res = evaluate_recordings(load_model(a.weights), a.dip, a.totalcapture, a.raw, body, a.smpl, a.out)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"fip-eval: {exc}", file=sys.stderr)
+        return 2
+    for name in ("dip_imu", "totalcapture", "raw"):
+        if name in res:
+            s = res[name]["overall"]
+            mesh = f"  mesh {s['mesh_cm']:6.2f} cm" if "mesh_cm" in s else ""
+            print(_line(f"{name} ({len(res[name]['sequences'])} sequences)", s) + mesh)
+    return 0
+
+
 def main(argv=None):
     a = build_parser().parse_args(argv)
+    if a.dip or a.totalcapture or a.raw:
+        return recordings_main(a)
     from fip_ros.evaluation.evaluate import MODES, evaluate
     from fip_ros.evaluation.report import write_report
     from fip_ros.fip.checkpoint import default_weights_path
@@ -61,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

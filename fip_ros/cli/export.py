@@ -20,15 +20,16 @@ def build_parser():
 def main(argv=None):
     a = build_parser().parse_args(argv)
     from fip_ros.fip.checkpoint import default_weights_path, load_checkpoint
-    from fip_ros.fip.export import export_onnx, export_torchscript
+    from fip_ros.fip.export import export_onnx, export_torchscript, file_sha256
 
-    model, _ = load_checkpoint(a.checkpoint or default_weights_path())
+    checkpoint = a.checkpoint or default_weights_path()
+    model, _ = load_checkpoint(checkpoint)
     os.makedirs(a.out_dir, exist_ok=True)
     written = []
     if a.format in ("torchscript", "both"):
         written += export_torchscript(model, a.out_dir)
     if a.format in ("onnx", "both"):
-        written += export_onnx(model, a.out_dir, a.opset, a.batch)
+        written += export_onnx(model, a.out_dir, a.opset, a.batch, file_sha256(checkpoint))
     for path in written:
         print(f"{path}  {os.path.getsize(path)} bytes")
 

@@ -21,7 +21,8 @@ def build_parser():
     p.add_argument("--batch", type=int, default=16, help="windows per optimiser step")
     p.add_argument("--window", type=int, default=180, help="frames per training window (60 Hz)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (warm-up, then cosine)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="torch device (auto: cuda when available, else cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0, help="seed of torch and the window sampler")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines")

@@ -7,6 +7,11 @@ Measurement definitions (used everywhere, including the dataset builder and the 
 - height: the vertical head-joint-to-ankle-joint distance in T-pose, plus a head-top part above the head joint
   and an ankle-height part below the ankle joint, both fixed fractions of height (those of the default table),
   i.e. ``height = (y_head - y_ankle) / (1 - HEAD_TOP_FRACTION - ANKLE_HEIGHT_FRACTION)``.
+Sex: the default table is treated as the male reference; a female body changes the bones' share of their
+chain by de Leva's (1996, Table 1) sex-specific mean segment lengths, each as a fraction of the reference
+subjects' statures (``SEX_BONE_FACTORS``: a shorter thigh and longer shank for the same leg length, a
+shorter upper and longer lower trunk, smaller hands and feet). The arm and leg lengths and the height stay
+exactly those of the body; a sex code between 0 and 1 interpolates linearly.
 All functions are torch, batched over leading dimensions and differentiable.
 """
 
@@ -14,6 +19,7 @@ import math
 
 import torch
 
+from fip_ros.core.body_check import body_array, validate_body  # noqa: F401  (the body model's names too)
 from fip_ros.core.smpl_tree import NUM_JOINTS, PARENTS, SEX_CODES
 
 # Joint positions in fractions of height, A-pose, y up, x left, z forward (data-formats.md, CC0 MakeHuman).
@@ -36,13 +42,34 @@ LEG_CHAINS = ((1, 4, 7), (2, 5, 8))
 # Offsets rescaled to keep the height when the legs change (pelvis -> spine1 -> ... -> head).
 _SPINE_CHAIN = (3, 6, 9, 12, 15)
 
-# Plausible ranges (metres, ratios) checked by validate_body.
-HEIGHT_RANGE = (1.0, 2.3)
-ARM_RANGE = (0.35, 0.95)
-LEG_RANGE = (0.45, 1.25)
-ARM_RATIO_RANGE = (0.22, 0.42)
-LEG_RATIO_RANGE = (0.38, 0.60)
-MASS_RANGE = (20.0, 300.0)  # kg, checked by the body_params node; the physics layer needs a mass
+# de Leva (1996) Table 1: mean segment lengths (mm) of the reference subjects, stature first. Trunk: upper
+# (suprasternale-xiphion), mid (xiphion-omphalion), lower (omphalion-mid-hip); each set sums to the whole
+# trunk (531.9 / 529.3 mm).
+DE_LEVA_LENGTHS_MM = {
+    "male": {"stature": 1741.0, "head": 203.3, "upper_trunk": 170.7, "mid_trunk": 215.5,
+             "lower_trunk": 145.7, "upper_arm": 281.7, "forearm": 268.9, "hand": 86.2, "thigh": 422.2,
+             "shank": 434.0, "foot": 258.1},
+    "female": {"stature": 1735.0, "head": 200.2, "upper_trunk": 142.5, "mid_trunk": 205.3,
+               "lower_trunk": 181.5, "upper_arm": 275.1, "forearm": 264.3, "hand": 78.0, "thigh": 368.5,
+               "shank": 432.3, "foot": 228.3},
+}
+# The de Leva segment each SMPL bone (by child joint) follows: lower trunk = pelvis -> spine1, mid trunk =
+# spine1 -> spine3, upper trunk = spine3 -> neck.
+_BONE_SEGMENTS = {3: "lower_trunk", 6: "mid_trunk", 9: "mid_trunk", 12: "upper_trunk", 15: "head",
+                  4: "thigh", 5: "thigh", 7: "shank", 8: "shank", 10: "foot", 11: "foot",
+                  18: "upper_arm", 19: "upper_arm", 20: "forearm", 21: "forearm", 22: "hand", 23: "hand"}
+
+
+def _female_factors() -> torch.Tensor:
+    """(24,) female / male bone length, each per stature (1 for bones de Leva does not measure)."""
+    f, m = DE_LEVA_LENGTHS_MM["female"], DE_LEVA_LENGTHS_MM["male"]
+    out = torch.ones(NUM_JOINTS, dtype=torch.float64)
+    for joint, seg in _BONE_SEGMENTS.items():
+        out[joint] = (f[seg] / f["stature"]) / (m[seg] / m["stature"])
+    return out
+
+
+SEX_BONE_FACTORS = {"male": torch.ones(NUM_JOINTS, dtype=torch.float64), "female": _female_factors()}
 
 
 def _a_pose_to_t_pose(pos: list[list[float]]) -> list[list[float]]:
@@ -68,9 +95,7 @@ DEFAULT_OFFSET_FRACTIONS = _default_offset_fractions()  # (24, 3) float64, T-pos
 
 def body_vector(body: dict) -> torch.Tensor:
     """Body dict -> (4,) float32 ``[sex (female 0, male 1), height, arm_length, leg_length]``."""
-    b = validate_body(body)
-    return torch.tensor([SEX_CODES[b["sex"]], b["height"], b["arm_length"], b["leg_length"]],
-                        dtype=torch.float32)
+    return torch.from_numpy(body_array(body))
 
 
 def body_dict(vec) -> dict:
@@ -80,46 +105,24 @@ def body_dict(vec) -> dict:
     return {"sex": sex, "height": v[1], "arm_length": v[2], "leg_length": v[3]}
 
 
-def validate_body(body: dict) -> dict:
-    """Check a body dict; return it normalised (lower-case sex, float lengths). ValueError if implausible."""
-    if not isinstance(body, dict):
-        raise ValueError("body must be a dict with sex, height, arm_length, leg_length, "
-                         f"got {type(body).__name__}")
-    missing = [k for k in ("sex", "height", "arm_length", "leg_length") if k not in body]
-    if missing:
-        raise ValueError(f"body is missing {', '.join(missing)}")
-    sex = str(body["sex"]).strip().lower()
-    if sex not in SEX_CODES:
-        raise ValueError(f"sex must be 'male' or 'female', got {body['sex']!r}")
-    out = {"sex": sex}
-    for key, (lo, hi) in (("height", HEIGHT_RANGE), ("arm_length", ARM_RANGE), ("leg_length", LEG_RANGE)):
-        try:
-            value = float(body[key])
-        except (TypeError, ValueError):
-            raise ValueError(f"{key} must be a number in metres, got {body[key]!r}") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{key} must be a finite number in metres, got {value}")
-        if not lo <= value <= hi:
-            hint = " (it looks like centimetres; give metres)" if lo * 100 <= value <= hi * 100 else ""
-            raise ValueError(f"{key} {value:g} m is outside the plausible range {lo}-{hi} m{hint}")
-        out[key] = value
-    for key, (lo, hi) in (("arm_length", ARM_RATIO_RANGE), ("leg_length", LEG_RATIO_RANGE)):
-        ratio = out[key] / out["height"]
-        if not lo <= ratio <= hi:
-            raise ValueError(f"{key} {out[key]:g} m is {ratio:.2f} of the height {out['height']:g} m; "
-                             f"expected {lo}-{hi} of the height")
-    return out
+def sex_bone_factors(code: torch.Tensor) -> torch.Tensor:
+    """Sex code (...) (female 0, male 1) -> (..., 24) bone factors, linear between the two sexes."""
+    female, male = (SEX_BONE_FACTORS[s].to(code.dtype) for s in ("female", "male"))
+    return female + code[..., None] * (male - female)
 
 
-def default_offsets(height=1.75, sex: str = "male") -> torch.Tensor:
-    """T-pose offsets (..., 24, 3) of the default skeleton scaled to ``height`` (float or tensor (...)).
-
-    The licence-free table is sex-neutral, so ``sex`` is only validated.
-    """
-    if sex not in SEX_CODES:
-        raise ValueError(f"sex must be 'male' or 'female', got {sex!r}")
+def default_offsets(height=1.75, sex="male") -> torch.Tensor:
+    """T-pose offsets (..., 24, 3) of the default skeleton scaled to ``height`` (float or tensor (...)), with
+    the bone proportions of ``sex`` ('male'/'female' or a code tensor (...)). The female skeleton's height is
+    the male's as measured (``measure_offsets``): the spine chain absorbs the difference."""
+    if isinstance(sex, str):
+        if sex not in SEX_CODES:
+            raise ValueError(f"sex must be 'male' or 'female', got {sex!r}")
+        sex = SEX_CODES[sex]
     h = torch.as_tensor(height, dtype=torch.get_default_dtype())
-    return DEFAULT_OFFSET_FRACTIONS.to(h.dtype) * h[..., None, None]
+    code = torch.as_tensor(sex, dtype=h.dtype).expand(h.shape)
+    off = DEFAULT_OFFSET_FRACTIONS.to(h.dtype) * h[..., None, None] * sex_bone_factors(code)[..., None]
+    return _fit_height(off, h)
 
 
 def _as_body_tensor(body) -> torch.Tensor:
@@ -141,15 +144,21 @@ def _scale_joints(offsets: torch.Tensor, joints, scale: torch.Tensor) -> torch.T
 def offsets_for_body(body) -> torch.Tensor:
     """Body dict or vector (..., 4) -> T-pose offsets (..., 24, 3) whose measurements equal the body.
 
-    The default skeleton is scaled to the height, then the upper and lower arm bones to the arm length and the
-    thigh and shank to the leg length; the spine chain then absorbs the height the leg change added.
+    The default skeleton of the body's sex is scaled to the height, then the upper and lower arm bones to the
+    arm length and the thigh and shank to the leg length; the spine chain then absorbs the height the leg
+    change added.
     """
     vec = _as_body_tensor(body)
     height, arm, leg = vec[..., 1], vec[..., 2], vec[..., 3]
-    off = default_offsets(height).to(vec.dtype)
+    off = default_offsets(height, vec[..., 0]).to(vec.dtype)
     arm_joints = [j for c in ARM_CHAINS for j in c[1:3]]
     off = _scale_joints(off, arm_joints, arm / _chain_length(off, [c[:3] for c in ARM_CHAINS]))
     off = _scale_joints(off, [j for c in LEG_CHAINS for j in c[1:]], leg / _chain_length(off, LEG_CHAINS))
+    return _fit_height(off, height)
+
+
+def _fit_height(off: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+    """Scale the spine chain so that the measured height is ``height``."""
     spine_y = off[..., list(_SPINE_CHAIN), 1].sum(-1)
     other_y = _head_ankle_height(off) - spine_y
     return _scale_joints(off, _SPINE_CHAIN, (height * _HEAD_ANKLE_FRACTION - other_y) / spine_y)

@@ -7,13 +7,16 @@ carrying bone.
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.frames import M_SMPL_TO_ROS
 from fip_ros.core.gravity import free_acceleration, specific_force  # noqa: F401  (re-exported helpers)
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.rotations import axis_angle_to_matrix, random_rotation
-from fip_ros.core.smpl_tree import SENSOR_JOINTS
+from fip_ros.core.smpl_tree import ROOT_SENSOR, SENSOR_JOINTS
+from fip_ros.core.so3 import yaw_rotation
 
 # Sensor sites, in sensor order: (child joint of the carrying bone or -1, fraction of the way from the
 # carrying joint to that child, surface offset in the carrying joint's frame in metres for a 1.75 m body).
@@ -96,8 +99,12 @@ class ImuCorruption:
     heading about the vertical; rotates acc and ori), mount_rot_deg (sensor-to-bone misalignment; rotates the
     orientation only, since the device turns its own reading into the world frame), mount_pos_m (sensor off
     its nominal site; adds the acceleration of that lever arm, from the orientations with the configured
-    stencil). Per sample: acc_noise_std (white, m/s^2), acc_bias_walk_std (random-walk step, sensor frame),
-    ori_noise_deg (white, world frame), drop_prob (sample lost; the last value is held).
+    stencil), calib_pose_deg (per sensor, in sensor order: the bone's deviation from the calibration pose
+    while the calibration was taken; the calibration builds it into the sensor-to-bone rotation, so it acts
+    like a mounting rotation, larger for the arms). Per sample: acc_noise_std (white, m/s^2),
+    acc_bias_walk_std (random-walk step, sensor frame), ori_noise_deg (white, world frame), heading_walk_deg
+    (heading random walk per sensor, degrees per square-root second: magnetic disturbance changing along
+    the path), drop_prob (sample lost; the last value is held). Magnitudes and sources: docs/data.md.
     """
     acc_noise_std: float = 0.0
     acc_bias_std: float = 0.0
@@ -107,6 +114,8 @@ class ImuCorruption:
     mount_rot_deg: float = 0.0
     mount_pos_m: float = 0.0
     drop_prob: float = 0.0
+    heading_walk_deg: float = 0.0
+    calib_pose_deg: tuple = (0.0,) * 6
     fps: float = 60.0
     stencil: int = STENCIL
 
@@ -134,13 +143,19 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
     if cfg.mount_rot_deg > 0:
         mount = random_rotation((*lead, 1, s), cfg.mount_rot_deg, generator, acc.dtype, acc.device, "normal")
         ori = ori @ mount
+    if any(cfg.calib_pose_deg):
+        std = torch.tensor(cfg.calib_pose_deg, dtype=acc.dtype, device=acc.device) * (torch.pi / 180.0)
+        ori = ori @ axis_angle_to_matrix(_randn((*lead, 1, s, 3), acc, generator) * std[:, None])
     bias = _randn((*lead, 1, s, 3), acc, generator) * cfg.acc_bias_std
     if cfg.acc_bias_walk_std > 0:
         bias = bias + (_randn((*lead, t, s, 3), acc, generator) * cfg.acc_bias_walk_std).cumsum(-3)
     acc = acc + (ori @ bias[..., None])[..., 0]
     acc = acc + _randn(acc.shape, acc, generator) * cfg.acc_noise_std
-    if cfg.heading_error_deg > 0:
+    if cfg.heading_error_deg > 0 or cfg.heading_walk_deg > 0:
         angle = _randn((*lead, 1, s, 1), acc, generator) * (cfg.heading_error_deg * torch.pi / 180.0)
+        if cfg.heading_walk_deg > 0:
+            step = cfg.heading_walk_deg * torch.pi / 180.0 / cfg.fps ** 0.5
+            angle = angle + (_randn((*lead, t, s, 1), acc, generator) * step).cumsum(-3)
         y_axis = torch.tensor([0.0, 1.0, 0.0], dtype=acc.dtype, device=acc.device)
         heading = axis_angle_to_matrix(angle * y_axis)
         acc, ori = (heading @ acc[..., None])[..., 0], heading @ ori
@@ -152,3 +167,26 @@ def corrupt(acc: torch.Tensor, ori: torch.Tensor, cfg: ImuCorruption, generator:
         kept[..., 0, :] = True
         acc, ori = _hold_last(acc, kept), _hold_last(ori, kept)
     return acc, ori
+
+
+def simulate_raw(acc_free: torch.Tensor, ori_bone: torch.Tensor, generator: torch.Generator | None = None,
+                 mount_error_deg: float = 30.0, heading_deg: float = 0.0, body_mount_error_deg: float = 0.0,
+                 acc_bias_std: float = 0.0, mounts: torch.Tensor | None = None,
+                 body_frame_sensor: int = ROOT_SENSOR):
+    """Inverse of calibration: calibrated acc (..., 6, 3), ori (..., 6, 3, 3) -> (raw_ori, raw_acc).
+
+    Each sensor is strapped with its axes along the body's REP 103 axes turned by a random rotation of
+    ``mount_error_deg`` (``body_mount_error_deg`` for the body-frame sensor), or by the given sensor-to-bone
+    rotations ``mounts`` (6, 3, 3); the device world is the SMPL world turned to z up and by ``heading_deg``
+    about the vertical; each sensor gets a constant random accelerometer bias of ``acc_bias_std``.
+    """
+    m = ori_bone.new_tensor(M_SMPL_TO_ROS)
+    if mounts is None:
+        angles = torch.full((6,), float(mount_error_deg))
+        angles[body_frame_sensor] = body_mount_error_deg
+        errors = torch.stack([random_rotation((), float(a), generator) for a in angles]).to(ori_bone)
+        mounts = m @ errors  # S: bone axes -> sensor axes
+    align = ori_bone.new_tensor(yaw_rotation(np.deg2rad(heading_deg))) @ m.T
+    sensor = ori_bone @ mounts.to(ori_bone).transpose(-1, -2)  # Q = B S^T
+    bias = torch.randn((6, 3), generator=generator, dtype=acc_free.dtype).to(acc_free) * acc_bias_std
+    return align.T @ sensor, specific_force(acc_free, sensor) + bias

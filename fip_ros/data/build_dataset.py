@@ -1,10 +1,13 @@
 """``fip-dataset``: import every mocap clip of the shared sources into Motion npz files plus ``index.json``.
 
 Sources under ``--mocap`` (default ``$FIP_MOCAP_DIR``, else ``../shared/data/mocap`` next to the repo):
-``hdm05/<actor>/*.amc`` with the actor's ``.asf``, ``cmu-daz/*.bvh``, ``cmu-iclone/*.bvh``. Each clip is
-parsed, retargeted to SMPL-24 (``fip_ros.data.retarget``) and written to ``OUT/<source>/<clip>.npz``
-(docs/CONTRACTS.md). A clip whose npz carries its source's mtime is not rebuilt (``--force`` rebuilds).
-``index.json``: ``{"splits": {split: [keys]}, "clips": {key: {subject, source, frames, minutes}},
+``hdm05/<actor>/*.amc`` with the actor's ``.asf``, ``cmu-daz/*.bvh``, ``cmu-iclone/*.bvh``,
+``cmu-acrnn/<class>/NN.bvh`` (clip ``<class>_NN``; frame rate per class from its ``SOURCE-readme.txt`` where
+the headers are wrong) and ``cmu-expmap/{train,test}/<action>/*.txt`` (clip ``<action>-<folder>-<stem>``,
+``fip_ros.data.expmap``). Each clip is parsed, retargeted to SMPL-24 (``fip_ros.data.retarget``) and written
+to ``OUT/<source>/<clip>.npz`` (docs/CONTRACTS.md). A clip whose npz carries its source's mtime is not rebuilt
+(``--force`` rebuilds).
+``index.json``: ``{"splits": {split: [keys]}, "clips": {key: {subject, source, activity, frames, minutes}},
 "dropped": {key: reason}}`` with keys ``<source>/<clip>.npz`` and the split by subject of
 ``fip_ros.data.split``.
 """
@@ -12,6 +15,7 @@ parsed, retargeted to SMPL-24 (``fip_ros.data.retarget``) and written to ``OUT/<
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,22 +24,37 @@ import numpy as np
 from fip_ros.core.body_model import body_dict, validate_body
 from fip_ros.data.asf_amc import read_asf, read_asf_amc
 from fip_ros.data.bvh import read_bvh
+from fip_ros.data.expmap import read_expmap
 from fip_ros.data.motion import Motion
 from fip_ros.data.retarget import retarget
-from fip_ros.data.split import SPLITS, assign_splits, load_split_config, subject_of
+from fip_ros.data.split import SPLITS, activity_of, assign_splits, load_split_config, subject_of
 
-SOURCES = ("hdm05", "cmu-daz", "cmu-iclone")
+SOURCES = ("hdm05", "cmu-daz", "cmu-iclone", "cmu-acrnn", "cmu-expmap")
 MIN_FRAMES = 30  # under 0.5 s at 60 Hz: too short for the synthesis stencil and any motion window
 
 
 def discover(mocap: Path) -> list[tuple[str, str, tuple[Path, ...]]]:
-    """-> [(source, clip name, source files)]; HDM05 clips list the actor's .asf first."""
+    """-> [(source, clip name, source files)]; HDM05 clips list the actor's .asf first, cmu-expmap clips
+    their skeleton.json."""
     jobs = []
     for asf in sorted((mocap / "hdm05").glob("*/*.asf")):
         jobs += [("hdm05", amc.stem, (asf, amc)) for amc in sorted(asf.parent.glob("*.amc"))]
     for source in ("cmu-daz", "cmu-iclone"):
         jobs += [(source, bvh.stem, (bvh,)) for bvh in sorted((mocap / source).glob("*.bvh"))]
+    jobs += [("cmu-acrnn", f"{bvh.parent.name}_{bvh.stem}", (bvh,))
+             for bvh in sorted((mocap / "cmu-acrnn").glob("*/*.bvh"))]
+    skeleton = mocap / "cmu-expmap" / "skeleton.json"
+    jobs += [("cmu-expmap", f"{txt.parent.name}-{txt.parent.parent.name}-{txt.stem}", (skeleton, txt))
+             for txt in sorted((mocap / "cmu-expmap").glob("*/*/*.txt"))]
     return jobs
+
+
+@lru_cache
+def class_rates(folder: Path) -> dict[str, float]:
+    """``{class: fps}`` from a ``SOURCE-readme.txt`` with lines ``<class> framerate <fps>`` ({} if none)."""
+    readme = folder / "SOURCE-readme.txt"
+    lines = readme.read_text(encoding="latin-1").splitlines() if readme.is_file() else []
+    return {p[0]: float(p[2]) for p in map(str.split, lines) if len(p) == 3 and p[1].lower() == "framerate"}
 
 
 @lru_cache
@@ -51,8 +70,13 @@ def import_clip(source: str, name: str, files) -> Motion:
     """Parse and retarget one clip; ValueError if the result is unusable."""
     if source == "hdm05":
         clip = read_asf_amc(files[0], files[1], fps=120.0, skeleton=_skeleton(files[0]))
+    elif source == "cmu-expmap":
+        clip = read_expmap(files[1], skeleton=files[0])
     else:
         clip = read_bvh(files[0])
+        fps = class_rates(files[0].parents[1]).get(files[0].parent.name) if source == "cmu-acrnn" else None
+        if fps:  # the publisher's stated rate beats the header's (cmu-acrnn salsa: 60 Hz, headers say 120)
+            clip = replace(clip, fps=fps)
     motion = retarget(clip, subject=subject_of(source, name), source=source, name=name)
     if motion.frames < MIN_FRAMES:
         raise ValueError(f"too short: {motion.frames} frames at 60 Hz")
@@ -76,7 +100,8 @@ def _build_one(job, out: Path, force: bool) -> tuple[str, dict | None, str | Non
             frames, fps = int(z["tran"].shape[0]), float(z["fps"])
     except Exception as exc:  # noqa: BLE001 (any failure of one file drops that clip, with its reason)
         return key, None, f"{type(exc).__name__}: {exc}"
-    entry = dict(subject=subject_of(source, name), source=source, frames=frames,
+    entry = dict(subject=subject_of(source, name), source=source, activity=activity_of(source, name),
+                 frames=frames,
                  minutes=round(frames / fps / 60.0, 4))
     return key, entry, None
 

@@ -18,10 +18,31 @@ DIP_SENSORS = [7, 8, 11, 12, 0, 2]  # DIP's 17 sites -> left/right forearm, left
 DIP_FPS = 60.0
 
 
+# The only globals a DIP-format pickle may name: numpy's array and scalar reconstruction, and the codec that
+# Python 3's protocol-2 pickles use for byte strings (any other would let a crafted file run code).
+_PICKLE_GLOBALS = {("_codecs", "encode"), ("numpy", "ndarray"), ("numpy", "dtype"),
+                   ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                   ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+
+class _DataUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: a data file may only hold numpy arrays")
+        return super().find_class(module, name)
+
+
 def read_pickle(path) -> dict:
-    """A Python 2 pickle (latin1 decodes its byte strings and numpy buffers)."""
+    """A Python 2 pickle of numpy arrays (latin1 decodes its byte strings and numpy buffers); ValueError if
+    it is not one (no code named by the file runs)."""
     with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+        try:
+            data = _DataUnpickler(f, encoding="latin1").load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as exc:
+            raise ValueError(f"{path}: not a DIP-format pickle ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a dict of arrays, got {type(data).__name__}")
+    return data
 
 
 def _nearest_valid(valid: np.ndarray) -> np.ndarray:

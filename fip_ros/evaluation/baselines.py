@@ -8,7 +8,8 @@ from fip_ros.core.calibration import calibration_pose_local_rot
 def static_pose(truth_local: torch.Tensor, pose: str = "tpose") -> torch.Tensor:
     """The calibration pose held for every frame (T, 24, 3, 3); the root is copied from the truth, though the
     protocol ignores it anyway."""
-    out = calibration_pose_local_rot(pose).to(truth_local.dtype).expand_as(truth_local).clone()
+    pose_rot = torch.as_tensor(calibration_pose_local_rot(pose), dtype=truth_local.dtype)
+    out = pose_rot.expand_as(truth_local).clone()
     out[:, 0] = truth_local[:, 0]
     return out
 

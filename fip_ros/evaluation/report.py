@@ -20,7 +20,10 @@ CORRUPTION_UNITS = {"acc_noise_std": ("acc noise", " m/s²", 1), "acc_bias_std":
                     "ori_noise_deg": ("orientation noise", "°", 1),
                     "heading_error_deg": ("heading error", "°", 1),
                     "mount_rot_deg": ("mount rotation", "°", 1), "mount_pos_m": ("mount offset", " cm", 100),
-                    "drop_prob": ("dropped samples", " %", 100)}
+                    "drop_prob": ("dropped samples", " %", 100),
+                    "heading_walk_deg": ("heading random walk", "°/√s", 1),
+                    "calib_pose_deg": ("calibration posture error (forearms, lower legs, head, pelvis)",
+                                       "°", 1)}
 SHAPE_SENTENCE = (
     "Every clip's skeleton rescaled as the training augmentation does (arm and leg bones by the factor, then "
     "the whole skeleton to the height; `fip_ros.training.augment.rescale_body`), IMUs synthesised from the "
@@ -41,12 +44,18 @@ def overall_table(overall: dict) -> str:
     return _table(["method"], [([METHOD_TITLES.get(m, m)], s) for m, s in overall.items()])
 
 
+def _values(v) -> list:
+    """A corruption field as a list (per-sensor fields are lists in results.json)."""
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
 def corruption_sentence(cfg: dict) -> str:
-    terms = [f"{name} {cfg[k] * f:g}{unit}" for k, (name, unit, f) in CORRUPTION_UNITS.items() if cfg.get(k)]
+    terms = [f"{name} {'/'.join(f'{x * f:g}' for x in _values(cfg[k]))}{unit}"
+             for k, (name, unit, f) in CORRUPTION_UNITS.items() if any(_values(cfg.get(k, 0)))]
     return ("The same clips with synthetic IMUs corrupted by the fixed test preset "
-            "(`fip_ros.evaluation.evaluate.TEST_CORRUPTION`: " + ", ".join(terms) + "; biases, heading and "
-            "mounting errors constant per clip and sensor), seeded per clip so every run sees the same "
-            "errors; harsher than training's `TRAIN_CORRUPTION`.")
+            "(`fip_ros.evaluation.evaluate.TEST_CORRUPTION`: " + ", ".join(terms) + "; biases, heading "
+            "offsets, mounting and calibration errors constant per clip and sensor), seeded per clip so "
+            "every run sees the same errors; harsher than training's `TRAIN_CORRUPTION`.")
 
 
 def _body_label(name: str, target: dict) -> str:

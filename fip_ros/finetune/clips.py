@@ -9,9 +9,9 @@ from pathlib import Path
 
 from fip_ros.data.build_dataset import import_clip
 from fip_ros.data.motion import Motion
-from fip_ros.data.paths import REPO, default_mocap_dir
+from fip_ros.data.paths import DATASET_DIR, REPO, default_mocap_dir
 
-DATASET = REPO / ".cache" / "dataset"
+DATASET = REPO / DATASET_DIR
 MOCAP = default_mocap_dir()
 # The fine-tuning demo's person: CMU subject 07 (test split), its twelve walking trials, preferred source.
 HELD_OUT_SUBJECT = ("cmu-iclone", "cmu-07", [f"cmu-iclone/007_{i:02d}.bvh" for i in range(1, 13)])

@@ -3,16 +3,13 @@
 import torch
 
 from fip_ros.core.smpl_tree import NUM_JOINTS
-from fip_ros.fip.model import STATE_KEYS
+from fip_ros.runtime import engine as runtime_engine
+from fip_ros.runtime.graph import CONTEXT_KEYS, STATE_KEYS
 
 
 def calibration_init_pose(pose: str = "tpose", batch: int = 1) -> torch.Tensor:
     """(batch, 15, 3, 3) root-relative global rotations of the calibration pose (start-up without truth)."""
-    from fip_ros.core.calibration import calibration_pose_local_rot
-    from fip_ros.core.kinematics import root_relative_rot15
-
-    local = torch.as_tensor(calibration_pose_local_rot(pose), dtype=torch.float32)
-    return root_relative_rot15(local).expand(batch, -1, -1, -1).contiguous()
+    return torch.from_numpy(runtime_engine.calibration_init_pose(pose, batch))
 
 
 class StepModule(torch.nn.Module):
@@ -58,9 +55,6 @@ class StartupModule(torch.nn.Module):
         return self.model.startup(body, init_pose)
 
 
-CONTEXT_KEYS = ("skeleton", "offsets", "leaf0", "emb_up", "emb_lo")
-
-
 def _hold(buf: torch.Tensor, new: torch.Tensor):
     """Copy ``new`` into ``buf`` except non-finite entries, which keep their last valid value."""
     ok = torch.isfinite(new)
@@ -78,7 +72,7 @@ class StreamingEngine:
     State lives in tensors allocated once in ``reset``; ``step`` copies its inputs into preallocated buffers
     and the new state/outputs back into them. Torch still allocates the intermediate activations of each
     op (no out= variants for Linear/LSTM) and the finite-check mask; nothing else is allocated per frame.
-    ONNX Runtime (``OnnxStreamingEngine``) is the fast path for live use. The returned tensors are
+    ONNX Runtime (``fip_ros.runtime.engine``) is the fast path for live use. The returned tensors are
     the engine's buffers: copy them if you keep them past the next step.
     """
 
@@ -122,3 +116,39 @@ class StreamingEngine:
         for buf, new in zip(self.state, out[2:], strict=True):
             buf.copy_(new)
         return self.local_rot, self.joints
+
+    def offsets(self):
+        """(B, 24, 3) NumPy: the T-pose bone offsets the network regressed for each body, m."""
+        return self.context[CONTEXT_KEYS.index("offsets")].numpy()
+
+    @torch.no_grad()
+    def reset_rows(self, rows, body, init_pose):
+        """Restart the bodies ``rows`` only (as ``OnnxStreamingEngine.reset_rows``)."""
+        rows = list(rows)
+        body = torch.as_tensor(body, dtype=torch.float32).reshape(len(rows), 4)
+        init_pose = torch.as_tensor(init_pose, dtype=torch.float32).reshape(len(rows), 15, 3, 3)
+        for buf, new in zip(self.context, self.model.startup(body, init_pose), strict=True):
+            buf[rows] = new
+        int_rows = [5 * r + i for r in rows for i in range(5)]
+        for k, buf in zip(STATE_KEYS, self.state, strict=True):
+            buf[:, int_rows if k.endswith("_int") else rows] = 0.0
+        self.acc[rows] = 0.0
+        self.ori[rows] = torch.eye(3)
+
+    @torch.no_grad()
+    def step_rows(self, rows, acc, ori):
+        """Step the bodies ``rows`` only (as ``OnnxStreamingEngine.step_rows``); returns NumPy arrays."""
+        rows = list(rows)
+        if rows == list(range(self.batch)):
+            return tuple(t.numpy().copy() for t in self.step(acc, ori))
+        acc_rows, ori_rows = self.acc[rows], self.ori[rows]
+        _hold(acc_rows, torch.as_tensor(acc, dtype=torch.float32).reshape(acc_rows.shape))
+        _hold(ori_rows, torch.as_tensor(ori, dtype=torch.float32).reshape(ori_rows.shape))
+        self.acc[rows], self.ori[rows] = acc_rows, ori_rows
+        int_rows = [5 * r + i for r in rows for i in range(5)]
+        state = [s[:, int_rows if k.endswith("_int") else rows] for k, s in zip(STATE_KEYS, self.state,
+                                                                                strict=True)]
+        out = self.step_fn(acc_rows, ori_rows, *(c[rows] for c in self.context), *state)
+        for k, buf, new in zip(STATE_KEYS, self.state, out[2:], strict=True):
+            buf[:, int_rows if k.endswith("_int") else rows] = new
+        return out[0].numpy(), out[1].numpy()

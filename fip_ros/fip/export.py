@@ -1,20 +1,28 @@
 """Export the streaming step and the start-up to TorchScript and ONNX (the library of ``fip-export``).
 
-Both graphs take and return flat tensors (state in, state out) with a dynamic batch dimension; names are
-``STARTUP_INPUTS``/``CONTEXT_KEYS`` and ``STEP_INPUTS``/``STEP_OUTPUTS``.
+Both graphs take and return flat tensors (state in, state out) with a dynamic batch dimension; names,
+shapes and metadata are the contract in ``fip_ros.runtime.graph``, which loads them without torch.
 """
 
+import hashlib
 import os
 import warnings
 
 import torch
 
-from fip_ros.fip.engine import CONTEXT_KEYS, StartupModule, StepModule
-from fip_ros.fip.model import STATE_KEYS
+from fip_ros import __version__
+from fip_ros.fip.engine import StartupModule, StepModule
+from fip_ros.runtime.graph import (
+    CONTEXT_KEYS,
+    META_CHECKPOINT,
+    META_GRAPH,
+    META_VERSION,
+    STARTUP_INPUTS,
+    STATE_KEYS,
+    STEP_INPUTS,
+    STEP_OUTPUTS,
+)
 
-STARTUP_INPUTS = ("body", "init_pose")
-STEP_INPUTS = ("acc", "ori") + CONTEXT_KEYS + STATE_KEYS
-STEP_OUTPUTS = ("local_rot", "joints") + tuple(k + "_out" for k in STATE_KEYS)
 FILES = {
     "step_ts": "fip_step.ts",
     "startup_ts": "fip_startup.ts",
@@ -57,11 +65,30 @@ def export_torchscript(model, out_dir: str):
     return paths
 
 
-def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None):
+def file_sha256(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def stamp_metadata(path: str, graph: str, checkpoint_sha256: str = "") -> None:
+    """Write the graph's metadata (``fip_ros.runtime.graph``): which graph, the package version, the source
+    checkpoint's SHA-256."""
+    import onnx
+
+    m = onnx.load(path)
+    values = {META_GRAPH: graph, META_VERSION: __version__, META_CHECKPOINT: checkpoint_sha256}
+    del m.metadata_props[:]
+    for key, value in values.items():
+        m.metadata_props.add(key=key, value=value)
+    onnx.save(m, path)
+
+
+def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None, checkpoint_sha256: str = ""):
     """Export start-up and step with the TorchScript-based exporter; returns (startup_path, step_path).
 
     batch None: a dynamic batch dimension (any number of bodies); an int: static shapes for exactly that
     many bodies, which folds all shape arithmetic away (about a third fewer nodes, a faster step).
+    checkpoint_sha256: the source checkpoint's hash, recorded in the graphs' metadata.
     """
     model = model.eval()
     start_args, step_args = example_inputs(model, batch or 2)
@@ -78,4 +105,6 @@ def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None):
                           output_names=list(CONTEXT_KEYS), dynamic_axes=start_axes, **common)
         torch.onnx.export(StepModule(model), step_args, paths[1], input_names=list(STEP_INPUTS),
                           output_names=list(STEP_OUTPUTS), dynamic_axes=step_axes, **common)
+    for path, graph in zip(paths, ("startup", "step"), strict=True):
+        stamp_metadata(path, graph, checkpoint_sha256)
     return paths

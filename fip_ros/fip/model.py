@@ -13,10 +13,10 @@ from fip_ros.fip.integral_rnn import IntegralRNN
 from fip_ros.fip.leaf_regressor import LeafRegressor
 from fip_ros.fip.tpose_regressor import TPoseRegressor
 from fip_ros.fip.tree_ik import TreeIK
+from fip_ros.runtime.graph import STATE_KEYS  # the ONNX graphs name the states so
 
 # Where the upper/lower RNN outputs go in the SKELETON_JOINTS-ordered node array.
 _NODE_ORDER = [(UPPER_BODY_JOINTS + LOWER_BODY_JOINTS).index(j) for j in SKELETON_JOINTS]
-STATE_KEYS = ("h_int", "c_int", "h_up", "c_up", "h_lo", "c_lo")
 # The body a model without shape input always sees: the default skeleton at 1.70 m, male.
 REFERENCE_BODY = body_vector_from_offsets(default_offsets(1.70), "male").float()
 

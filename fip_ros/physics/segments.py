@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from fip_ros.core.body_model import tpose_positions
+from fip_ros.core.body_model import DE_LEVA_LENGTHS_MM, tpose_positions
 from fip_ros.core.smpl_tree import NUM_JOINTS
 
 # Rows: mass %, CM % from the proximal landmark, radii of gyration % (sagittal, transverse, longitudinal).
@@ -57,8 +57,6 @@ DE_LEVA = {
         "foot": (1.29, 40.14, (29.9, 27.9, 13.9)),
     },
 }
-# de Leva's trunk sub-segment lengths (mm), upper / mid / lower, to split the mid-hip -> neck line.
-TRUNK_LENGTHS = {"male": (170.7, 215.5, 145.7), "female": (228.0, 205.3, 181.5)}
 # Lengths that the SMPL skeleton does not give, as fractions of height (de Leva's head, Winter's hand/foot).
 HEAD_LENGTH, HAND_LENGTH, FOOT_LENGTH, FOOT_WIDTH, ANKLE_HEIGHT = 0.117, 0.108, 0.152, 0.055, 0.039
 # Heel behind the ankle joint, as a fraction of foot length.
@@ -133,7 +131,9 @@ def build_segments(offsets, mass, height, sex: str = "male") -> Segments:
     mid_hip = 0.5 * (tp[..., 1, :] + tp[..., 2, :])
     trunk = tp[..., 12, :] - mid_hip
     up, trunk_len = _unit(trunk), trunk.norm(dim=-1)
-    upper, mid, lower = (x / sum(TRUNK_LENGTHS[sex]) for x in TRUNK_LENGTHS[sex])
+    # de Leva's trunk sub-segment lengths split the mid-hip -> neck line.
+    parts = [DE_LEVA_LENGTHS_MM[sex][k] for k in ("upper_trunk", "mid_trunk", "lower_trunk")]
+    upper, mid, lower = (x / sum(parts) for x in parts)
     down = -up
     put(9, "upper_trunk", tp[..., 12, :], down, trunk_len * upper)
     for body in (3, 6):

@@ -8,14 +8,18 @@ ROS world) and ``local_rotations`` = the SMPL local rotations of joints 1..23 (e
 :func:`write_smpl_pose` and :func:`local_rot_from_smpl_pose` are that codec, the one place it is written.
 """
 
+import struct
+
 import numpy as np
 from builtin_interfaces.msg import Time
-from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Imu
 
 from fip_ros.core.frames import M_SMPL_TO_ROS, QUAT_TOLERANCE
+from fip_ros.core.so3 import matrix_to_quat as quat_from_matrix  # (..., 3, 3) -> (..., 4) xyzw, w >= 0
+from fip_ros.core.so3 import quat_to_matrix as matrix_from_quat  # (..., 4) xyzw, any norm > 0
 
-__all__ = ["M_SMPL_TO_ROS", "QUAT_TOLERANCE"]  # re-exported: the ROS side's names for the core conventions
+# re-exported: the ROS side's names for the core conventions
+__all__ = ["M_SMPL_TO_ROS", "QUAT_TOLERANCE", "matrix_from_quat", "quat_from_matrix"]
 
 
 
@@ -36,25 +40,11 @@ def rot_ros_to_smpl(rot: np.ndarray) -> np.ndarray:
     return M_SMPL_TO_ROS.T @ np.asarray(rot) @ M_SMPL_TO_ROS
 
 
-def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) -> (..., 4) xyzw, w >= 0."""
-    rot = np.asarray(rot, dtype=float)
-    q = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_quat()
-    q *= np.where(q[:, 3:] < 0, -1.0, 1.0)
-    return q.reshape(*rot.shape[:-2], 4)
-
-
 def valid_quats(quats) -> bool:
     """Whether every (..., 4) quaternion is finite with a norm within QUAT_TOLERANCE of 1: the nodes' check of
     the poses they take in and hand to tf2 (the finiteness test first: NaN fails no norm comparison)."""
     q = np.asarray(quats, dtype=float)
     return bool(np.isfinite(q).all() and np.abs(np.linalg.norm(q, axis=-1) - 1.0).max() <= QUAT_TOLERANCE)
-
-
-def matrix_from_quat(quat: np.ndarray) -> np.ndarray:
-    """(..., 4) xyzw (any norm > 0) -> (..., 3, 3)."""
-    quat = np.asarray(quat, dtype=float)
-    return Rotation.from_quat(quat.reshape(-1, 4)).as_matrix().reshape(*quat.shape[:-1], 3, 3)
 
 
 def body_angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
@@ -63,6 +53,8 @@ def body_angular_velocity(rot: np.ndarray, fps: float) -> np.ndarray:
     Uses ``log(R_{t-1}^T R_t) * fps`` (what a gyro strapped to the body measures); the first frame repeats
     the second so the series has the input's length.
     """
+    from scipy.spatial.transform import Rotation  # here: the nodes that never call this skip scipy's import
+
     rot = np.asarray(rot, dtype=float)
     if rot.shape[0] < 2:
         return np.zeros(rot.shape[:-1])
@@ -117,15 +109,42 @@ def make_imu(stamp: Time, frame_id: str, quat=None, gyro=None, acc=None,
     return msg
 
 
-def imu_to_arrays(msg: Imu) -> dict:
-    """``sensor_msgs/Imu`` -> dict(stamp_ns, quat (4,) xyzw or None, gyro (3,) or None, acc (3,) or None)."""
+def imu_sample(msg: Imu) -> tuple:
+    """``sensor_msgs/Imu`` -> (stamp_ns, quat xyzw, gyro, acc), each a tuple or None where REP 145 marks the
+    field as not provided (covariance[0] = -1)."""
     o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
-    return dict(
-        stamp_ns=time_to_ns(msg.header.stamp),
-        quat=None if msg.orientation_covariance[0] == -1 else np.array([o.x, o.y, o.z, o.w]),
-        gyro=None if msg.angular_velocity_covariance[0] == -1 else np.array([w.x, w.y, w.z]),
-        acc=None if msg.linear_acceleration_covariance[0] == -1 else np.array([a.x, a.y, a.z]),
-    )
+    return (time_to_ns(msg.header.stamp),
+            None if msg.orientation_covariance[0] == -1 else (o.x, o.y, o.z, o.w),
+            None if msg.angular_velocity_covariance[0] == -1 else (w.x, w.y, w.z),
+            None if msg.linear_acceleration_covariance[0] == -1 else (a.x, a.y, a.z))
+
+
+# CDR encapsulation kinds (first two bytes, big-endian) -> (byte order, alignment of a double): classic CDR
+# aligns 8-byte values to 8, XCDR2 to 4 (offsets count from after the 4-byte encapsulation header).
+CDR_KINDS = {0x0000: (">", 8), 0x0001: ("<", 8), 0x0006: (">", 4), 0x0007: ("<", 4)}
+
+
+def cdr_align(offset: int, size: int) -> int:
+    """``offset`` (from the start of the serialised bytes) moved up to CDR alignment ``size``."""
+    return 4 + ((offset - 4 + size - 1) & -size)
+
+
+def imu_sample_from_cdr(data: bytes) -> tuple:
+    """:func:`imu_sample` of a serialised ``sensor_msgs/Imu`` (what a raw subscription delivers), read in
+    place: about 1 us instead of the 23 us of building the Python message. Other encodings are
+    deserialised the usual way."""
+    kind = CDR_KINDS.get(int.from_bytes(data[:2], "big"))
+    if kind is None:
+        from rclpy.serialization import deserialize_message
+
+        return imu_sample(deserialize_message(data, Imu))
+    order, align = kind
+    sec, nanosec, n = struct.unpack_from(order + "iIi", data, 4)
+    off = cdr_align(16 + n, align)  # after the header: stamp, frame_id (length + bytes incl. NUL)
+    v = struct.unpack_from(order + "37d", data, off)
+    # orientation (4), its covariance (9), angular velocity (3), covariance (9), acceleration (3), covariance
+    return (sec * 1_000_000_000 + nanosec, None if v[4] == -1 else v[0:4], None if v[16] == -1 else v[13:16],
+            None if v[28] == -1 else v[25:28])
 
 
 def imu_topic(site: str) -> str:

@@ -194,3 +194,40 @@ def _nwu_to_enu(q_xyzw: np.ndarray) -> np.ndarray:
     x, y, z, w = q_xyzw
     q = np.array([s * x - s * y, s * y + s * x, s * z + s * w, s * w - s * z])
     return q if q[3] >= 0 else -q
+
+
+class DeviceClock:
+    """Stamps from a device's OSC time tags (ROS-free).
+
+    mode 'receipt': the receiver's clock at receipt (Wi-Fi jitter and queueing included);
+    'device': the time tag itself (devices whose clocks are set to the host's, e.g. by NTP or the NGIMU's
+    time synchronisation); 'aligned': the time tag mapped onto the receiver's clock by the smallest
+    receipt - tag offset seen (the least-delayed packet), allowed to creep up by ``drift`` (s/s) so that
+    clock drift is followed. 'aligned' keeps the device's own sample timing, free of network jitter, on the
+    receiver's clock, also for devices whose clocks were never set. Packets without a time tag (outside
+    bundles, or OSC's 'immediately') get the receipt time.
+    """
+
+    MODES = ("receipt", "device", "aligned")
+
+    def __init__(self, mode: str = "receipt", drift: float = 1e-4):
+        if mode not in self.MODES:
+            raise ValueError(f"stamp_source must be one of {self.MODES}, got {mode!r}")
+        self.mode, self.drift = mode, drift
+        self.offset_ns = None  # aligned: receipt - device time of the least-delayed packet, crept
+        self.last_receipt_ns = None
+
+    def stamp_ns(self, timetag: int | None, receipt_ns: int) -> int:
+        if self.mode == "receipt" or timetag is None or timetag <= 1:
+            return receipt_ns
+        device_ns = round(timetag_to_unix(timetag) * 1e9)
+        if self.mode == "device":
+            return device_ns
+        offset = receipt_ns - device_ns
+        if self.offset_ns is None:
+            self.offset_ns = offset
+        else:
+            creep = int((receipt_ns - self.last_receipt_ns) * self.drift)
+            self.offset_ns = min(offset, self.offset_ns + max(creep, 0))
+        self.last_receipt_ns = receipt_ns
+        return device_ns + self.offset_ns

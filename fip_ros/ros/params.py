@@ -7,7 +7,7 @@ body_params."""
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 from fip_msgs.msg import BodyParams
-from fip_ros.core.body_model import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE
+from fip_ros.core.body_limits import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE
 
 
 def descriptor(description: str, read_only: bool = True, lo=None, hi=None, integer: bool = False):

@@ -2,7 +2,7 @@
 
 A recording (motion clip, DIP-IMU or TotalCapture) gives calibrated data in the SMPL frame (``acc`` free
 acceleration, ``ori`` bone orientation, docs/CONTRACTS.md). A still T-pose segment is put in front (in the
-calibrated space: bones at identity, no acceleration), then ``fip_ros.core.calibration.simulate_raw`` turns
+calibrated space: bones at identity, no acceleration), then ``fip_ros.core.imu_synthesis.simulate_raw`` turns
 it into what real sensors report (device world heading, sensor mounting, gravity), so the estimator has to
 calibrate exactly as with real sensors. Output per sample, in sensor order: orientation of the sensor in
 its device world frame (ENU, z up) as xyzw, specific force in the sensor frame (+g up at rest), angular
@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fip_ros.core.calibration import simulate_raw
-from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.imu_synthesis import simulate_raw, synthesize
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.motion import Motion

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from fip_ros.core.body_model import measure_offsets
+from fip_ros.core.body_model import measure_offsets, sex_bone_factors
 from fip_ros.core.resample import resample_at
 from fip_ros.core.rotations import axis_angle_to_matrix, slerp
 from fip_ros.core.smpl_tree import MIRROR
@@ -25,6 +25,7 @@ class AugmentConfig:
     mirror_p: float = 0.5
     height: tuple = (1.50, 1.95)        # target body height range, m (adult range)
     limb_scale: tuple = (0.92, 1.08)    # extra arm / leg length factors on top of the height scale
+    female_p: float = 0.5               # share of windows given a woman's body (de Leva proportions)
     calib_start_p: float = 0.3          # share of windows that start from a held calibration pose
     calib_poses: tuple = ("tpose", "npose")  # calibration poses a live user may start from (equally likely)
     calib_hold: int = 30                # 0.5 s held still at 60 Hz
@@ -53,28 +54,37 @@ def mirror(local_rot: torch.Tensor, tran: torch.Tensor, offsets: torch.Tensor):
 
 
 def rescale_body(offsets: torch.Tensor, tran: torch.Tensor, height: float, arm_scale: float = 1.0,
-                 leg_scale: float = 1.0):
+                 leg_scale: float = 1.0, sex_from: float | None = None, sex_to: float | None = None):
     """Scale arm and leg bones by the given factors, then the whole skeleton to ``height`` (m).
 
+    ``sex_from``/``sex_to`` (codes, female 0, male 1): first change each bone by the ratio of the two sexes'
+    de Leva proportions (``body_model.sex_bone_factors``), so the skeleton fits the new sex code.
     The pelvis trajectory scales with the leg length (pelvis height and stride both follow it).
     Returns (offsets, tran). Deterministic; ``scale_body`` draws its arguments at random.
     """
     out = offsets.clone()
+    if sex_to is not None and sex_to != sex_from:
+        codes = torch.tensor([sex_from, sex_to], dtype=torch.float64)
+        factors = sex_bone_factors(codes)
+        out = out * (factors[1] / factors[0]).to(out.dtype)[:, None]
     out[list(LEG_BONES)] *= leg_scale
     out[list(ARM_BONES)] *= arm_scale
     out = out * (height / measure_offsets(out)["height"])
     return out, tran * (measure_offsets(out)["leg_length"] / measure_offsets(offsets)["leg_length"])
 
 
-def scale_body(offsets: torch.Tensor, tran: torch.Tensor, cfg: AugmentConfig, g: torch.Generator):
-    """Rescale the skeleton to random arm / leg proportions, then to a random adult height.
+def scale_body(offsets: torch.Tensor, tran: torch.Tensor, cfg: AugmentConfig, g: torch.Generator,
+               sex: float = 1.0):
+    """Give the skeleton (of sex code ``sex``) a random sex, arm / leg proportions and adult height.
 
-    Returns (offsets, tran) of ``rescale_body``.
+    Returns (offsets, tran, sex code) with the offsets and tran of ``rescale_body``.
     """
-    # drawn in this order (leg, arm, height) so that a seed gives the same bodies as before the refactor
+    # drawn in this order (leg, arm, height, sex) so that a seed gives the same sizes as before sex was drawn
     leg = _uniform(cfg.limb_scale, g)
     arm = _uniform(cfg.limb_scale, g)
-    return rescale_body(offsets, tran, _uniform(cfg.height, g), arm, leg)
+    height = _uniform(cfg.height, g)
+    new_sex = 0.0 if float(torch.rand((), generator=g)) < cfg.female_p else 1.0
+    return (*rescale_body(offsets, tran, height, arm, leg, float(sex), new_sex), new_sex)
 
 
 def _heading(rot: torch.Tensor) -> torch.Tensor:

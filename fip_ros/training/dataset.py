@@ -84,12 +84,12 @@ class WindowSampler:
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
         if aug:
-            offsets, tran = augment.scale_body(offsets, tran, aug, self.g)
+            offsets, tran, sex = augment.scale_body(offsets, tran, aug, self.g, float(sex))
         body = body_vector_from_offsets(offsets, sex)
         if aug and self._rand() < aug.calib_start_p:
             # the subject holds the calibration pose only approximately; init_pose claims the exact pose
             pose = aug.calib_poses[int(torch.randint(len(aug.calib_poses), (), generator=self.g))]
-            calib = calibration_pose_local_rot(pose)
+            calib = torch.as_tensor(calibration_pose_local_rot(pose), dtype=rot.dtype)
             held = calib @ random_rotation((24,), aug.init_noise_deg, self.g, torch.float32, angle="uniform")
             hold = aug.calib_hold + STENCIL
             rot, tran = augment.prepend_calibration(rot, tran, held, hold, aug.calib_blend)

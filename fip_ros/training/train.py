@@ -8,6 +8,7 @@
 import json
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -21,12 +22,13 @@ from fip_ros.training.augment import AugmentConfig
 from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
 from fip_ros.training.losses import fip_loss
 
-# Sensor errors seen in training (ImuCorruption). heading_error_deg and mount_rot_deg stand in for
-# calibration error: a residual world-heading offset per sensor and a residual sensor-to-bone rotation,
-# which is what an imperfect T-pose calibration leaves behind.
+# Sensor errors seen in training (ImuCorruption), about half the test preset (evaluate.TEST_CORRUPTION);
+# each magnitude and its source: docs/data.md "Sensor error model". Calibration posture per sensor:
+# forearms, lower legs, head, pelvis.
 TRAIN_CORRUPTION = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_walk_std=0.001,
                                  ori_noise_deg=0.5, heading_error_deg=2.0, mount_rot_deg=3.0,
-                                 mount_pos_m=0.01, drop_prob=0.002)
+                                 mount_pos_m=0.01, drop_prob=0.002, heading_walk_deg=0.5,
+                                 calib_pose_deg=(5.0, 5.0, 2.0, 2.0, 2.0, 1.0))
 
 
 def lr_at(step: int, total: int, base: float) -> float:
@@ -67,7 +69,8 @@ def train(args) -> dict:
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = torch.device(args.device)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto"
+                          else args.device)
     aug = None if args.no_augment else AugmentConfig()
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
@@ -84,7 +87,7 @@ def train(args) -> dict:
     state_path = out_dir / "train_state.pt"
     if args.resume:
         model.load_state_dict(load_checkpoint(out_dir / "last.pt")[0].state_dict())
-        st = torch.load(state_path, weights_only=False)
+        st = torch.load(state_path, map_location="cpu", weights_only=True)  # any device; data only
         opt.load_state_dict(st["opt"])
         step, best = st["step"], st["best"]
         sampler.g.set_state(st["rng"])
@@ -92,7 +95,9 @@ def train(args) -> dict:
     model.train()
 
     def save(name, val_metrics=None):
-        meta = {"train_args": vars(args), "step": step, "val": val_metrics or {}}
+        meta = {"train_args": vars(args), "device": str(device), "augment": asdict(aug) if aug else None,
+                "corruption": asdict(corruption) if corruption else None, "step": step,
+                "val": val_metrics or {}}
         save_checkpoint(out_dir / name, model, metadata=meta)
         st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
         torch.save(st, state_path)

@@ -16,7 +16,8 @@ from rclpy.node import Node
 
 from fip_msgs.msg import BodyParams
 from fip_msgs.srv import GetBodyParams, SetBodyParams
-from fip_ros.core.body_model import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE, MASS_RANGE, validate_body
+from fip_ros.core.body_limits import ARM_RANGE, HEIGHT_RANGE, LEG_RANGE, MASS_RANGE
+from fip_ros.core.body_model import validate_body
 from fip_ros.ros import qos
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import declare_parameters, descriptor

@@ -17,7 +17,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from fip_msgs.msg import BodyParams, JointMoments, SmplPose
-from fip_ros.core.body_model import MASS_RANGE
+from fip_ros.core.body_limits import MASS_RANGE
 from fip_ros.core.smpl_tree import JOINT_NAMES
 from fip_ros.physics.dynamics_estimator import DynamicsEstimator
 from fip_ros.physics.joint_moments import NAMES, anatomical_moments

@@ -3,8 +3,9 @@
 Devices map to body sites either by UDP port (``ports``: one per site, in ``sites`` order) or, when
 ``device_map`` is set, on one shared ``port`` by sender address (entries ``host=site`` or ``host:port=site``).
 Every ``/sensors`` message publishes one ``sensor_msgs/Imu`` on ``imu/<site>/data`` with the device's latest
-``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped with the receive time, and one
-``sensor_msgs/MagneticField`` (tesla, sensor frame) on ``imu/<site>/mag`` (REP 145). Units
+``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped per ``stamp_source`` (receipt
+time, the bundle's OSC time tag, or the tag aligned to the receiver's clock: ``ngimu_osc.DeviceClock``), and
+one ``sensor_msgs/MagneticField`` (tesla, sensor frame) on ``imu/<site>/mag`` (REP 145). Units
 are converted to REP 145 (rad/s, m/s^2 specific force; orientation in ENU). Malformed or unmapped packets
 are counted, logged (throttled) and dropped; counters go to ``/diagnostics``.
 """
@@ -20,8 +21,8 @@ from std_msgs.msg import Header
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.ros import qos
-from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu
-from fip_ros.ros.ngimu_osc import NgimuState, OscError, parse_packet
+from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, time_from_ns
+from fip_ros.ros.ngimu_osc import DeviceClock, NgimuState, OscError, parse_packet
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import declare_parameters, descriptor
 
@@ -49,6 +50,9 @@ PARAMETERS = {
     "bind_address": ("0.0.0.0", descriptor("Local address to listen on")),
     "earth_frame": ("nwu", descriptor("Device earth frame: 'nwu' (NGIMU default; rotated to ENU) or 'enu'")),
     "frame_prefix": ("", descriptor("Prefix of the sensor frame ids")),
+    "stamp_source": ("receipt", descriptor(
+        "Message stamps: 'receipt' (time of receipt), 'device' (the bundle's OSC time tag, for device clocks "
+        "set to the host's) or 'aligned' (the time tag on this clock, without Wi-Fi jitter)")),
     "diagnostics_period": (1.0, descriptor("Seconds between /diagnostics reports", lo=0.1, hi=60.0)),
     **{f"{name}_stddev": (0.0, descriptor(f"REP 145 {name} standard deviation; 0 = unknown", lo=0.0, hi=1e3))
        for name in ("orientation", "angular_velocity", "linear_acceleration")},
@@ -73,6 +77,7 @@ class ImuUdp(Node):
         self.mag_pubs = {s: self.create_publisher(MagneticField, f"imu/{s}/mag", qos.RELIABLE)
                          for s in self.sites}
         self.states = {s: NgimuState() for s in self.sites}
+        self.clocks = {s: DeviceClock(g("stamp_source").value) for s in self.sites}
         self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0,
                            **{f"published_{s}": 0 for s in self.sites})
         self._open_sockets(g("bind_address").value, list(g("ports").value), g("port").value,
@@ -130,7 +135,8 @@ class ImuUdp(Node):
             return
         self.counts["messages"] += len(messages)
         if samples:
-            stamp = self.get_clock().now().to_msg()
+            now_ns = self.get_clock().now().nanoseconds
+            stamp = time_from_ns(self.clocks[site].stamp_ns(state.timetag, now_ns))
             self.pubs[site].publish(make_imu(stamp, self.frames[site], state.quat_xyzw, state.gyro, state.acc,
                                              *self.stddev))
             mag = MagneticField(header=Header(stamp=stamp, frame_id=self.frames[site]))

@@ -8,7 +8,7 @@ Bone offsets come from the subject's body parameters (fip_ros.core.body_model.of
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point, TransformStamped
+from geometry_msgs.msg import Point
 from rclpy.node import Node
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
@@ -16,39 +16,14 @@ from visualization_msgs.msg import Marker, MarkerArray
 from fip_msgs.msg import BodyParams, SmplPose
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.smpl_tree import PARENTS
-from fip_ros.ros import qos, smpl_frames
-from fip_ros.ros.conversions import (
-    local_rot_from_quats,
-    quat_from_matrix,
-    rot_smpl_to_ros,
-    smpl_pose_quats,
-    valid_quats,
-    vec_smpl_to_ros,
-)
+from fip_ros.ros import qos
+from fip_ros.ros.body_tf import BodyTf, joint_positions
+from fip_ros.ros.conversions import local_rot_from_quats, smpl_pose_quats, valid_quats, vec_smpl_to_ros
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
-from fip_ros.ros.tf_publisher import StaticTransformBroadcaster, make_transform, validate_transform
+from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
 
 BONE_POINTS = [k for j, p in enumerate(PARENTS) if p >= 0 for k in (p, j)]  # LINE_LIST point order
-
-
-def pose_to_transforms(root_orientation: np.ndarray, local_quats: np.ndarray, offsets: np.ndarray,
-                       root_translation=(0.0, 0.0, 0.0)):
-    """ROS-axis joint transforms from an SmplPose's content.
-
-    root_orientation (4,) xyzw: SMPL pelvis frame -> ROS world; local_quats (24,4) SMPL local rotations;
-    offsets (24,3) SMPL T-pose offsets. Returns (translations (24,3), quats (24,4) unit xyzw, positions (24,3)
-    in the origin frame) with joint 0 relative to the origin frame and joint j relative to its parent.
-    """
-    local = rot_smpl_to_ros(local_rot_from_quats(np.vstack([root_orientation, local_quats])))
-    trans = vec_smpl_to_ros(offsets)
-    trans[0] = root_translation
-    glob = np.empty_like(local)
-    pos = np.empty((24, 3))
-    for j, p in enumerate(PARENTS):
-        glob[j] = local[j] if p < 0 else glob[p] @ local[j]
-        pos[j] = trans[j] if p < 0 else pos[p] + glob[p] @ trans[j]
-    return trans, quat_from_matrix(local), pos
 
 
 PARAMETERS = {
@@ -74,10 +49,9 @@ class SmplTfBroadcaster(Node):
         declare_parameters(self, PARAMETERS)
         g = self.get_parameter
         body_id, prefix, suffix = g("body_id").value, g("frame_prefix").value, g("frame_suffix").value
-        self.world = smpl_frames.world_frame(g("world_frame").value)
-        self.origin = smpl_frames.origin_frame(body_id, prefix, suffix)
-        self.children = smpl_frames.joint_frames(body_id, prefix, suffix)
-        self.parents = smpl_frames.parent_frames(body_id, prefix, suffix)
+        # /tf exactly as tf2_ros.TransformBroadcaster sends it (TFMessage, tf2 QoS), one message refilled.
+        self.tf = BodyTf(body_id, prefix, suffix, g("world_frame").value)
+        self.origin = self.tf.origin
         body = fallback_body(self)
         self.offsets = self._offsets(body)
         self.rejected = 0
@@ -86,16 +60,10 @@ class SmplTfBroadcaster(Node):
         self.betas = self._fit_betas(body)
         self.last_mesh_ns = 0
 
-        # /tf exactly as tf2_ros.TransformBroadcaster sends it (TFMessage, tf2 QoS), from one preallocated
-        # message refilled per pose: values are checked with numpy per pose, frame ids once here.
-        self.tf_msg = TFMessage(transforms=[
-            make_transform(Time(), parent, child, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
-            for parent, child in zip(self.parents, self.children, strict=True)])
-        for t in self.tf_msg.transforms:
-            validate_transform(t)
         self.pub_tf = self.create_publisher(TFMessage, "/tf", qos.TF)
         self.tf_static = StaticTransformBroadcaster(self)
-        self.tf_static.send_transform(self._static_origin(g("origin_offset").value))
+        self.tf_static.send_transform(self.tf.static_origin(self.get_clock().now().to_msg(),
+                                                            g("origin_offset").value))
         self.skeleton = self._skeleton_template()
         self.pub_markers = self.create_publisher(MarkerArray, "skeleton_markers", qos.RELIABLE)
         self.pub_mesh = self.mesh and self.create_publisher(MarkerArray, "mesh_markers", qos.RELIABLE)
@@ -120,14 +88,6 @@ class SmplTfBroadcaster(Node):
         """Mesh shape measuring like the body parameters (the model's gender is the one loaded)."""
         return None if self.mesh is None else self.mesh.fit_betas(body)
 
-    def _static_origin(self, offset) -> TransformStamped:
-        t = TransformStamped()
-        t.header.stamp = self.get_clock().now().to_msg()
-        t.header.frame_id, t.child_frame_id = self.world, self.origin
-        t.transform.translation.x, t.transform.translation.y, t.transform.translation.z = map(float, offset)
-        t.transform.rotation.w = 1.0
-        return t
-
     def _on_body_params(self, msg: BodyParams):
         body = body_from_msg(msg)
         try:
@@ -145,17 +105,13 @@ class SmplTfBroadcaster(Node):
             self.get_logger().warning(f"rejected invalid SmplPose ({self.rejected} so far)",
                                       throttle_duration_sec=5.0)
             return
-        trans, q, pos = pose_to_transforms(quats[0], quats[1:], self.offsets, root_t)
-        if not (np.isfinite(trans).all() and valid_quats(q)):
+        local = local_rot_from_quats(quats)
+        if not self.tf.fill(msg.header.stamp, local, self.offsets, root_t):
             self.rejected += 1
             return
-        for t, tr, rot in zip(self.tf_msg.transforms, trans.tolist(), q.tolist(), strict=True):
-            t.header.stamp = msg.header.stamp
-            tt, rr = t.transform.translation, t.transform.rotation
-            tt.x, tt.y, tt.z = tr
-            rr.x, rr.y, rr.z, rr.w = rot
-        self.pub_tf.publish(self.tf_msg)
+        self.pub_tf.publish(self.tf.data)
         if self.publish_markers:
+            pos = joint_positions(local, self.offsets, root_t)
             self.pub_markers.publish(self._skeleton(msg.header.stamp, pos))
         if self.mesh is not None:
             try:

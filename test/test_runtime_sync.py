@@ -2,7 +2,7 @@
 
 import pytest
 
-from fip_ros.ros.sync import ApproximateTimeSync
+from fip_ros.runtime.sync import ApproximateTimeSync
 
 MS = 1_000_000
 
@@ -40,7 +40,7 @@ def test_out_of_order_and_late_dropped():
 
 
 def test_missing_channel_overflows_without_output():
-    sync = ApproximateTimeSync(2, slop_s=0.005, queue_size=4)
+    sync = ApproximateTimeSync(2, slop_s=0.005, window_s=0.05)  # 4 frames of 16 ms
     assert feed(sync, [(0, i * 16 * MS) for i in range(1, 20)]) == []
     assert sync.stats.overflow == 15
 
@@ -59,7 +59,7 @@ def test_rejects_bad_configuration():
 
 
 def test_silent_channel_is_held_after_hold_after_then_rejoins():
-    sync = ApproximateTimeSync(3, slop_s=0.005, queue_size=10, reference=2, hold_after_s=0.05)
+    sync = ApproximateTimeSync(3, slop_s=0.005, window_s=0.16, reference=2, hold_after_s=0.05)
     assert len(feed(sync, [(c, 100 * MS) for c in range(3)])) == 1
     # Channel 2 (the reference) falls silent: nothing until it is 50 ms behind, then the queued frames
     # come out with its last item reused, stamped with the newest live stamp.

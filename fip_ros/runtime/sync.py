@@ -2,7 +2,9 @@
 
 Greedy policy: every channel keeps a stamp-ordered queue; while all queues are non-empty, heads older than
 the newest head by more than ``slop`` can never be matched (later messages on the newest channel are newer
-still) and are dropped; once all heads lie within ``slop`` they are emitted together.
+still) and are dropped; once all heads lie within ``slop`` they are emitted together. Each queue spans at
+most ``window`` seconds of stamps (sized in time, not in messages, so a sensor whose messages arrive up to
+that late still joins its set, whatever the sensors' rate).
 
 Holding (``hold_after_s`` > 0): a channel that has fallen silent no longer blocks the others; sets are matched
 over the live channels and the silent one contributes its last emitted item again (listed in
@@ -27,7 +29,7 @@ class SyncStats:
     out_of_order: int = 0   # stamp not newer than the channel's previous one
     late: int = 0           # stamp not newer than the last emitted set
     unmatched: int = 0      # dropped because no partner within slop can arrive any more
-    overflow: int = 0       # dropped because a channel's queue was full (e.g. a sensor is missing)
+    overflow: int = 0       # dropped because older than the window (e.g. a sensor is missing)
     time_resets: int = 0    # stamps jumped backwards by more than the reset threshold
     held: int = 0           # sets emitted with at least one silent channel's last item reused
 
@@ -44,14 +46,14 @@ class SyncedSet:
 
 
 class ApproximateTimeSync:
-    def __init__(self, num_channels: int, slop_s: float, queue_size: int = 10, reference: int = 0,
+    def __init__(self, num_channels: int, slop_s: float, window_s: float = 0.5, reference: int = 0,
                  backward_reset_s: float = 0.5, hold_after_s: float = 0.0):
-        if (num_channels < 1 or slop_s < 0 or queue_size < 1 or not 0 <= reference < num_channels
+        if (num_channels < 1 or slop_s < 0 or not window_s > slop_s or not 0 <= reference < num_channels
                 or hold_after_s < 0):
             raise ValueError("invalid synchroniser configuration")
         self.slop_ns = int(slop_s * 1e9)
         self.hold_after_ns = int(hold_after_s * 1e9)
-        self.queue_size = queue_size
+        self.window_ns = int(window_s * 1e9)
         self.reference = reference
         self.backward_reset_ns = int(backward_reset_s * 1e9)
         self.stats = SyncStats()
@@ -91,7 +93,7 @@ class ApproximateTimeSync:
         self._last_in[channel] = stamp_ns
         q = self._queues[channel]
         q.append((stamp_ns, item))
-        if len(q) > self.queue_size:
+        while q[0][0] < stamp_ns - self.window_ns:
             q.popleft()
             self.stats.overflow += 1
         return self._match(), jumped
