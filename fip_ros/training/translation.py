@@ -34,22 +34,22 @@ CONTACT_HEIGHT = 0.05  # m above the clip's floor
 CONTACT_SPEED = 0.5  # m/s
 ACC_NOISE = 0.3  # m/s^2, white, per axis (training only)
 HIDDEN = (256, 128)
-SPEEDS = (0.8, 1.25)  # playback-speed augmentation (with the mirrored clips: six variants per clip)
-STILL, BLEND = 90, 30  # frames of a still T-pose and of the blend into the motion (the seventh variant)
+SPEED = 1.25  # playback-speed augmentation (of the clip and its mirror image)
+STILL, BLEND = 90, 30  # frames of a still T-pose and of the blend into the motion
 
 
 def variants(motion) -> list[tuple]:
-    """(local_rot, tran, offsets) of the clip, mirrored, each played at the SPEEDS, and the clip started from
-    a still calibration T-pose (as live tracking starts: standing still must read zero velocity)."""
+    """(local_rot, tran, offsets) of the clip, mirrored, both played SPEED times faster, and the clip
+    started from a still calibration T-pose (as live tracking starts: standing still reads zero velocity)."""
     clip = motion.tensors(torch.float64)
     out = [(clip.local_rot, clip.tran, clip.offsets), mirror(clip.local_rot, clip.tran, clip.offsets)]
-    for factor in SPEEDS:
-        length = int((clip.frames - 1) / factor)
-        out += [(*at_speed(rot, tran, factor, length), off) for rot, tran, off in out[:2]]
+    length = int((clip.frames - 1) / SPEED)
+    out += [(*at_speed(rot, tran, SPEED, length), off) for rot, tran, off in out[:2]]
     n = STILL + BLEND
     rot = torch.cat([clip.local_rot[:1].expand(n, -1, -1, -1), clip.local_rot])
     tran = torch.cat([clip.tran[:1].expand(n, -1), clip.tran])
-    rot, tran = prepend_calibration(rot, tran, calibration_pose_local_rot("tpose"), STILL, BLEND)
+    tpose = torch.as_tensor(calibration_pose_local_rot("tpose"), dtype=rot.dtype)
+    rot, tran = prepend_calibration(rot, tran, tpose, STILL, BLEND)
     out.append((rot, tran, clip.offsets))
     return out
 
@@ -130,7 +130,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=default_weights_path())
     ap.add_argument("--mocap", type=Path, default=None, help="shared mocap (default: ../shared/data/mocap)")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     t0 = time.time()
