@@ -5,7 +5,7 @@
 Clips of the train split (``config/dataset_split.yaml``) are imported from the shared mocap as the dataset
 builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
 sensor noise; the targets are the clip's root velocity in the pelvis's heading frame and the feet's contact
-(sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About five
+(sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About three
 minutes on one CPU core; the seed fixes the result.
 """
 
