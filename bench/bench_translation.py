@@ -39,7 +39,8 @@ def main(argv=None):
         return 0
     model = load_model()
     sets = VALIDATION if args.val else HELD_OUT
-    print(f"## root translation, {'validation' if args.val else 'held-out'} split, shipped weights; {TARGETS}")
+    split = "validation" if args.val else "held-out"
+    print(f"## root translation, {split} split, shipped weights; {TARGETS}")
     for use_fip, label in ((True, "FIP pose (fip_ros.api predict)"), (False, "true pose (the method alone)")):
         summary, runs = evaluate(model, sets, use_fip=use_fip)
         print(f"### {label}")
