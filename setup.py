@@ -11,7 +11,8 @@ NODES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcast
 # Command-line tools: one module per tool in fip_ros.cli (arguments first, then the library).
 TOOLS = {name: f"fip_ros.cli.{module}:main" for name, module in (
     ("fip-dataset", "dataset"), ("fip-train", "train"), ("fip-eval", "evaluate"), ("fip-export", "export"),
-    ("fip-finetune", "finetune"), ("fip-bag", "bag"), ("fip-bringup", "bringup"), ("fip-demo", "demo"))}
+    ("fip-finetune", "finetune"), ("fip-bag", "bag"), ("fip-bringup", "bringup"), ("fip-demo", "demo"),
+    ("fip-calibrate", "calibrate"), ("fip-body", "body"))}
 
 setup(
     name=PACKAGE,
@@ -33,6 +34,6 @@ setup(
     license="MIT",
     entry_points={
         "console_scripts": [f"{name}={target}" for name, target in TOOLS.items()]
-        + [f"{name}=fip_ros.ros.nodes.{name}:main" for name in NODES],
+        + [f"{name}=fip_ros.ros.executables:{name}" for name in NODES],
     },
 )

@@ -5,6 +5,7 @@ Test modules import them from here, never from each other."""
 import io
 import json
 import pickle
+import socket
 import struct
 
 import numpy as np
@@ -33,8 +34,8 @@ def random_checkpoint(path) -> str:
     return str(path)
 
 
-def synthetic_clip(path, seconds: float = 3.0, fps: int = 60) -> str:
-    """A motion clip (docs/CONTRACTS.md) of waving arms, a bending knee and a turning pelvis."""
+def synthetic_clip(path, seconds: float = 3.0, fps: int = 60, body: dict = BODY) -> str:
+    """A motion clip (docs/CONTRACTS.md) of waving arms, a bending knee and a turning pelvis, of ``body``."""
     t = np.arange(int(seconds * fps)) / fps
     rotvec = np.zeros((len(t), 24, 3))
     rotvec[:, 16, 2] = -0.6 * np.sin(np.pi * t)
@@ -43,7 +44,7 @@ def synthetic_clip(path, seconds: float = 3.0, fps: int = 60) -> str:
     rotvec[:, 0, 1] = 0.3 * np.sin(0.5 * np.pi * t)
     local = Rotation.from_rotvec(rotvec.reshape(-1, 3)).as_matrix().reshape(len(t), 24, 3, 3)
     np.savez(path, local_rot=local.astype(np.float32), tran=np.zeros((len(t), 3), np.float32),
-             offsets=offsets_for_body(BODY).numpy().astype(np.float32), body=body_vector(BODY).numpy(),
+             offsets=offsets_for_body(body).numpy().astype(np.float32), body=body_vector(body).numpy(),
              fps=np.array(fps), subject="test", source="synthetic", name="wave")
     return str(path)
 
@@ -123,3 +124,14 @@ def write_py2_pickle(path, data):
     _Py2Pickler(buf, protocol=2).dump(data)
     path.write_bytes(buf.getvalue())
     return path
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` UDP ports free on 127.0.0.1 right now (the OS picks them)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports

@@ -13,7 +13,7 @@ from fip_ros.ros.nodes.body_params import BodyParamsNode
 
 CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config",
                       "body_params.yaml")
-NEW = dict(subject_id="s7", sex=BodyParams.SEX_FEMALE, height=1.62, arm_length=0.47, leg_length=0.78,
+NEW = dict(subject_id="0", sex=BodyParams.SEX_FEMALE, height=1.62, arm_length=0.47, leg_length=0.78,
            mass=55.0)
 GET, SET = (GetBodyParams, "get_body_params"), (SetBodyParams, "set_body_params")
 
@@ -50,7 +50,7 @@ def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, s
     # Start-up values come from config/body_params.yaml; the latched topic reaches a late subscriber.
     reply = call(ros_node, spin_until, *GET, GetBodyParams.Request())
     assert reply.success
-    assert as_tuple(reply.params) == ("default", BodyParams.SEX_MALE, 1.75, 0.51, 0.84, 70.0)
+    assert as_tuple(reply.params) == ("0", BodyParams.SEX_MALE, 1.75, 0.51, 0.84, 70.0)
     assert as_tuple(latched(ros_node, spin_until)) == as_tuple(reply.params)
     assert not store.exists()
 

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from helpers import free_ports
 from rclpy.parameter import Parameter
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Imu, MagneticField
@@ -39,16 +40,6 @@ def packet(i):
     return encode_bundle(timetag_from_unix(time.time()),
                          [encode_message("/sensors", sensors), encode_message("/quaternion", quat),
                           encode_message("/earth", [0.0, 0.0, 0.0])])
-
-
-def free_ports(n):
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Sender(threading.Thread):

@@ -4,7 +4,7 @@
 import sys
 from datetime import UTC, datetime
 
-from fip_ros.cli import HelpFormatter, parser
+from fip_ros.cli import HelpFormatter, parser, user_errors
 from fip_ros.ros.formats import FORMATS, STORAGE_NAMES
 
 
@@ -48,6 +48,7 @@ def _info(path) -> int:
     return 0
 
 
+@user_errors("fip-bag")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "info":

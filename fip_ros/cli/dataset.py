@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 from fip_ros.data.paths import DATASET_DIR, default_mocap_dir
 
 
@@ -23,6 +23,7 @@ def build_parser():
     return p
 
 
+@user_errors("fip-dataset")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from fip_ros.data.build_dataset import build, summary

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 from fip_ros.data.paths import DATASET_DIR
 from fip_ros.evaluation import CONDITIONS
 
@@ -69,6 +69,7 @@ def recordings_main(a) -> int:
     return 0
 
 
+@user_errors("fip-eval")
 def main(argv=None):
     a = build_parser().parse_args(argv)
     if a.dip or a.totalcapture or a.raw:

@@ -3,7 +3,7 @@
 
 import os
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 
 
 def build_parser():
@@ -17,6 +17,7 @@ def build_parser():
     return p
 
 
+@user_errors("fip-export")
 def main(argv=None):
     a = build_parser().parse_args(argv)
     from fip_ros.fip.checkpoint import default_weights_path, load_checkpoint

@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 from fip_ros.finetune.config import FinetuneConfig
 
 
@@ -29,6 +29,7 @@ def build_parser():
     return p
 
 
+@user_errors("fip-finetune")
 def main(argv=None):
     ap = build_parser()
     args = ap.parse_args(argv)

@@ -4,7 +4,7 @@ docs/accuracy.md (``fip_ros.evaluation.report``; ``fip-eval --report`` does the 
 import json
 from pathlib import Path
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 
 
 def build_parser():
@@ -16,6 +16,7 @@ def build_parser():
     return p
 
 
+@user_errors("python -m fip_ros.cli.report")
 def main(argv=None):
     a = build_parser().parse_args(argv)
     from fip_ros.evaluation.report import write_report

@@ -3,7 +3,7 @@
 
 import json
 
-from fip_ros.cli import parser
+from fip_ros.cli import parser, user_errors
 from fip_ros.data.paths import DATASET_DIR
 
 
@@ -38,6 +38,7 @@ def build_parser():
     return p
 
 
+@user_errors("fip-train")
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from fip_ros.training.train import train

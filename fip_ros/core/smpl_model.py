@@ -13,6 +13,7 @@ import torch
 from smplx.lbs import lbs, vertices2joints
 from smplx.utils import Struct
 
+from fip_ros.core import safe_pickle
 from fip_ros.core.body_model import measure_offsets, validate_body
 from fip_ros.core.kinematics import offsets_from_positions
 
@@ -29,10 +30,17 @@ def _model_file(model_path: str, gender: str) -> str:
     raise FileNotFoundError(f"no SMPL_{gender.upper()}.pkl/.npz in {model_path} or {model_path}/smpl")
 
 
-def _load_npz(path: str) -> Struct:
-    """Model arrays of an .npz; 0-d object entries (e.g. a sparse J_regressor) are unwrapped."""
-    arrays = np.load(path, allow_pickle=True)
-    return Struct(**{k: v.item() if v.dtype == object and v.ndim == 0 else v for k, v in arrays.items()})
+def _load_model(path: str) -> Struct:
+    """Model arrays of an .npz or .pkl, read without running code from the file (``safe_pickle``); 0-d object
+    entries of an .npz (e.g. a sparse J_regressor) are unwrapped."""
+    if path.endswith(".npz"):
+        arrays = safe_pickle.load_npz(path)
+    else:
+        arrays = safe_pickle.load(path)
+        if not isinstance(arrays, dict):
+            raise ValueError(f"{path}: expected a dict of model arrays, got {type(arrays).__name__}")
+    return Struct(**{k: v.item() if isinstance(v, np.ndarray) and v.dtype == object and v.ndim == 0 else v
+                     for k, v in arrays.items()})
 
 
 class SmplBody:
@@ -43,14 +51,9 @@ class SmplBody:
         if not os.path.exists(path):
             raise FileNotFoundError(f"SMPL model file {path} does not exist")
         kwargs = {"gender": gender, "num_betas": num_betas, "dtype": torch.float64}
-        if path.endswith(".npz"):  # smplx reads pickles only; hand it the arrays
-            self.model = smplx.SMPL(path, data_struct=_load_npz(path), **kwargs)
-        else:  # smplx.SMPL directly: smplx.create would infer the model type from the file name
-            try:
-                self.model = smplx.SMPL(path, **kwargs)
-            except ModuleNotFoundError as e:  # original SMPL pickles hold chumpy arrays
-                raise ImportError(f"{path} needs the '{e.name}' package to unpickle; convert the model to "
-                                  ".npz (plain numpy arrays with the same keys) or install it") from e
+        # smplx would pickle.load the file itself; it gets the arrays instead (original SMPL pickles holding
+        # chumpy objects are refused: convert them to .npz with plain numpy arrays under the same keys).
+        self.model = smplx.SMPL(path, data_struct=_load_model(path), **kwargs)
         self.gender = gender
         self.num_betas = self.model.num_betas
         self.faces = np.asarray(self.model.faces, dtype=np.int64)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fip_ros.core import safe_pickle
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.resample import resample
@@ -53,10 +54,13 @@ def smpl_axis_angle(poses: np.ndarray) -> np.ndarray:
 def load_amass(path, model_path: str | None = None, target_fps: float = 60.0) -> Motion:
     """One AMASS sequence -> Motion (60 Hz, SMPL frame y up, floor at y = 0); see the module doc."""
     path = Path(path)
-    with np.load(path, allow_pickle=True) as z:
+    z = safe_pickle.load_npz(path)  # no code runs from the file
+    try:
         aa, trans = smpl_axis_angle(z["poses"]), np.asarray(z["trans"], np.float64)
         betas, gender = np.asarray(z["betas"], np.float64), _gender(z["gender"])
         fps = float(z["mocap_framerate"])
+    except KeyError as exc:
+        raise ValueError(f"{path}: not an AMASS sequence (no {exc.args[0]!r})") from None
     sex = "female" if gender == "female" else "male"
     local = axis_angle_to_matrix(torch.from_numpy(aa)).numpy()
     if model_path:

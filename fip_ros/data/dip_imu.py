@@ -6,40 +6,21 @@ accelerations are free accelerations in that frame with gravity removed, m/s^2. 
 (docs/CONTRACTS.md calibrated IMU data); no calibration is estimated here. 60 Hz, no translation.
 """
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from fip_ros.core import safe_pickle
 from fip_ros.core.rotations import axis_angle_to_matrix
 
 DIP_SENSORS = [7, 8, 11, 12, 0, 2]  # DIP's 17 sites -> left/right forearm, left/right lower leg, head, pelvis
 DIP_FPS = 60.0
 
 
-# The only globals a DIP-format pickle may name: numpy's array and scalar reconstruction, and the codec that
-# Python 3's protocol-2 pickles use for byte strings (any other would let a crafted file run code).
-_PICKLE_GLOBALS = {("_codecs", "encode"), ("numpy", "ndarray"), ("numpy", "dtype"),
-                   ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                   ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
-
-
-class _DataUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) not in _PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing {module}.{name}: a data file may only hold numpy arrays")
-        return super().find_class(module, name)
-
-
 def read_pickle(path) -> dict:
-    """A Python 2 pickle of numpy arrays (latin1 decodes its byte strings and numpy buffers); ValueError if
-    it is not one (no code named by the file runs)."""
-    with open(path, "rb") as f:
-        try:
-            data = _DataUnpickler(f, encoding="latin1").load()
-        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as exc:
-            raise ValueError(f"{path}: not a DIP-format pickle ({exc})") from None
+    """A (Python 2) pickle of numpy arrays; no code runs from it (``fip_ros.core.safe_pickle``)."""
+    data = safe_pickle.load(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a dict of arrays, got {type(data).__name__}")
     return data

@@ -45,7 +45,8 @@ def load_checkpoint(path, map_location="cpu"):
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated / corrupt / not a torch file
-        raise WeightsError(f"cannot read FIP weights {path}: {type(e).__name__}: {e}") from e
+        # Not torch's text: it suggests weights_only=False, which would run code from the file.
+        raise WeightsError(f"{path} is not a readable FIP checkpoint ({type(e).__name__})") from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state_dict" not in payload:
         raise WeightsError(f"{path} is not a fip_ros FIP checkpoint")
     if payload.get("version", 0) > VERSION:

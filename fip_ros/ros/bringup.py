@@ -1,8 +1,9 @@
 """A whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition): ``fip-bringup``.
 
-The graph comes from a YAML file (config/live.yaml, config/replay.yaml) that launch/live.launch.py and
-launch/replay.launch.py read too, through :func:`graph_nodes`, so both start the same nodes with the same
-parameter files and overrides. Graph file format::
+The graph comes from a YAML file (config/live.yaml, config/replay.yaml, config/bag.yaml) that the launch
+files read too, through :func:`graph_nodes`, so both start the same nodes with the same parameter files and
+overrides; both check the arguments with :func:`validate_args` before any node starts. SIGINT or SIGTERM, at
+any moment, ends it with status 0 (``fip_ros.ros.shutdown``). Graph file format::
 
     nodes:
       - executable: estimator            # fip_ros.ros.nodes.<executable>
@@ -11,20 +12,23 @@ parameter files and overrides. Graph file format::
         overrides: {subject_id: $body_id}   # $var = a graph argument; skipped when the argument is empty
     rviz: ../rviz/fip.rviz
 
-Graph arguments (same names as the launch arguments): namespace, body_id, clip, backend, model, rviz and
-``<node name>_params`` replacing that node's parameter files.
+Graph arguments (same names as the launch arguments): namespace, body_id, clip, bag, backend, model, rviz
+and ``<node name>_params`` replacing that node's parameter files.
 """
 
 import importlib
 import inspect
+import re
 import shutil
-import signal
 import subprocess
-import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from fip_ros.ros import shutdown
+from fip_ros.ros.smpl_frames import check_id
 
 
 def config_dir() -> Path:
@@ -35,7 +39,11 @@ def config_dir() -> Path:
     from ament_index_python.packages import get_package_share_directory
     return Path(get_package_share_directory("fip_ros")) / "config"
 
-GRAPH_ARGS = ("namespace", "body_id", "clip", "backend", "model")
+GRAPHS = ("live", "replay", "bag")
+GRAPH_ARGS = ("namespace", "body_id", "clip", "bag", "backend", "model")
+BACKENDS = ("torch", "onnx")
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}  # what launch's IfCondition accepts
+_NAMESPACE = re.compile(r"/?([A-Za-z_][A-Za-z0-9_]*)(/[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass
@@ -47,8 +55,8 @@ class NodeSpec:
 
 
 def graph_path(graph: str) -> Path:
-    """'live'/'replay' -> the installed or source config file; anything else is a path."""
-    if graph in ("live", "replay"):
+    """'live'/'replay'/'bag' -> the installed or source config file; anything else is a path."""
+    if graph in GRAPHS:
         return config_dir() / f"{graph}.yaml"
     return Path(graph)
 
@@ -73,6 +81,43 @@ def graph_nodes(path, args: dict) -> tuple[list[NodeSpec], str | None]:
         specs.append(NodeSpec(entry["executable"], name, params, overrides))
     rviz = graph.get("rviz")
     return specs, str((path.parent / rviz).resolve()) if rviz else None
+
+
+class ArgumentError(ValueError):
+    """A bad graph/launch argument: ``name`` (launch spelling) and why."""
+
+    def __init__(self, name: str, why: str):
+        super().__init__(f"argument {name}: {why}")
+        self.name, self.why = name, why
+
+
+def validate_args(args: dict, executables=()) -> None:
+    """ArgumentError for the first bad graph/launch argument (values are strings; empty = unset).
+
+    ``executables``: the graph's nodes, for the arguments a node needs (imu_replay a clip, bag_player a bag).
+    """
+    def bad(name, why):
+        raise ArgumentError(name, why)
+
+    ns = args.get("namespace") or ""
+    if ns and not _NAMESPACE.fullmatch(ns):
+        bad("namespace", f"{ns!r} is not a ROS namespace (letters, digits, '_', tokens split by '/')")
+    if args.get("body_id"):
+        try:
+            check_id(args["body_id"], "body_id")
+        except ValueError as exc:
+            bad("body_id", str(exc).removeprefix("body_id "))
+    if args.get("backend") and args["backend"] not in BACKENDS:
+        bad("backend", f"{args['backend']!r} is not one of {', '.join(BACKENDS)}")
+    if str(args.get("rviz", "false")).lower() not in BOOLEANS:
+        bad("rviz", f"{args['rviz']!r} is not true or false")
+    needs = {"imu_replay": "clip", "bag_player": "bag"}
+    for name in ("clip", "bag", "model", *(k for k in args if k.endswith("_params"))):
+        value = args.get(name) or ""
+        if not value and any(needs.get(e) == name for e in executables):
+            bad(name, "this graph needs it")
+        if value and not Path(value).expanduser().exists():
+            bad(name, f"{value} does not exist")
 
 
 def node_class(executable: str):
@@ -103,21 +148,32 @@ def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
 
 
 def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: int = 4,
-              duration: float = 0.0, rviz_config: str | None = None):
-    """Start the nodes of ``specs`` in this process on one MultiThreadedExecutor and spin until Ctrl-C, an
-    external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2 with it."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+              duration: float = 0.0, rviz_config: str | None = None) -> int:
+    """Start the nodes of ``specs`` in this process on one MultiThreadedExecutor and spin until SIGINT or
+    SIGTERM, an external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2
+    with it. Stops as every node process does (``fip_ros.ros.shutdown``; call ``shutdown.install()`` before
+    the slow imports). Returns 0, or 1 after a one-line error when a node cannot start."""
+    from fip_ros.ros.nodes import startup_error
 
+    stop = shutdown.install()
     classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
-    rclpy.init(args=["fip-bringup", *ros_args])
-    log = rclpy.logging.get_logger("fip_bringup")
-    executor = MultiThreadedExecutor(num_threads=threads)
-    nodes = []
-    rviz = None
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    executor, nodes, rviz = None, [], None
+    stop.ros_starting()
     try:
+        rclpy.init(args=["fip-bringup", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
+        log = rclpy.logging.get_logger("fip_bringup")
+        executor = MultiThreadedExecutor(num_threads=threads)
         for cls, spec in zip(classes, specs, strict=True):
-            node = cls(cli_args=node_cli_args(spec, namespace))
+            try:
+                node = cls(cli_args=node_cli_args(spec, namespace))
+            except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
+                log.debug(traceback.format_exc())
+                log.fatal(f"{spec.name}: {startup_error(exc)}")
+                return 1
             nodes.append(node)
             executor.add_node(node)
         if rviz_config:
@@ -126,17 +182,9 @@ def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: 
             else:
                 log.warning("rviz2 is not installed here: starting without it")
         log.info(f"started {', '.join(s.name for s in specs)} in one process")
-        if duration > 0:
-            stopper = threading.Timer(duration, lambda: signal.raise_signal(signal.SIGINT))
-            stopper.daemon = True  # must not keep the process alive after an earlier stop
-            stopper.start()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        shutdown.spin(executor, stop, duration)
     finally:
         if rviz is not None:
             rviz.terminate()
-        executor.shutdown(timeout_sec=1.0)
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        shutdown.close(executor, nodes, stop)
+    return 0

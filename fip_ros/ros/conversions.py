@@ -156,6 +156,13 @@ def imu_frame(site: str, prefix: str = "") -> str:
     return f"{prefix}imu_{site}"
 
 
+def namespace_prefix(namespace: str) -> str:
+    """A node namespace as a frame prefix, so each person's sensors get frames of their own:
+    ``/p1`` -> ``p1_``, ``/lab/p2`` -> ``lab_p2_``, ``/`` -> ``""``."""
+    tokens = [t for t in namespace.split("/") if t]
+    return "_".join(tokens) + "_" if tokens else ""
+
+
 def write_smpl_pose(msg, local_rot: np.ndarray) -> None:
     """Fill the rotations of a ``fip_msgs/SmplPose`` in place from SMPL local rotations (24,3,3), row 0 the
     pelvis orientation in the SMPL world (the root rotation travels in ``root_orientation``)."""

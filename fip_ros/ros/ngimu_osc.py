@@ -21,6 +21,11 @@ from fip_ros.core.gravity import G_UNIT
 
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP epoch) to 1970-01-01
 TIMETAG_IMMEDIATE = 1
+# Plausibility limits in SI units, checked after unit conversion: the NGIMU's full scales (+-2000 deg/s,
+# +-16 g, +-1300 uT) with 50 % headroom. A reading beyond them is a corrupt or forged packet.
+GYRO_LIMIT = math.radians(2000.0) * 1.5
+ACC_LIMIT = 16.0 * G_UNIT * 1.5
+MAG_LIMIT = 1300e-6 * 1.5
 # Yaw of +90 deg about z: NGIMU earth frame North-West-Up -> East-North-Up (north = ENU +y).
 NWU_TO_ENU = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 
@@ -162,9 +167,13 @@ class NgimuState:
     def update(self, msg: OscMessage, earth_frame: str = "nwu") -> bool:
         if msg.address == "/sensors":
             vals = _floats(msg.args, 9, "/sensors")
-            self.gyro = np.radians(vals[0:3])
-            self.acc = vals[3:6] * G_UNIT
-            self.mag = vals[6:9] * 1e-6
+            with np.errstate(over="ignore"):  # an overflow becomes inf, which the range check rejects
+                gyro, acc, mag = np.radians(vals[0:3]), vals[3:6] * G_UNIT, vals[6:9] * 1e-6
+            for name, v, limit in (("gyroscope", gyro, GYRO_LIMIT), ("accelerometer", acc, ACC_LIMIT),
+                                   ("magnetometer", mag, MAG_LIMIT)):
+                if not np.all(np.abs(v) <= limit):  # also catches inf from an overflowing unit conversion
+                    raise OscError(f"/sensors {name} reading {v.tolist()} exceeds the device range {limit:g}")
+            self.gyro, self.acc, self.mag = gyro, acc, mag
             self.timetag = msg.timetag
             return True
         if msg.address == "/quaternion":

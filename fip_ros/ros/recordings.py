@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fip_ros.core.body_model import body_dict
 from fip_ros.core.imu_synthesis import simulate_raw, synthesize
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.data.dip_imu import load_dip
@@ -34,6 +35,7 @@ class Recording:
     gt_tran: np.ndarray | None = None  # (T, 3) pelvis position, ROS world frame (REP 103), m
     sites: tuple = SENSOR_NAMES
     tpose_frames: int = 0
+    body: dict | None = None  # the recorded person's measurements (fip_ros.core.body_model), when known
 
     def __len__(self):
         return self.quat.shape[0]
@@ -55,11 +57,11 @@ def load_calibrated(path: Path, fmt: str) -> dict:
         tran = torch.as_tensor(clip.tran, dtype=torch.float64)
         imu = synthesize(local_rot, torch.as_tensor(clip.offsets, dtype=torch.float64), tran, fps=clip.fps)
         return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
-                    tran=tran.numpy())
+                    tran=tran.numpy(), body=body_dict(clip.body))
     if fmt in ("dip", "totalcapture"):
         seq = load_totalcapture(path) if fmt == "totalcapture" else load_dip(path)  # their default trims
         return dict(fps=60.0, acc=np.asarray(seq["acc"], float), ori=np.asarray(seq["ori"], float),
-                    local_rot=np.asarray(seq["local_rot"], float), tran=None)
+                    local_rot=np.asarray(seq["local_rot"], float), tran=None, body=None)
     raise ValueError(f"unknown recording format {fmt!r}; expected one of {FORMATS}")
 
 
@@ -87,4 +89,5 @@ def load_recording(path, fmt: str = "auto", tpose_seconds: float = 3.0, seed: in
     rot = raw_ori.numpy()
     return Recording(fps=fps, quat=quat_from_matrix(rot), gyro=body_angular_velocity(rot, fps),
                      acc=raw_acc.numpy(), gt_local_rot=local_rot,
-                     gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n)
+                     gt_tran=None if tran is None else vec_smpl_to_ros(tran), tpose_frames=n,
+                     body=cal["body"])

@@ -5,7 +5,22 @@ joint is ``<joint name>_<id>``; ``origin_<id>`` is the fixed point on the floor-
 body hangs from. ``prefix``/``suffix`` wrap every name so several people or systems can share one TF tree.
 """
 
+import re
+
 from fip_ros.core.smpl_tree import JOINT_NAMES, PARENTS
+
+# The one default subject / body id of every node and graph (pose, TF frames, body_params, joint_moments).
+DEFAULT_SUBJECT_ID = "0"
+_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def check_id(value: str, name: str = "body_id") -> str:
+    """``value`` if it is a valid subject / body id (1-64 letters, digits, '_'), else ValueError naming
+    ``name``: ids become TF frame names (``body_<id>``), file names and diagnostics names."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:40]}... ({len(value)} characters)"
+        raise ValueError(f"{name} {shown!r} must be 1-64 letters, digits or '_' (it names TF frames)")
+    return value
 
 
 def _check(name: str) -> str:
@@ -16,6 +31,8 @@ def _check(name: str) -> str:
 
 
 def frame(base: str, body_id: str, prefix: str = "", suffix: str = "") -> str:
+    if body_id != "":
+        check_id(body_id)
     return _check(f"{prefix}{base}_{body_id}{suffix}" if body_id != "" else f"{prefix}{base}{suffix}")
 
 

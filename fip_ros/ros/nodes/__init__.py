@@ -1,30 +1,67 @@
-"""ROS 2 nodes: thin adapters around the ROS-free core. Each module has a node class and ``main()``."""
+"""ROS 2 nodes: thin adapters around the ROS-free core. Each module has a node class and ``main()``.
 
-import rclpy
-import rclpy.executors
-import rclpy.logging
+Every node process starts and stops through :func:`run_node` (the shutdown pattern of
+``fip_ros.ros.shutdown``, shared with fip-bringup); the installed executables are
+``fip_ros.ros.executables``. Nodes with threads of their own stop them in ``stop()``.
+"""
+
+import traceback
+from contextlib import contextmanager
+
+from fip_ros.ros import shutdown
 
 
-def run_node(node_class, args=None) -> int:
-    """Init, construct ``node_class``, spin until shutdown, clean up; the ``main()`` of a node module.
+def startup_error(exc: Exception) -> str:
+    """One line for a start-up failure (a bad parameter or file is a user mistake, not a crash)."""
+    text = str(exc).strip().splitlines()
+    return f"cannot start: {text[0] if text else type(exc).__name__}"
 
-    A configuration error at start-up (bad parameter, missing file) is logged as one line, not a traceback,
-    and gives exit code 1.
-    """
-    rclpy.init(args=args)
-    node = None
+
+@contextmanager
+def parameter(name: str, errors=(ValueError, OSError)):
+    """Re-raise ``errors`` from the block as a ValueError naming parameter ``name``, e.g. the file a
+    parameter names is missing or unreadable."""
     try:
-        node = node_class()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    except (ValueError, OSError, KeyError) as exc:
-        rclpy.logging.get_logger(node_class.__name__).fatal(f"cannot start: {exc}")
-        return 1
+        yield
+    except errors as exc:
+        raise ValueError(f"parameter '{name}': {exc}") from exc
+
+
+def missing_subscribers(pubs: dict, count: int) -> list[str]:
+    """Topics of ``pubs`` (topic -> publisher) with fewer than ``count`` subscribers: players wait on them."""
+    return sorted(topic for topic, pub in pubs.items() if pub.get_subscription_count() < count)
+
+
+def run_node(node_class, args=None):
+    """Init, construct ``node_class``, spin until SIGINT/SIGTERM, clean up and end the process; the
+    ``main()`` of a node module.
+
+    Exit status 0 after a stop signal (at any moment, start-up included), 1 with a one-line error when the
+    node cannot start (bad parameter, missing or bad file).
+    """
+    shutdown.exit_process(_run(node_class, args))
+
+
+def _run(node_class, args) -> int:
+    stop = shutdown.install()
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    executor = node = None
+    stop.ros_starting()
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        try:
+            node = node_class()
+        except Exception as exc:  # noqa: BLE001 - any start-up failure ends in one line, not a traceback
+            logger = rclpy.logging.get_logger(node_class.__name__)
+            logger.debug(traceback.format_exc())
+            logger.fatal(startup_error(exc))
+            return 1
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        shutdown.spin(executor, stop)
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        shutdown.close(executor, [node] if node is not None else [], stop)
     return 0
-
-

@@ -42,8 +42,9 @@ from fip_ros.ros.conversions import (
     vec_smpl_to_ros,
     write_smpl_pose,
 )
-from fip_ros.ros.nodes import run_node
+from fip_ros.ros.nodes import parameter, run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
+from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
 from fip_ros.runtime.tracker import STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
 
@@ -84,8 +85,8 @@ PARAMETERS = {
     "bodies": ([""], descriptor(
         "People served in one batched step: topic namespaces (also their subject ids); "
         "empty = one person in the node's namespace", read_only=True)),
-    "subject_id": ("0", descriptor("Subject id copied into SmplPose.subject_id (one person)",
-                                   read_only=True)),
+    "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id (one person)",
+                                                  read_only=True)),
     "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
     "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
     "model_path": ("", descriptor(
@@ -177,14 +178,16 @@ class Estimator(Node):
         if len(set(names)) != len(names) or not all(BODY_NAME.fullmatch(b) for b in names):
             raise ValueError(f"bodies must be distinct relative ROS names (letters, digits, '_', '/'), "
                              f"got {names}")
-        people = [(f"{b}/", b) for b in names] or [("", p["subject_id"])]
+        people = [(f"{b}/", b) for b in names] or [("", check_id(p["subject_id"], "subject_id"))]
         config = TrackerConfig(**{k: p[k] for k in TrackerConfig.__dataclass_fields__})
         body = fallback_body(self)
         self.lock = threading.Lock()
         net = VelocityNet()  # the root translation's, shared by the people
         self.trackers = [Tracker(config, body, subject, self._logger_for(subject), net)
                          for _, subject in people]
-        self.team = Team(self.trackers, make_engine(p["backend"], p["model_path"], [body] * len(people)))
+        with parameter("model_path", (OSError, RuntimeError)):  # a missing or unreadable checkpoint
+            engine = make_engine(p["backend"], p["model_path"], [body] * len(people))
+        self.team = Team(self.trackers, engine)
         self.people = [Person(self, i, prefix, subject, self.trackers[i], p["world_frame"])
                        for i, (prefix, subject) in enumerate(people)]
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", qos.RELIABLE)

@@ -6,10 +6,17 @@ Every ``/sensors`` message publishes one ``sensor_msgs/Imu`` on ``imu/<site>/dat
 ``/quaternion`` (orientation covariance[0] = -1 until one arrived), stamped per ``stamp_source`` (receipt
 time, the bundle's OSC time tag, or the tag aligned to the receiver's clock: ``ngimu_osc.DeviceClock``), and
 one ``sensor_msgs/MagneticField`` (tesla, sensor frame) on ``imu/<site>/mag`` (REP 145). Units
-are converted to REP 145 (rad/s, m/s^2 specific force; orientation in ENU). Malformed or unmapped packets
-are counted, logged (throttled) and dropped; counters go to ``/diagnostics``.
+are converted to REP 145 (rad/s, m/s^2 specific force; orientation in ENU) and range-checked after the
+conversion. Malformed or unmapped packets are counted, logged (throttled) and dropped; counters go to
+``/diagnostics`` under the node's full name (one entry per person).
+
+Who may send: the node listens on ``bind_address`` (default 127.0.0.1; devices on Wi-Fi need the address of
+the interface they reach, or 0.0.0.0 for all, as config/drivers.yaml sets) and accepts packets only from
+``allowed_senders`` (addresses or networks, e.g. 192.168.1.0/24; [''] = any) and, with ``device_map``, only
+from the mapped devices.
 """
 
+import ipaddress
 import select
 import socket
 import threading
@@ -21,12 +28,20 @@ from std_msgs.msg import Header
 
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.ros import qos
-from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, time_from_ns
+from fip_ros.ros.conversions import imu_frame, imu_topic, make_imu, namespace_prefix, time_from_ns
 from fip_ros.ros.ngimu_osc import DeviceClock, NgimuState, OscError, parse_packet
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import declare_parameters, descriptor
 
 MAX_DATAGRAM = 65535
+
+
+def parse_allowed(entries: list[str]) -> list:
+    """``["192.168.1.0/24", "10.0.0.7"]`` -> networks; ValueError naming the parameter for a bad entry."""
+    try:
+        return [ipaddress.ip_network(e, strict=False) for e in entries]
+    except ValueError as exc:
+        raise ValueError(f"parameter 'allowed_senders': {exc}") from None
 
 
 def parse_device_map(entries: list[str], sites: list[str]) -> dict:
@@ -47,9 +62,13 @@ PARAMETERS = {
     "port": (9000, descriptor("Shared UDP port, used with device_map")),
     "device_map": ([""], descriptor("Shared-port mode: entries 'host=site' or 'host:port=site' (sender "
                                     "address); [''] = per-site ports")),
-    "bind_address": ("0.0.0.0", descriptor("Local address to listen on")),
+    "bind_address": ("127.0.0.1", descriptor("Local address to listen on: 127.0.0.1 = this machine only; "
+                                             "the Wi-Fi interface's address or 0.0.0.0 for devices")),
+    "allowed_senders": ([""], descriptor("Sender addresses or networks accepted (e.g. 192.168.1.0/24); "
+                                         "[''] = any")),
     "earth_frame": ("nwu", descriptor("Device earth frame: 'nwu' (NGIMU default; rotated to ENU) or 'enu'")),
-    "frame_prefix": ("", descriptor("Prefix of the sensor frame ids")),
+    "frame_prefix": ("", descriptor("Prefix of the sensor frame ids; empty = the namespace's "
+                                    "(p1_ under /p1)")),
     "stamp_source": ("receipt", descriptor(
         "Message stamps: 'receipt' (time of receipt), 'device' (the bundle's OSC time tag, for device clocks "
         "set to the host's) or 'aligned' (the time tag on this clock, without Wi-Fi jitter)")),
@@ -72,13 +91,15 @@ class ImuUdp(Node):
         self.earth_frame = g("earth_frame").value
         self.stddev = [g(f"{n}_stddev").value
                        for n in ("orientation", "angular_velocity", "linear_acceleration")]
-        self.frames = {s: imu_frame(s, g("frame_prefix").value) for s in self.sites}
+        self.allowed = parse_allowed([e for e in g("allowed_senders").value if e])
+        prefix = g("frame_prefix").value or namespace_prefix(self.get_namespace())
+        self.frames = {s: imu_frame(s, prefix) for s in self.sites}
         self.pubs = {s: self.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in self.sites}
         self.mag_pubs = {s: self.create_publisher(MagneticField, f"imu/{s}/mag", qos.RELIABLE)
                          for s in self.sites}
         self.states = {s: NgimuState() for s in self.sites}
         self.clocks = {s: DeviceClock(g("stamp_source").value) for s in self.sites}
-        self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0,
+        self.counts = dict(packets=0, messages=0, malformed=0, unmapped=0, refused_sender=0,
                            **{f"published_{s}": 0 for s in self.sites})
         self._open_sockets(g("bind_address").value, list(g("ports").value), g("port").value,
                                           [e for e in g("device_map").value if e])
@@ -114,6 +135,11 @@ class ImuUdp(Node):
 
     def handle_packet(self, data: bytes, sender, target) -> None:
         self.counts["packets"] += 1
+        if self.allowed and not any(ipaddress.ip_address(sender[0]) in net for net in self.allowed):
+            self.counts["refused_sender"] += 1
+            self.get_logger().warning(f"packet from {sender[0]}:{sender[1]} refused (not in allowed_senders)",
+                                      throttle_duration_sec=5.0)
+            return
         if isinstance(target, str):
             site = target
         else:
@@ -145,18 +171,23 @@ class ImuUdp(Node):
             self.counts[f"published_{site}"] += 1
 
     def _report(self):
-        bad = self.counts["malformed"] or self.counts["unmapped"]
+        bad = self.counts["malformed"] or self.counts["unmapped"] or self.counts["refused_sender"]
         level = DiagnosticStatus.WARN if bad else DiagnosticStatus.OK
-        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: NGIMU UDP", hardware_id="ngimu",
-                                  message="malformed or unmapped packets seen" if level else "ok",
+        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: NGIMU UDP",
+                                  hardware_id="ngimu",
+                                  message="malformed, unmapped or refused packets seen" if level else "ok",
                                   values=[KeyValue(key=k, value=str(v)) for k, v in self.counts.items()])
         header = Header(stamp=self.get_clock().now().to_msg())
         self.diag_pub.publish(DiagnosticArray(header=header, status=[status]))
 
-    def destroy_node(self):
+    def stop(self):
+        """End the receive thread (it polls ``running`` every 0.2 s) before the context goes."""
         self.running = False
         if self.thread is not None and self.thread.is_alive():
             self.thread.join(timeout=1.0)
+
+    def destroy_node(self):
+        self.stop()
         for sock in self.sockets:
             sock.close()
         return super().destroy_node()

@@ -21,13 +21,14 @@ from fip_ros.ros.body_tf import BodyTf, joint_positions
 from fip_ros.ros.conversions import local_rot_from_quats, smpl_pose_quats, valid_quats, vec_smpl_to_ros
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
+from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
 
 BONE_POINTS = [k for j, p in enumerate(PARENTS) if p >= 0 for k in (p, j)]  # LINE_LIST point order
 
 
 PARAMETERS = {
-    "body_id": ("0", descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
+    "body_id": (DEFAULT_SUBJECT_ID, descriptor("Body id: frames body_<id>, <joint>_<id> (REP 155)")),
     "frame_prefix": ("", descriptor("Prefix of every body frame (several people/systems)")),
     "frame_suffix": ("", descriptor("Suffix of every body frame")),
     "world_frame": ("world", descriptor("Fixed REP-103 z-up frame the body hangs from")),
