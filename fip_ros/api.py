@@ -2,7 +2,8 @@
 
     from fip_ros.api import load_model
     model = load_model()                       # shipped weights fip_ros/weights/fip_default.pt
-    out = model.predict(acc, ori, body)        # out['rotations'] (T,24,3,3), out['joints'] (T,24,3)
+    out = model.predict(acc, ori, body)        # out['rotations'] (T,24,3,3), out['joints'] (T,24,3),
+                                               # out['translation'] (T,3), out['contact'] (T,2)
 
 Inputs (NumPy or anything array-like): acc (T, 6, 3) free acceleration in the global SMPL frame (y up),
 gravity removed, m/s^2, 60 Hz; ori (T, 6, 3, 3) calibrated sensor-to-world rotations (a bone in T-pose reads
@@ -81,6 +82,7 @@ class Model:
         self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
         self.shipped = shipped  # the shipped weights: their shipped ONNX graphs serve every batch size
         self._onnx = {}  # batch size -> (step session, startup session)
+        self._translation_net = None
         if backend == "onnx":
             self._onnx_sessions(1)
 
@@ -99,6 +101,23 @@ class Model:
                 self._onnx[batch] = graph.make_session(step, self.threads), graph.make_session(startup,
                                                                                              self.threads)
         return self._onnx[batch]
+
+    def translation_net(self):
+        """The root-translation velocity net (shipped ``fip_ros/weights/translation_default.npz``), loaded
+        once; streaming: ``core.translation.TranslationEstimator(height, net=model.translation_net())``
+        fed each frame's IMUs and ``engine.step``'s joints."""
+        if self._translation_net is None:
+            from fip_ros.core.translation import VelocityNet
+
+            self._translation_net = VelocityNet()
+        return self._translation_net
+
+    def _with_translation(self, out: dict, acc, ori, body) -> dict:
+        from fip_ros.core.translation import estimate_translation
+
+        height = float((body if isinstance(body, dict) else body[0])["height"])
+        tran, contact = estimate_translation(acc, ori, out["joints"], height, 60.0, self.translation_net())
+        return dict(out, translation=tran.astype(np.float32), contact=contact.astype(np.float32))
 
     def stream(self, body, backend: str | None = None, init_pose=None, pose: str = "tpose"):
         """A reset streaming engine for one body dict or a list of them (batched):
@@ -123,7 +142,9 @@ class Model:
         init_pose: the pose at frame 0 as (15, 3, 3) root-relative global rotations of ESTIMATED_JOINTS or
         (24, 3, 3) SMPL local rotations; None: the calibration pose ``pose`` ('tpose' | 'npose').
         Returns dict(rotations (T, 24, 3, 3) local SMPL rotations, joint 0 = global pelvis orientation;
-        joints (T, 24, 3) metres, pelvis at the origin, global SMPL axes), float32 NumPy.
+        joints (T, 24, 3) metres, pelvis at the origin, global SMPL axes; translation (T, 3) the pelvis's
+        position, metres, global SMPL axes, starting at the origin (causal: ``fip_ros.core.translation``);
+        contact (T, 2) left/right foot-contact probabilities), float32 NumPy.
         """
         acc = _as_frames(acc, (6, 3), "acc")
         ori = _as_frames(ori, (6, 3, 3), "ori")
@@ -137,7 +158,8 @@ class Model:
             rot, joints = zip(
                 *(engine.step(a[None], o[None]) for a, o in zip(acc, ori, strict=True)), strict=True
             )
-            return dict(rotations=np.concatenate(rot), joints=np.concatenate(joints))
+            out = dict(rotations=np.concatenate(rot), joints=np.concatenate(joints))
+            return self._with_translation(out, acc, ori, body)
         with torch.no_grad():
             out = self.fip(
                 torch.from_numpy(acc)[None],
@@ -145,7 +167,8 @@ class Model:
                 _body_vectors(body),
                 init_pose_from(init_pose, pose),
             )
-        return dict(rotations=out["local_rot"][0].numpy(), joints=out["joints"][0].numpy())
+        out = dict(rotations=out["local_rot"][0].numpy(), joints=out["joints"][0].numpy())
+        return self._with_translation(out, acc, ori, body)
 
     def predict_raw(self, raw_acc, raw_ori, body, calib_slice=slice(0, 60), pose: str = "tpose") -> dict:
         """Offline pose from uncalibrated data (REP 145): raw_acc (T, 6, 3) specific force in the sensor

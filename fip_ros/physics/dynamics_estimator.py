@@ -11,6 +11,7 @@ import torch
 from fip_ros.core.imu_synthesis import sensor_local_offsets
 from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.core.smpl_tree import ROOT_SENSOR
+from fip_ros.physics.contact import foot_probability, lowest_sole, point_probability, sole_points
 from fip_ros.physics.ground_reaction import bwbh_percent, ground_reaction
 from fip_ros.physics.inverse_dynamics import (
     com_acceleration_from_motion,
@@ -52,28 +53,46 @@ class DynamicsEstimator:
 
     def reset(self):
         self.translation = StanceTranslation(self.height, self.fps)
+        self.prev_pts = None
         self.buffer = deque(maxlen=self.window + 2)
 
-    def step(self, local_rot, pelvis_acc=None) -> dict | None:
+    def step(self, local_rot, pelvis_acc=None, root=None) -> dict | None:
         """local_rot (24,3,3) (row 0 = global pelvis rotation); pelvis_acc (3,) or None: the pelvis sensor's
         world free acceleration (SMPL axes, m/s^2), used for the root's acceleration while every frame of the
-        window has one. Returns the outputs for the frame ``delay`` frames back (None until the window has
-        filled); see :func:`analyse` for the keys."""
+        window has one; root (3,) or None: the pose's estimated root position (SMPL axes, the estimator's
+        :mod:`fip_ros.core.translation`), else the path is anchored here from the pose alone. Returns the
+        outputs for the frame ``delay`` frames back (None until the window has filled); see :func:`analyse`
+        for the keys."""
         local_rot = torch.as_tensor(local_rot, dtype=torch.float64)
         _, rel = forward_kinematics(local_rot, self.offsets)
-        root, contact = self.translation.step(rel)
+        if root is None:
+            root, contact = self.translation.step(rel)
+            floor = torch.zeros((), dtype=torch.float64)
+        else:
+            root = torch.as_tensor(root, dtype=torch.float64)
+            contact, floor = self._world_contact(rel + root)
         if pelvis_acc is not None:
             pelvis_acc = torch.as_tensor(pelvis_acc, dtype=torch.float64)
-        self.buffer.append((local_rot, root, contact, pelvis_acc))
+        self.buffer.append((local_rot, root, contact, pelvis_acc, floor))
         if len(self.buffer) < self.buffer.maxlen:
             return None
-        rots, roots, contacts, measured = zip(*self.buffer, strict=True)
+        rots, roots, contacts, measured, floors = zip(*self.buffer, strict=True)
         rots, roots, contacts = torch.stack(rots), torch.stack(roots), torch.stack(contacts)
         root_acc = None
         if all(a is not None for a in measured):
             root_acc = carrier_acceleration(torch.stack(measured), rots[:, 0], self.pelvis_site, self.fps)
         return analyse(rots, roots, contacts, self.offsets, self.segments, self.fps, self.window,
-                       frames=self.delay, grf_direction=self.grf_direction, root_acc=root_acc)
+                       floor=torch.stack(floors), frames=self.delay, grf_direction=self.grf_direction,
+                       root_acc=root_acc)
+
+    def _world_contact(self, joints):
+        """Foot contact of a pose placed in the world (24,3): sole points low (over the lowest one, the
+        floor under the body) and still in the world. -> (contact (2,), floor height ())."""
+        pts = sole_points(joints, self.height)
+        _, floor = lowest_sole(pts)
+        step = torch.zeros_like(pts) if self.prev_pts is None else pts - self.prev_pts
+        self.prev_pts = pts
+        return foot_probability(point_probability(pts[:, 1] - floor, step.norm(dim=-1) * self.fps)), floor
 
 
 def analyse(local_rot, root, contact, offsets, segments, fps: float = 60.0, window: int = 9, floor=0.0,

@@ -24,6 +24,7 @@ from fip_ros.core.frames import QUAT_TOLERANCE
 from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import NUM_JOINTS, ROOT_SENSOR, SENSOR_NAMES
 from fip_ros.core.so3 import quat_to_matrix
+from fip_ros.core.translation import TranslationEstimator, VelocityNet
 from fip_ros.runtime.engine import OnnxStreamingEngine, init_pose_from
 from fip_ros.runtime.sync import ApproximateTimeSync
 
@@ -58,6 +59,7 @@ class Pose:
     status: int
     pelvis_acc: np.ndarray | None  # calibrated pelvis free acceleration (SMPL axes); None for a held pose
     arrival: float                 # perf_counter() when the set's last message arrived
+    translation: np.ndarray | None = None  # (3,) root position, SMPL axes, m, from the origin at calibration
 
 
 @dataclass
@@ -85,8 +87,10 @@ class Tracker:
     """One person. ``push`` raw samples; it returns poses to publish now (LOST repeats) and queues calibrated
     frames in ``frames`` for the network; ``finish`` takes the network's output for a frame."""
 
-    def __init__(self, config: TrackerConfig, body: dict, name: str = "", log=None):
-        """name: who this is (logs); log: callable(level 'info' | 'warning', text) for events."""
+    def __init__(self, config: TrackerConfig, body: dict, name: str = "", log=None,
+                 translation_net: VelocityNet | None = None):
+        """name: who this is (logs); log: callable(level 'info' | 'warning', text) for events;
+        translation_net: the root translation's velocity net (default: the shipped one)."""
         self.config, self.name = config, name
         self.log = log or (lambda level, text: None)
         self.body, self.body_vec = body, body_array(body)
@@ -108,6 +112,10 @@ class Tracker:
         self.clock_offset_s = 0.0  # stamp - receiver clock of the last implausible set (0 when plausible)
         self.restart = None         # init pose (1, 15, 3, 3) the network must restart from, or None
         self.frames = []            # calibrated frames waiting for the network
+        # Root translation (fip_ros.core.translation): from the origin at each calibration, kept across
+        # restarts of the network's state.
+        self.translation = TranslationEstimator(body["height"], net=translation_net)
+        self.root = None            # (3,) last root position, None before the first pose
 
     @property
     def counters(self) -> dict:
@@ -190,7 +198,7 @@ class Tracker:
                 self._counts["lost"] += 1
                 self.lost = True
                 if self.calibration is not None and self.window is None and self.last_pose is not None:
-                    return self._pose(stamp_ns, self.last_pose, LOST, None, arrival)
+                    return self._pose(stamp_ns, self.last_pose, LOST, None, arrival, self.root)
                 return None
         if self.lost:  # the sensor is back: restart from the frozen pose
             self.lost = False
@@ -207,21 +215,28 @@ class Tracker:
         return None
 
     # ------------------------------------------------------------------ network output
-    def finish(self, frame: Frame, local_rot: np.ndarray):
-        """The network's output (24, 3, 3) for ``frame`` -> the Pose to publish, or None for an invalid one
-        (the state restarts from the last good pose)."""
+    def finish(self, frame: Frame, local_rot: np.ndarray, joints: np.ndarray):
+        """The network's output (24, 3, 3) and root-relative joints (24, 3) for ``frame`` -> the Pose to
+        publish, or None for an invalid one (the state restarts from the last good pose)."""
         local_rot = np.asarray(local_rot, dtype=np.float64).reshape(NUM_JOINTS, 3, 3)
-        if not np.isfinite(local_rot).all():
+        joints = np.asarray(joints, dtype=np.float64).reshape(NUM_JOINTS, 3)
+        if not (np.isfinite(local_rot).all() and np.isfinite(joints).all()):
             self._counts["invalid_output"] += 1
             self.reset_state()
             return None
         self.last_pose = local_rot
-        return self._pose(frame.stamp_ns, local_rot, frame.status, frame.acc[ROOT_SENSOR], frame.arrival)
+        root, _ = self.translation.step(frame.acc, frame.ori, joints)
+        if np.isfinite(root).all():
+            self.root = root
+        else:  # keep the last position; the estimate starts over from there
+            self.translation.restart()
+        return self._pose(frame.stamp_ns, local_rot, frame.status, frame.acc[ROOT_SENSOR], frame.arrival,
+                          self.root)
 
-    def _pose(self, stamp_ns, local_rot, status, pelvis_acc, arrival) -> Pose:
+    def _pose(self, stamp_ns, local_rot, status, pelvis_acc, arrival, translation) -> Pose:
         self.status = status
         self._counts["published"] += 1
-        return Pose(stamp_ns, local_rot, status, pelvis_acc, arrival)
+        return Pose(stamp_ns, local_rot, status, pelvis_acc, arrival, translation)
 
     def _status(self, stamp_ns: int) -> int:
         """INITIALIZING, else DEGRADED, while within status_window of their last event; else OK.
@@ -245,11 +260,13 @@ class Tracker:
         pose = self.calibration.pose if self.calibration is not None else "tpose"
         self.restart = init_pose_from(self.last_pose if init_pose is None else init_pose, pose)
         self.frames.clear()
+        self.translation.restart()
         self.events[INITIALIZING] = PENDING
 
     def set_body(self, body: dict) -> None:
         """A new body (ValueError if implausible, the old one stays): the state restarts."""
         self.body_vec, self.body = body_array(body), body
+        self.translation.height = float(body["height"])
         self.reset_state()
 
     # ------------------------------------------------------------------ calibration
@@ -289,9 +306,10 @@ class Tracker:
             elif self.calibration is None:
                 self.waiting = f"uncalibrated: {result[1]}"
         else:
-            self.calibration, self.last_pose = cal, None
+            self.calibration, self.last_pose, self.root = cal, None, None
             self.auto_pending = False
             self.reset_state()
+            self.translation.reset()
             self._counts["calibrations"] += 1
             self.waiting = ""
             result = (True, f"{w.pose} calibration from {len(w.ori)} frames")
@@ -338,10 +356,10 @@ class Team:
                 for i in restart:
                     self.trackers[i].restart = None
             frames = [self.trackers[i].frames.pop(0) for i in rows]
-            local_rot, _ = self.engine.step_rows(rows, np.stack([f.acc for f in frames]),
-                                                 np.stack([f.ori for f in frames]))
+            local_rot, joints = self.engine.step_rows(rows, np.stack([f.acc for f in frames]),
+                                                      np.stack([f.ori for f in frames]))
             for k, (i, frame) in enumerate(zip(rows, frames, strict=True)):
-                pose = self.trackers[i].finish(frame, local_rot[k])
+                pose = self.trackers[i].finish(frame, local_rot[k], joints[k])
                 if pose is not None:
                     out.append((i, pose))
         return out

@@ -2,10 +2,11 @@
 anatomical axis (sensor_msgs/JointState efforts) and wrench markers.
 
 Runs fip_ros.physics.dynamics_estimator.DynamicsEstimator per pose. Its outputs refer to the pose ``delay``
-frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the estimator's own
-world (root translation by stance-foot anchoring, floor at z = 0), published in ``world_frame`` with REP-103
-axes. The root's acceleration comes from the poses' measured pelvis acceleration while they carry one, else
-from the anchored path.
+frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the world of the
+poses' root translation (the estimator's: the pelvis at the origin at calibration; poses without one are
+anchored on the stance foot here, floor at z = 0), published in ``world_frame`` with REP-103 axes. Foot
+contacts are found on that world path (sole points low and still). The root's acceleration comes from the
+poses' measured pelvis acceleration while they carry one, else from the root path.
 """
 
 import numpy as np
@@ -30,6 +31,16 @@ from fip_ros.ros.conversions import (
 )
 from fip_ros.ros.nodes import run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
+
+
+def root_translation(msg: SmplPose) -> np.ndarray | None:
+    """The pose's estimated root position in SMPL axes (3,), or None when it carries none (the path is then
+    anchored from the pose alone)."""
+    if not msg.translation_valid:
+        return None
+    t = msg.root_translation
+    tran = vec_ros_to_smpl([t.x, t.y, t.z])
+    return tran if np.isfinite(tran).all() else None
 
 
 def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
@@ -106,7 +117,8 @@ class DynamicsNode(Node):
                                       throttle_duration_sec=5.0)
             return
         self.stamps.append(msg.header.stamp)
-        out = self.estimator.step(local_rot_from_quats(quats), pelvis_acceleration(msg))
+        out = self.estimator.step(local_rot_from_quats(quats), pelvis_acceleration(msg),
+                                  root_translation(msg))
         del self.stamps[:-(self.estimator.delay + 1)]
         if out is None:
             return

@@ -30,6 +30,7 @@ from fip_msgs.msg import BodyParams, SmplPose
 from fip_msgs.srv import Calibrate
 from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
+from fip_ros.core.translation import VelocityNet
 from fip_ros.ros import qos
 from fip_ros.ros.body_tf import BodyTf
 from fip_ros.ros.conversions import (
@@ -150,7 +151,7 @@ class Person:
         self.pub_pose = node.create_publisher(SmplPose, prefix + "pose", qos.RELIABLE)
         self.pub_joints = node.create_publisher(JointState, prefix + "joint_states", qos.RELIABLE)
         # Messages built once and refilled per frame; publish() serialises them, so reuse is safe.
-        self.pose_msg = SmplPose(subject_id=subject, translation_valid=False,
+        self.pose_msg = SmplPose(subject_id=subject,
                                  estimated=[j in ESTIMATED_JOINTS for j in range(24)])
         self.pose_msg.header.frame_id = world_frame
         self.joints_msg = JointState(name=JOINT_STATE_NAMES)
@@ -181,7 +182,9 @@ class Estimator(Node):
         config = TrackerConfig(**{k: p[k] for k in TrackerConfig.__dataclass_fields__})
         body = fallback_body(self)
         self.lock = threading.Lock()
-        self.trackers = [Tracker(config, body, subject, self._logger_for(subject)) for _, subject in people]
+        net = VelocityNet()  # the root translation's, shared by the people
+        self.trackers = [Tracker(config, body, subject, self._logger_for(subject), net)
+                         for _, subject in people]
         with parameter("model_path", (OSError, RuntimeError)):  # a missing or unreadable checkpoint
             engine = make_engine(p["backend"], p["model_path"], [body] * len(people))
         self.team = Team(self.trackers, engine)
@@ -309,6 +312,7 @@ class Estimator(Node):
         """The pose to its topics; a message nobody subscribes to is not built (a busy node's CPU)."""
         stamp = time_from_ns(pose.stamp_ns)
         local_rot = pose.local_rot
+        root = vec_smpl_to_ros(pose.translation) if pose.translation is not None else np.zeros(3)
         latency = time.perf_counter() - pose.arrival
         if person.pub_pose.get_subscription_count():
             msg = person.pose_msg
@@ -318,6 +322,8 @@ class Estimator(Node):
             valid = pose.pelvis_acc is not None
             a.x, a.y, a.z = vec_smpl_to_ros(pose.pelvis_acc).tolist() if valid else (0.0, 0.0, 0.0)
             msg.acceleration_valid = valid
+            t, msg.translation_valid = msg.root_translation, pose.translation is not None
+            t.x, t.y, t.z = root.tolist()
             write_smpl_pose(msg, local_rot)
             msg.processing_latency = latency
             person.pub_pose.publish(msg)
@@ -332,7 +338,7 @@ class Estimator(Node):
             js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
             person.pub_joints.publish(js)
         tf = person.tf
-        if tf is not None and tf.fill(stamp, local_rot, self.team.engine.offsets()[person.index]):
+        if tf is not None and tf.fill(stamp, local_rot, self.team.engine.offsets()[person.index], root):
             self.pub_tf.publish(tf.data)
         person.latencies.append(latency)
         person.last_publish = time.perf_counter()

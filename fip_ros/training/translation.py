@@ -1,0 +1,149 @@
+"""Train the translation estimator's velocity net (:class:`fip_ros.core.translation.VelocityNet`).
+
+    OMP_NUM_THREADS=1 python -m fip_ros.training.translation [--out fip_ros/weights/translation_default.npz]
+
+Clips of the train split (``config/dataset_split.yaml``) are imported from the shared mocap as the dataset
+builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
+sensor noise; the targets are the clip's root velocity in the pelvis's heading frame and the feet's contact
+(sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About three
+minutes on one CPU core; the seed fixes the result.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fip_ros.core.calibration import calibration_pose_local_rot
+from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.translation import (
+    default_weights_path,
+    feature_windows,
+    heading_rotation,
+    imu_features,
+    sole_points,
+)
+from fip_ros.data.build_dataset import discover, import_clip
+from fip_ros.data.paths import default_mocap_dir
+from fip_ros.data.split import load_split_config, split_of, subject_of
+from fip_ros.training.augment import at_speed, mirror, prepend_calibration
+
+CONTACT_HEIGHT = 0.05  # m above the clip's floor
+CONTACT_SPEED = 0.5  # m/s
+ACC_NOISE = 0.3  # m/s^2, white, per axis (training only)
+HIDDEN = (256, 128)
+SPEED = 1.25  # playback-speed augmentation (of the clip and its mirror image)
+STILL, BLEND = 90, 30  # frames of a still T-pose and of the blend into the motion
+
+
+def variants(motion) -> list[tuple]:
+    """(local_rot, tran, offsets) of the clip, mirrored, both played SPEED times faster, and the clip
+    started from a still calibration T-pose (as live tracking starts: standing still reads zero velocity)."""
+    clip = motion.tensors(torch.float64)
+    out = [(clip.local_rot, clip.tran, clip.offsets), mirror(clip.local_rot, clip.tran, clip.offsets)]
+    length = int((clip.frames - 1) / SPEED)
+    out += [(*at_speed(rot, tran, SPEED, length), off) for rot, tran, off in out[:2]]
+    n = STILL + BLEND
+    rot = torch.cat([clip.local_rot[:1].expand(n, -1, -1, -1), clip.local_rot])
+    tran = torch.cat([clip.tran[:1].expand(n, -1), clip.tran])
+    tpose = torch.as_tensor(calibration_pose_local_rot("tpose"), dtype=rot.dtype)
+    rot, tran = prepend_calibration(rot, tran, tpose, STILL, BLEND)
+    out.append((rot, tran, clip.offsets))
+    return out
+
+
+def clip_arrays(motion, rng: np.random.Generator | None = None, variant=None) -> dict:
+    """One clip (or one of its ``variants``) -> features (T, D), heading-frame velocity (T, 3), contact
+    (T, 2), plus the IMUs and root."""
+    clip = motion.tensors(torch.float64)
+    rot, tran, offsets = variant or (clip.local_rot, clip.tran, clip.offsets)
+    syn = synthesize(rot, offsets, tran, motion.fps)
+    acc, ori = syn["acc"].numpy(), syn["ori"].numpy()
+    if rng is not None:
+        acc = acc + rng.normal(0.0, ACC_NOISE, acc.shape)
+    tran = tran.numpy()
+    vel = np.gradient(tran, 1.0 / motion.fps, axis=0)
+    heading = heading_rotation(ori[:, 5])
+    vel_h = (np.swapaxes(heading, -1, -2) @ vel[..., None])[..., 0]
+    height = float(motion.body[1])
+    pts = sole_points(syn["joints"].numpy(), height)
+    floor = np.percentile(pts[..., 1].min(-1), 5)
+    speed = np.linalg.norm(np.gradient(pts, 1.0 / motion.fps, axis=0), axis=-1)
+    point = (pts[..., 1] - floor < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+    contact = point.reshape(-1, 2, 2).any(-1).astype(np.float64)
+    rel = syn["joints"].numpy() - tran[:, None]
+    return dict(x=feature_windows(imu_features(acc, ori)), vel=vel_h, contact=contact, acc=acc, ori=ori,
+                tran=tran - tran[:1], rel=rel, height=height)
+
+
+def load_split(split: str, mocap=None, rng=None, names=None) -> list:
+    """Motions of one split imported from the shared mocap (clips that fail to import are skipped)."""
+    held = load_split_config()
+    out = []
+    for source, name, files in discover(Path(mocap or default_mocap_dir())):
+        if split_of(subject_of(source, name), held) != split or (names and name not in names):
+            continue
+        try:
+            out.append(import_clip(source, name, files))
+        except ValueError:
+            continue
+    return out
+
+
+def train(clips: list[dict], epochs: int = 12, seed: int = 0, log=print) -> dict:
+    """Fit the MLP; returns the weights as the ``.npz`` arrays."""
+    torch.manual_seed(seed)
+    x = torch.as_tensor(np.concatenate([c["x"] for c in clips]), dtype=torch.float32)
+    v = torch.as_tensor(np.concatenate([c["vel"] for c in clips]), dtype=torch.float32)
+    k = torch.as_tensor(np.concatenate([c["contact"] for c in clips]), dtype=torch.float32)
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-3)
+    sizes = (x.shape[1], *HIDDEN, 5)
+    layers = [torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    net = torch.nn.Sequential(*[m for lin in layers[:-1] for m in (lin, torch.nn.ReLU())], layers[-1])
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    xn = (x - mean) / std
+    for epoch in range(epochs):
+        perm = torch.randperm(len(x))
+        total = 0.0
+        for i in range(0, len(x), 256):
+            b = perm[i:i + 256]
+            out = net(xn[b])
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(out[:, 3:], k[b])
+            loss = ((out[:, :3] - v[b]) ** 2).sum(-1).mean() + 0.3 * bce
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(b)
+        sched.step()
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / len(x):.4f}")
+    arrays = dict(mean=mean.numpy(), std=std.numpy(), layers=np.array(len(layers)))
+    for i, lin in enumerate(layers):
+        arrays[f"w{i}"] = lin.weight.detach().numpy().T.copy()
+        arrays[f"b{i}"] = lin.bias.detach().numpy().copy()
+    return arrays
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=default_weights_path())
+    ap.add_argument("--mocap", type=Path, default=None, help="shared mocap (default: ../shared/data/mocap)")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    rng = np.random.default_rng(args.seed)
+    motions = load_split("train", args.mocap)
+    clips = [clip_arrays(m, rng, v) for m in motions for v in variants(m)]
+    frames = sum(len(c["x"]) for c in clips)
+    print(f"{len(clips)} train clips, {frames / 3600:.1f} min at 60 Hz ({time.time() - t0:.0f} s)")
+    arrays = train(clips, args.epochs, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, **{k: np.asarray(a, np.float32) if a.ndim else a for k, a in arrays.items()})
+    print(f"wrote {args.out} ({time.time() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

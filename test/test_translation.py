@@ -1,0 +1,216 @@
+"""Root translation (fip_ros.core.translation): known answers of the fusion with a scripted velocity net,
+the shipped net on a still body, the API's out['translation'], the held-out figures with the shipped
+weights."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fip_ros.core.body_model import default_offsets
+from fip_ros.core.translation import (
+    STEP_HEIGHT,
+    TranslationEstimator,
+    VelocityNet,
+    default_weights_path,
+    estimate_translation,
+)
+
+FPS = 60.0
+HEIGHT = 1.75
+G = 9.81
+
+
+class ScriptedNet:
+    """Stands in for the velocity net: per call, the next (heading-frame velocity, contact) of a script."""
+
+    def __init__(self, vel, contact):
+        self.vel, self.contact, self.i = np.asarray(vel, float), np.asarray(contact, float), 0
+
+    def __call__(self, windows):
+        i = min(self.i, len(self.vel) - 1)
+        self.i += 1
+        return self.vel[i][None], self.contact[i][None]
+
+
+def standing_joints(frames: int) -> np.ndarray:
+    """(T, 24, 3) the default T-pose skeleton's joints minus the root, SMPL axes."""
+    from fip_ros.core.body_model import tpose_positions
+
+    pos = tpose_positions(default_offsets(HEIGHT).double()).numpy()
+    return np.repeat((pos - pos[0])[None], frames, 0)
+
+
+def still_imus(frames: int):
+    """A still body facing +z: zero free acceleration, identity orientations."""
+    return np.zeros((frames, 6, 3)), np.repeat(np.eye(3)[None, None], frames, 0).repeat(6, 1)
+
+
+def walking_pose(frames: int, speed: float, step_time: float = 0.5):
+    """Joints of a body walking at ``speed`` along +z with alternating stance feet: in the world, the stance
+    foot stays where it landed (the root passes over it), the swing foot travels two strides with zero speed
+    at lift and landing, lifted 5 cm. Returns joints minus the root (T, 24, 3) and the stance schedule as
+    contact (T, 2)."""
+    joints = standing_joints(frames)
+    t = np.arange(frames) / FPS
+    step, u = np.floor(t / step_time), (t % step_time) / step_time
+    stride = speed * step_time
+    root_z = speed * t
+    contact = np.zeros((frames, 2))
+    for foot, points in ((0, (7, 10)), (1, (8, 11))):
+        stance = (step % 2) == foot  # left on even steps
+        world = np.where(stance, stride * (step + 0.5),
+                         stride * (step - 0.5) + stride * (1 - np.cos(np.pi * u)))
+        lift = np.where(stance, 0.0, 0.05 * np.sin(np.pi * u))
+        for j in points:
+            joints[:, j, 2] += world - root_z
+            joints[:, j, 1] += lift
+        contact[:, foot] = stance
+    return joints, contact
+
+
+def test_constant_velocity_alternating_stance_feet():
+    """The stance foot anchors: the root travels at the speed the stance feet slide back, even when the net's
+    velocity is wrong (zero); swing feet never pull it."""
+    frames, speed = 240, 1.2
+    joints, contact = walking_pose(frames, speed)
+    acc, ori = still_imus(frames)
+    net = ScriptedNet(np.zeros((frames, 3)), contact)
+    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, net)
+    t = np.arange(frames) / FPS
+    # Each foot switch takes one frame of the landing foot's last (slow) swing motion: < 1 cm per switch.
+    np.testing.assert_allclose(root[:, 2], speed * t, atol=0.05)
+    np.testing.assert_allclose(root[-1, 2], speed * t[-1], rtol=0.02)
+    assert np.abs(root[:, 0]).max() < 1e-9 and np.abs(root[:, 1]).max() < 1e-9
+
+
+def test_flight_follows_the_learned_velocity():
+    """No foot in contact: the root moves with the net's velocity, rotated by the pelvis heading (+x)."""
+    frames = 60
+    joints = standing_joints(frames)
+    acc, ori = still_imus(frames)
+    yaw90 = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # pelvis z axis -> world +x
+    ori[:, 5] = yaw90
+    vel = np.tile([0.0, 0.0, 2.0], (frames, 1))  # 2 m/s forward in the heading frame
+    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, ScriptedNet(vel, np.zeros((frames, 2))))
+    np.testing.assert_allclose(root[-1], [2.0 * (frames - 1) / FPS, 0.0, 0.0], atol=1e-9)
+
+
+def test_jump_comes_back_to_the_floor():
+    """Both feet leave the floor for 0.4 s (ballistic vertical velocity, the net's, 10 % too strong): the root
+    rises about v0^2 / 2g and lands back on the floor level it left, exactly."""
+    frames, takeoff, flight = 120, 30, 24
+    joints = standing_joints(frames)
+    acc, ori = still_imus(frames)
+    v0 = G * flight / FPS / 2
+    vel = np.zeros((frames, 3))
+    contact = np.ones((frames, 2))
+    t = np.arange(flight) / FPS
+    vel[takeoff:takeoff + flight, 1] = 1.1 * (v0 - G * t)
+    contact[takeoff:takeoff + flight] = 0.0
+    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, ScriptedNet(vel, contact))
+    assert root[:, 1].max() == pytest.approx(1.1 * v0 ** 2 / (2 * G), rel=0.1)
+    assert np.abs(root[takeoff + flight + 2:, 1]).max() < 1e-9
+
+
+def test_a_step_up_starts_a_new_floor_level():
+    """Stairs: the swing foot touches down 17 cm higher and the body's weight moves onto it; the root rises
+    with it and stays there (a level change above STEP_HEIGHT is not snapped back)."""
+    frames = 90
+    joints = standing_joints(frames)
+    acc, ori = still_imus(frames)
+    rise = 0.17
+    assert rise > STEP_HEIGHT
+    left, right = [7, 10], [8, 11]
+    contact = np.ones((frames, 2))
+    contact[20:40, 1] = 0.0  # the right foot swings up onto the step ...
+    joints[20:40, right, 1] += np.linspace(0.0, rise, 20)[:, None]
+    joints[40:60, right, 1] += np.linspace(rise, 0.0, 20)[:, None]  # ... and the body rises over it
+    contact[40:60, 0] = 0.0  # the left foot, lifted, follows
+    joints[40:60, left, 1] += 0.05
+    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, ScriptedNet(np.zeros((frames, 3)), contact))
+    assert root[-1, 1] == pytest.approx(rise, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def shipped_net():
+    if not default_weights_path().is_file():
+        pytest.fail(f"the shipped translation weights {default_weights_path()} are missing")
+    return VelocityNet()
+
+
+def test_still_body_stays_put(shipped_net):
+    """The shipped net on a still T-pose for one minute: drift <= 1 cm."""
+    frames = int(60 * FPS)
+    acc, ori = still_imus(frames)
+    est = TranslationEstimator(HEIGHT, FPS, shipped_net)
+    joints = standing_joints(1)[0]
+    for a, o in zip(acc, ori, strict=True):
+        root, contact = est.step(a, o, joints)
+    assert np.linalg.norm(root) <= 0.01, root
+    assert (contact > 0.5).all()
+
+
+def test_weights_file_with_code_or_wrong_shape_is_refused(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, mean=np.zeros(3), std=np.ones(3), layers=np.array(1), w0=np.zeros((4, 5)), b0=np.zeros(5))
+    with pytest.raises(ValueError, match="do not fit"):
+        VelocityNet(bad)
+    obj = tmp_path / "obj.npz"
+    np.savez(obj, mean=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="cannot read"):
+        VelocityNet(obj)
+    with pytest.raises(ValueError, match="cannot read"):
+        VelocityNet(Path(tmp_path / "missing.npz"))
+
+
+MOCAP = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mocap"
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """The held-out split's figures through fip_ros.api with the shipped FIP and translation weights."""
+    if not MOCAP.is_dir():
+        pytest.skip("shared mocap (../shared/data/mocap) absent")
+    from fip_ros.api import load_model
+    from fip_ros.evaluation.translation import evaluate
+
+    return evaluate(load_model(), mocap=MOCAP)
+
+
+def test_api_returns_translation_from_the_origin(held_out):
+    _, runs = held_out
+    for items in runs.values():
+        for _, r in items:
+            assert r["est"].shape == r["true"].shape and r["contact"].shape == (len(r["true"]), 2)
+            assert np.isfinite(r["est"]).all() and np.abs(r["est"][0]).max() == 0.0
+
+
+def test_held_out_translation_figures(held_out):
+    """The figures docs/translation.md states (measured 12.7 % and 1.68 m per 10 s walking, 26.2 % running,
+    jumps ending 3.2 cm off the floor), with a margin of about a tenth: a regression fails."""
+    summary, _ = held_out
+    assert summary["walking"]["end_pct"] <= 14.0
+    assert summary["walking"]["drift_10s"] <= 1.85
+    assert summary["running"]["end_pct"] <= 29.0
+    assert summary["jumping"]["vertical_end"] <= 0.035
+
+
+def test_dynamics_uses_the_published_root_and_finds_contacts_on_it():
+    """DynamicsEstimator given the estimator's root: a body standing still anywhere in the room has both feet
+    in contact and carries its weight; the same body carried along at 1.5 m/s (sliding feet) has none."""
+    import torch
+
+    from fip_ros.physics.dynamics_estimator import DynamicsEstimator
+
+    body = dict(sex="male", height=HEIGHT, mass=70.0)
+    rot = torch.eye(3, dtype=torch.float64).expand(24, 3, 3)
+    for speed, feet in ((0.0, 1.0), (1.5, 0.0)):
+        est = DynamicsEstimator(body)
+        for i in range(30):
+            out = est.step(rot, root=[0.5, -0.2, 2.0 + speed * i / FPS])
+        np.testing.assert_allclose(out["contact"].numpy(), [feet, feet], atol=0.02)
+        expected = [0.5, -0.2, 2.0 + speed * (29 - est.delay) / FPS]
+        np.testing.assert_allclose(out["translation"].numpy(), expected, atol=1e-9)
+        if feet:
+            assert float(out["grf"][..., 1].sum()) == pytest.approx(70.0 * G, rel=0.02)
