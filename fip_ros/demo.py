@@ -98,6 +98,7 @@ class Collector:
 
     def result(self, frames_in: int, clip_frames: int) -> dict:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
+        from fip_ros.core.frames import M_SMPL_TO_ROS
         from fip_ros.ros.conversions import local_rot_from_smpl_pose
         from fip_ros.visualization.ros_source import dynamics_frame
 
@@ -106,12 +107,17 @@ class Collector:
         stamps = self.truth_ns[-clip_frames:]
         valid = np.array([s in self.poses for s in stamps])
         pred = np.broadcast_to(np.eye(3), (clip_frames, 24, 3, 3)).copy()
+        tran = np.full((clip_frames, 3), np.nan)  # the estimator's root translation, SMPL axes
         for i, s in enumerate(stamps):
             if valid[i]:
-                pred[i] = local_rot_from_smpl_pose(self.poses[s])
+                pose = self.poses[s]
+                pred[i] = local_rot_from_smpl_pose(pose)
+                if pose.translation_valid:
+                    t = pose.root_translation
+                    tran[i] = M_SMPL_TO_ROS.T @ np.array([t.x, t.y, t.z])
         moments = [self.dynamics.get(s) for s in stamps]
         mass = next((m.body_mass for m in moments if m is not None), None)
-        return dict(pred=pred, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
+        return dict(pred=pred, tran=tran, valid=valid, frames_in=frames_in, poses_out=len(self.poses),
                     processing=[m.processing_latency for m in self.poses.values()],
                     tf_latency=[v * 1e-9 for v in self.tf_latency_ns.values()],
                     dynamics=[None if m is None else dynamics_frame(m) for m in moments], mass=mass)
@@ -228,11 +234,12 @@ def stack_dynamics(frames: list) -> dict | None:
     return {k: np.stack([(f or empty)[k] for f in frames]) for k in empty}
 
 
-def write_estimate(pred: np.ndarray, motion, dyn: dict | None, out: Path) -> tuple[Path, np.ndarray]:
+def write_estimate(pred: np.ndarray, tran, motion, dyn: dict | None, out: Path) -> tuple[Path, np.ndarray]:
     """The estimate as a motion clip file for fip-view (``estimate.npz``): the estimated rotations on the
-    clip's skeleton, placed by stance-foot anchoring (FIP estimates no translation; the dynamics node's
-    method), starting where the truth starts, with the dynamics node's contacts, ground reactions and joint
-    moments per frame (``dyn``, see stack_dynamics). Also returns the estimated world joint positions."""
+    clip's skeleton, at the estimator's root translation ``tran`` (T,3) (stance-foot anchoring of the pose
+    where it has none: the offline fallback), moved horizontally to start where the truth starts, with the
+    dynamics node's contacts, ground reactions, centres of pressure (moved alike) and joint moments per frame
+    (``dyn``, see stack_dynamics). Also returns the estimated world joint positions."""
     import torch
 
     from fip_ros.core.body_model import body_dict
@@ -242,8 +249,12 @@ def write_estimate(pred: np.ndarray, motion, dyn: dict | None, out: Path) -> tup
     rot = torch.as_tensor(pred, dtype=torch.float64)
     off = torch.as_tensor(motion.offsets, dtype=torch.float64)
     _, rel = forward_kinematics(rot, off)
-    tran = estimate_translation(rel, body_dict(motion.body)["height"], motion.fps)[0].numpy()
-    tran = tran + (motion.tran[0] - tran[0]) * np.array([1.0, 0.0, 1.0])
+    if tran is None or not np.isfinite(tran).all():
+        tran = estimate_translation(rel, body_dict(motion.body)["height"], motion.fps)[0].numpy()
+    shift = (motion.tran[0] - tran[0]) * np.array([1.0, 0.0, 1.0])
+    tran = tran + shift
+    if dyn is not None and "cop" in dyn:
+        dyn = {**dyn, "cop": dyn["cop"] + shift}
     arrays = dict(local_rot=pred.astype(np.float32), tran=tran.astype(np.float32), offsets=motion.offsets,
                   body=motion.body, fps=np.array(motion.fps), subject=np.array(motion.subject),
                   source=np.array(motion.source), name=np.array("estimate"))
@@ -342,7 +353,7 @@ def run(opts) -> dict:
         raise DemoError(f"only {int(valid.sum())} of {motion.frames} clip frames got a pose")
     accuracy = score(got["pred"][valid], motion.local_rot[valid], motion.offsets, motion.fps)
     dyn = stack_dynamics(got.get("dynamics", []))
-    estimate, pred_pos = write_estimate(got["pred"], motion, dyn, out)
+    estimate, pred_pos = write_estimate(got["pred"], got.get("tran"), motion, dyn, out)
     files = [estimate, *render(pred_pos, motion, valid, out),
              *render_moments(got["pred"], motion, dyn, got.get("mass"), out)]
     if persisted.exists():

@@ -54,10 +54,11 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
     # last frames (its filter still held them: delay = window // 2 + 1 = 6 at the default 11) nor frames the
     # estimator marked INITIALIZING (after its start-up, or after an input gap on a starved machine).
     estimate, truth = load_clip(out / "estimate.npz"), load_clip(out / "clip_007_05.npz")
-    assert len(estimate) == len(truth) == f["clip_frames"] and estimate.cop is None
+    assert len(estimate) == len(truth) == f["clip_frames"]
     with_dynamics = np.isfinite(estimate.grf).all((1, 2))
     assert with_dynamics.sum() > 0 and not with_dynamics[-6:].any()
-    assert np.isfinite(estimate.moments[with_dynamics]).all() and estimate.contact.shape == (len(truth), 2)
+    assert np.isfinite(estimate.moments[with_dynamics]).all()
+    assert np.isfinite(estimate.cop[with_dynamics]).all()
     assert np.allclose(estimate.joints[0, 0, [0, 2]], truth.joints[0, 0, [0, 2]])  # from the truth start
     # `fip-view OUT` shows this run's two people, not the clip of an earlier run in the same folder.
     (out / "clip_earlier.npz").write_bytes((out / "clip_007_05.npz").read_bytes())

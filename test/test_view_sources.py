@@ -121,9 +121,9 @@ def test_bag_people_by_namespace(tmp_path):
     rel = tpose_joints(BODY, (0.0, 0.0, 0.0)).numpy()  # bob's poses carry no translation
     assert np.allclose(bob.joints - bob.joints[:, :1], rel - rel[0], atol=1e-5)
     assert on_floor(bob.joints[9], BODY)
-    assert np.isnan(alice.grf[:3]).all() and bob.grf is None and alice.cop is None
+    assert np.isnan(alice.grf[:3]).all() and bob.grf is None
     assert np.allclose(alice.grf[3:, 0], [0, 700, 0]) and np.allclose(alice.grf[3:, 1], [0, 35, 0])
-    assert np.allclose(alice.contact[5], [0.9, 0.1])
+    assert np.allclose(alice.cop[5, 0], [2.0, 0.0, 1.0]) and np.allclose(alice.contact[5], [0.9, 0.1])
     assert np.allclose(alice.moments[5, 7], [0.0, 0.0, 7.0])
 
 

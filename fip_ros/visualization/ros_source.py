@@ -2,9 +2,9 @@
 
 Every namespace with a ``pose`` topic is one person (``/pose``, ``/alice/pose``, ``/ground_truth/pose``); its
 ``joint_moments`` and latched ``body_params`` in the same namespace add the dynamics and the skeleton's size.
-The messages' REP-103 vectors are turned into the viewer's SMPL frame (y up). Poses without a translation
-(the estimator's) are placed by stance-foot anchoring, the dynamics node's own method; as that node does not
-publish its root path, ground reactions are drawn from under the feet rather than at its centres of pressure.
+The messages' REP-103 vectors are turned into the viewer's SMPL frame (y up). Poses carry the estimator's
+root translation, which the dynamics node also uses (its centres of pressure are then in the same world);
+poses without one are placed by stance-foot anchoring, as the dynamics node then does.
 """
 
 import time
@@ -76,10 +76,10 @@ class Skeleton:
 
 
 def dynamics_frame(msg) -> dict:
-    """JointMoments -> contact (2,), grf (2,3), moments (24,3) in the SMPL frame (its CoPs are in the dynamics
-    node's own world: left out)."""
+    """JointMoments -> contact (2,), grf (2,3), cop (2,3), moments (24,3) in the SMPL frame."""
     return dict(contact=np.array([msg.left_contact_probability, msg.right_contact_probability], float),
                 grf=np.stack([_smpl(msg.left_grf), _smpl(msg.right_grf)]),
+                cop=np.stack([_smpl(msg.left_cop), _smpl(msg.right_cop)]),
                 moments=np.stack([_smpl(m) for m in msg.moments]) if len(msg.moments) == 24
                 else np.full((24, 3), np.nan))
 
@@ -120,7 +120,7 @@ def load_bag(path) -> list[Track]:
                       np.stack([by_stamp[s] for s in stamps]))
         dyn = dynamics.get(ns, {})
         if dyn:
-            empty = dict(contact=np.full(2, np.nan), grf=np.full((2, 3), np.nan),
+            empty = dict(contact=np.full(2, np.nan), grf=np.full((2, 3), np.nan), cop=np.full((2, 3), np.nan),
                          moments=np.full((24, 3), np.nan))
             for key in empty:
                 setattr(track, key, np.stack([dyn.get(s, empty)[key] for s in stamps]))
