@@ -73,7 +73,7 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
     data = path.read_bytes()
     (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(WeightsError, match="cannot read"):
+    with pytest.raises(WeightsError, match="not a readable FIP checkpoint"):
         load_checkpoint(tmp_path / "trunc.pt")
     (tmp_path / "junk.pt").write_bytes(os.urandom(4096))
     with pytest.raises(WeightsError):
