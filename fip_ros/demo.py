@@ -100,7 +100,7 @@ class Collector:
         """The clip's frames are the last ``clip_frames`` replayed (the T-pose comes first)."""
         from fip_ros.core.frames import M_SMPL_TO_ROS
         from fip_ros.ros.conversions import local_rot_from_smpl_pose
-        from fip_ros.visualization.ros_source import dynamics_frame
+        from fip_ros.ros.view_source import dynamics_frame
 
         if len(self.truth_ns) < clip_frames:
             raise DemoError(f"the collector saw {len(self.truth_ns)} replayed frames, expected {frames_in}")

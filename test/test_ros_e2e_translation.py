@@ -56,18 +56,16 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     code, out = proc.wait(timeout=20), proc.stdout.read()
     assert done and code == 0, f"{len(body)} body frames, exit {code}:\n{out}"
     body.sort(key=lambda x: x[0])
-    stamps = np.array([t for t, _ in body])
     pos = np.stack([p for _, p in body])
-    # By stamp (this listener may miss a few messages): the clip's frames are the last ``frames`` stamps.
-    start = stamps[-1] - (frames - 0.5) / motion.fps * 1e9
-    still, walk = pos[stamps < start], pos[stamps >= start]
-    # Standing still in the T-pose after calibration: the body frame stays put.
-    settled = still[: len(still) // 2]
-    assert len(settled) > 20 and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
+    # Standing still in the T-pose after calibration (about 1 s before the clip starts): the body frame stays
+    # put. Counted from the first pose, not back from the last stamp: after the replay ends the estimator
+    # keeps sending its last pose, so the tail's length depends on the machine's load.
+    settled = pos[:20]
+    assert len(pos) > frames and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
     # Walking: the body frame travels the clip's path. The replay jumps from the still T-pose into the clip's
     # first frame, mid-stride at 1.6 m/s, so FIP starts far from the pose (measured endpoint errors 15-31 % of
     # the 4.1 m on a loaded machine; 11 % on held-out walking from the true first pose, docs/translation.md).
-    moved = (walk[-1] - still[-1])[:2]
+    moved = (pos[-1] - settled[-1])[:2]
     end = np.linalg.norm(moved - true[-1, :2])
     assert end <= 0.35 * distance, (end, distance, moved, true[-1])
     assert np.dot(moved, true[-1, :2]) > 0.9 * np.linalg.norm(moved) * np.linalg.norm(true[-1, :2])

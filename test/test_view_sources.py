@@ -16,7 +16,7 @@ from fip_ros.core.kinematics import forward_kinematics
 from fip_ros.ros import qos
 from fip_ros.ros.bag_tools import POSE_TYPE, BagWriter
 from fip_ros.ros.conversions import smpl_pose_msg
-from fip_ros.visualization.ros_source import BODY_TYPE, MOMENTS_TYPE, LiveSource, load_bag
+from fip_ros.ros.view_source import BODY_TYPE, MOMENTS_TYPE, LiveSource, load_bag
 from fip_ros.visualization.tracks import load_clip
 
 TPOSE = np.broadcast_to(np.eye(3), (24, 3, 3)).copy()

@@ -62,7 +62,7 @@ def load_sources(paths, mass: float, smpl) -> list:
         if not path.exists():
             raise ValueError(f"{path}: not found")
         if path.suffix in (".mcap", ".db3") or (path / "metadata.yaml").is_file():
-            from fip_ros.visualization.ros_source import load_bag
+            from fip_ros.ros.view_source import load_bag
 
             tracks += load_bag(path)
         elif path.is_dir():
@@ -132,7 +132,7 @@ def _live(viewer, opts):
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-    from fip_ros.visualization.ros_source import LiveSource
+    from fip_ros.ros.view_source import LiveSource
 
     rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     executor = SingleThreadedExecutor()

@@ -3,7 +3,7 @@
 A Track holds joint positions and, where known, foot contacts, ground-reaction forces at the centres of
 pressure and joint moments. Built from a motion clip file (docs/CONTRACTS.md; the dynamics come from the
 file's optional keys, else from :func:`fip_ros.physics.dynamics_estimator.analyse` of the clip), or frame by
-frame from the ROS messages (fip_ros.visualization.ros_source).
+frame from the ROS messages (fip_ros.ros.view_source).
 """
 
 from dataclasses import dataclass, field
