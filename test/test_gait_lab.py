@@ -176,13 +176,13 @@ def test_top_down_from_true_kinematics_matches_the_plates(walk):
 
 @needs_gait
 def test_top_down_from_fip_with_the_shipped_weights(walk):
-    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.71 / 3.20 /
-    3.91 BWBH%, vertical GRF 0.245 BW (FIP's hip and knee angles are 14-15 deg off on this trial)."""
+    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.58 / 2.83 /
+    2.84 BWBH%, vertical GRF 0.246 BW (FIP's pose, not the dynamics, limits these)."""
     from fip_ros.api import load_model
     from fip_ros.physics.gait_lab import fip_pose, top_down
 
     out = top_down(walk, local_rot=fip_pose(walk, load_model()))
-    assert np.all(np.array(_sagittal(out)) < [3.85, 3.35, 4.05]), out["rmsd"]
+    assert np.all(np.array(_sagittal(out)) < [3.9, 3.1, 3.1]), out["rmsd"]
     assert out["grf_rmsd"]["vertical"] < 0.26
 
 
