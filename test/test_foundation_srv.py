@@ -4,6 +4,7 @@ Run as a script (`python test_foundation_srv.py <namespace>`), this file is the 
 """
 
 import sys
+import time
 import uuid
 
 import pytest
@@ -59,8 +60,15 @@ def call(ros_node, spawn_python, spin_until):
             clients[name] = ros_node.create_client(srv_type, f"{ns}/{name}")
         client = clients[name]
         assert spin_until(ros_node, client.service_is_ready, timeout=20.0), f"service {name} not found"
+        # Fast DDS drops a response while the server has not yet matched this client's response reader
+        # (rclpy warns "failed to send response (timeout)"; on a busy machine discovery lags): ask again
+        # each second, as a client must; a server that never answers still fails after 10 s.
+        deadline = time.monotonic() + 10.0
         future = client.call_async(request)
-        assert spin_until(ros_node, future.done, timeout=10.0), f"service {name} did not answer"
+        while not spin_until(ros_node, future.done, timeout=1.0):
+            assert time.monotonic() < deadline, f"service {name} did not answer"
+            client.remove_pending_request(future)
+            future = client.call_async(request)
         return future.result()
 
     return call

@@ -3,6 +3,7 @@ subscriber (nothing is lost to a slow start) and sends the clip's measured body 
 waits only for the topics someone will subscribe to (its IMU topics, not ground_truth/pose); the bag graph
 (`fip-bringup --graph bag --bag DIR`) runs end to end."""
 
+import copy
 import os
 import signal
 import subprocess
@@ -25,6 +26,12 @@ from fip_ros.ros.recordings import load_recording
 
 EXE = Path(__file__).resolve().parents[1] / "install" / "fip_ros" / "lib" / "fip_ros"
 BODY = dict(sex="female", height=1.62, arm_length=0.48, leg_length=0.77)
+
+
+def _deep(profile, depth=1000):
+    profile = copy.copy(profile)
+    profile.depth = depth
+    return profile
 
 
 def _subscribe_all(node, profile=qos.SENSOR_DATA):
@@ -87,16 +94,18 @@ def test_bag_graph_end_to_end(tmp_path, ros_node, spin_until):
     clip = synthetic_clip(tmp_path / "clip.npz", 2.0, body=BODY)
     write_recording(load_recording(clip, tpose_seconds=2.0), bag)
     poses, bodies = [], []
-    ros_node.create_subscription(SmplPose, "/pose", poses.append, qos.RELIABLE)
+    # A deep reader queue: the count is the graph's, not what a busy test process took off a depth-10 queue.
+    ros_node.create_subscription(SmplPose, "/pose", poses.append, _deep(qos.RELIABLE))
     ros_node.create_subscription(BodyParams, "/body_params", bodies.append, qos.LATCHED)
     cmd = [str(EXE / "fip-bringup"), "--graph", "bag", "--bag", str(bag), "--backend", "onnx"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             env=dict(os.environ, ROS_HOME=str(tmp_path)))
     try:
         # The player waited for the estimator, so the 2 s T-pose calibrated it and the motion came through.
-        assert spin_until(ros_node, lambda: len(poses) >= 100, 60), len(poses)
+        came = spin_until(ros_node, lambda: len(poses) >= 100, 60)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         out = proc.communicate(timeout=10)[0].decode()
+    assert came, f"{len(poses)} poses\n{out}"
     assert proc.returncode == 0 and "Traceback" not in out, out
     assert bodies and poses[-1].subject_id == bodies[-1].subject_id == "0"
