@@ -88,7 +88,7 @@ PARAMETERS = {
     "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id (one person)",
                                                   read_only=True)),
     "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
-    "backend": ("onnx", descriptor("Inference backend: onnx (ONNX Runtime, no torch) or torch", read_only=True)),
+    "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
     "model_path": ("", descriptor(
         "onnx: step graph *step.onnx or fip-export folder; torch (or onnx from a .pt): checkpoint; "
         "empty = shipped weights", read_only=True)),
