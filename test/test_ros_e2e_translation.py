@@ -30,7 +30,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     true = vec_smpl_to_ros(np.asarray(motion.tran, float) - motion.tran[0])
     distance = float(np.linalg.norm(np.diff(true[:, :2], axis=0), axis=-1).sum())
     replay_params = tmp_path / "replay.yaml"
-    replay_params.write_text("/**:\n  ros__parameters:\n    tpose_seconds: 2.0\n")
+    replay_params.write_text("/**:\n  ros__parameters:\n    tpose_seconds: 4.0\n")
 
     node = Node("tf_listener", context=ros_context)
     body = []  # (stamp ns, position) of body_7 in origin_7
@@ -47,7 +47,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
                         "--params", f"imu_replay={replay_params}", "--duration", "40")
     frames = motion.frames
     try:
-        # The calibration takes the first second of the still T-pose; then about 1 s still and the clip.
+        # The calibration takes the first second of the still T-pose; then about 3 s still and the clip.
         done = spin_until(node, lambda: len(body) >= frames + 20, timeout=90)
         spin_until(node, lambda: False, timeout=1.0)
     finally:
