@@ -11,7 +11,7 @@ from fip_ros.ros import shutdown
 def build_parser():
     from fip_ros.ros.bringup import BACKENDS, GRAPHS  # here: main() installs the stop signals first
 
-    p = parser("fip-bringup", "Start a whole fip_ros graph in ONE process on a MultiThreadedExecutor (the "
+    p = parser("fip-bringup", "Start a whole fip_ros graph in ONE process on one executor (the "
                "same nodes, parameter files and overrides as launch/live.launch.py, replay.launch.py and "
                "bag.launch.py).")
     p.add_argument("--config", help="graph file (overrides --graph; default: the --graph file)")
@@ -28,7 +28,8 @@ def build_parser():
                    help="replace a node's parameter files (launch argument <node>_params; default: none)")
     p.add_argument("--rviz", action="store_true", help="also start rviz2 with rviz/fip.rviz")
     p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run)")
-    p.add_argument("--threads", type=int, default=4, help="executor threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="executor threads (1: single-threaded; more: rclpy's MultiThreadedExecutor)")
     return p
 
 

@@ -1,4 +1,4 @@
-"""A whole fip_ros graph in ONE process on a MultiThreadedExecutor (rclpy's composition): ``fip-bringup``.
+"""A whole fip_ros graph in ONE process on one executor (rclpy's composition): ``fip-bringup``.
 
 The graph comes from a YAML file (config/live.yaml, config/replay.yaml, config/bag.yaml) that the launch
 files read too, through :func:`graph_nodes`, so both start the same nodes with the same parameter files and
@@ -147,18 +147,24 @@ def node_cli_args(spec: NodeSpec, namespace: str) -> list[str]:
     return args
 
 
-def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: int = 4,
+def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: int = 1,
               duration: float = 0.0, rviz_config: str | None = None) -> int:
-    """Start the nodes of ``specs`` in this process on one MultiThreadedExecutor and spin until SIGINT or
-    SIGTERM, an external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2
-    with it. Stops as every node process does (``fip_ros.ros.shutdown``; call ``shutdown.install()`` before
-    the slow imports). Returns 0, or 1 after a one-line error when a node cannot start."""
+    """Start the nodes of ``specs`` in this process on one executor and spin until SIGINT or SIGTERM, an
+    external shutdown or ``duration`` seconds (0 = no limit); ``rviz_config``: also start rviz2 with it.
+    Stops as every node process does (``fip_ros.ros.shutdown``; call ``shutdown.install()`` before the slow
+    imports). Returns 0, or 1 after a one-line error when a node cannot start.
+
+    ``threads`` 1 (default): a SingleThreadedExecutor. The nodes' callbacks are short and hold the GIL, so
+    worker threads cannot run them in parallel; rclpy's MultiThreadedExecutor only adds its hand-over (a
+    wait set rebuilt per handed-out callback, thread-pool switches, handlers that lose the race for a
+    mutually exclusive group): about 30 % more CPU for the replay/bag graph, and under load it fell behind
+    its best-effort IMU queues and lost frames, each costing a whole six-sensor set."""
     from fip_ros.ros.nodes import startup_error
 
     stop = shutdown.install()
     classes = [node_class(spec.executable) for spec in specs]  # slow imports before ROS starts
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     executor, nodes, rviz = None, [], None
@@ -166,7 +172,7 @@ def run_graph(specs: list[NodeSpec], namespace: str = "", ros_args=(), threads: 
     try:
         rclpy.init(args=["fip-bringup", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
         log = rclpy.logging.get_logger("fip_bringup")
-        executor = MultiThreadedExecutor(num_threads=threads)
+        executor = SingleThreadedExecutor() if threads <= 1 else MultiThreadedExecutor(num_threads=threads)
         for cls, spec in zip(classes, specs, strict=True):
             try:
                 node = cls(cli_args=node_cli_args(spec, namespace))
