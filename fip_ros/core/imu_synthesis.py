@@ -5,7 +5,7 @@ Torch, batched over leading dimensions, differentiable. Output convention (docs/
 carrying bone.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -118,6 +118,15 @@ class ImuCorruption:
     calib_pose_deg: tuple = (0.0,) * 6
     fps: float = 60.0
     stencil: int = STENCIL
+
+    def scaled(self, factor: float) -> "ImuCorruption":
+        """Every magnitude times ``factor`` (0: clean); the drop probability too, capped at 1."""
+        return replace(self, acc_noise_std=self.acc_noise_std * factor, acc_bias_std=self.acc_bias_std * factor,
+                       acc_bias_walk_std=self.acc_bias_walk_std * factor, ori_noise_deg=self.ori_noise_deg * factor,
+                       heading_error_deg=self.heading_error_deg * factor,
+                       mount_rot_deg=self.mount_rot_deg * factor, mount_pos_m=self.mount_pos_m * factor,
+                       drop_prob=min(self.drop_prob * factor, 1.0), heading_walk_deg=self.heading_walk_deg * factor,
+                       calib_pose_deg=tuple(a * factor for a in self.calib_pose_deg))
 
 
 def _randn(shape, like: torch.Tensor, generator):
