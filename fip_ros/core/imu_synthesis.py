@@ -121,12 +121,13 @@ class ImuCorruption:
 
     def scaled(self, factor: float) -> "ImuCorruption":
         """Every magnitude times ``factor`` (0: clean); the drop probability too, capped at 1."""
-        return replace(self, acc_noise_std=self.acc_noise_std * factor, acc_bias_std=self.acc_bias_std * factor,
-                       acc_bias_walk_std=self.acc_bias_walk_std * factor, ori_noise_deg=self.ori_noise_deg * factor,
-                       heading_error_deg=self.heading_error_deg * factor,
-                       mount_rot_deg=self.mount_rot_deg * factor, mount_pos_m=self.mount_pos_m * factor,
-                       drop_prob=min(self.drop_prob * factor, 1.0), heading_walk_deg=self.heading_walk_deg * factor,
-                       calib_pose_deg=tuple(a * factor for a in self.calib_pose_deg))
+        f = factor
+        return replace(self, acc_noise_std=self.acc_noise_std * f, acc_bias_std=self.acc_bias_std * f,
+                       acc_bias_walk_std=self.acc_bias_walk_std * f, ori_noise_deg=self.ori_noise_deg * f,
+                       heading_error_deg=self.heading_error_deg * f, mount_rot_deg=self.mount_rot_deg * f,
+                       mount_pos_m=self.mount_pos_m * f, drop_prob=min(self.drop_prob * f, 1.0),
+                       heading_walk_deg=self.heading_walk_deg * f,
+                       calib_pose_deg=tuple(a * f for a in self.calib_pose_deg))
 
 
 def _randn(shape, like: torch.Tensor, generator):

@@ -77,7 +77,8 @@ def train(args) -> dict:
     aug = None if args.no_augment else AugmentConfig()
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
-    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed, severity=TRAIN_SEVERITY)
+    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed,
+                           severity=TRAIN_SEVERITY)
     val = to_device(fixed_windows(load_split(args.data, args.val_split), args.window), device)
 
     if args.init:
