@@ -36,8 +36,9 @@ class Rig:
         from fip_ros.ros.conversions import imu_topic
         from fip_ros.ros.nodes.estimator import Estimator
 
-        overrides = dict(model_path=checkpoint, auto_calibration_duration=0.25, diagnostics_period=0.2,
-                         **params)
+        # backend torch: random weights have no shipped ONNX graphs (onnx would export them at start-up)
+        overrides = dict(model_path=checkpoint, backend="torch", auto_calibration_duration=0.25,
+                         diagnostics_period=0.2, **params)
         self.est = Estimator(context=context,
                              parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
         self.t = self.est.trackers[0]  # the one person's ROS-free tracker

@@ -211,7 +211,7 @@ def test_implausible_stamps_and_the_calibration_wait_reach_diagnostics(ros_conte
         Parameter("backend", value="onnx"), Parameter("auto_calibration_duration", value=0.25)])
     person = node.people[0]
     published = []
-    node._publish = lambda who, pose: published.append(pose)
+    node._publish = lambda items: published.extend(pose for _, pose in items)
     rng = np.random.default_rng(0)
     ahead = 11 * 86400 * 10**9
     stamp = time.time_ns() + ahead

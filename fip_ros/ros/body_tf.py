@@ -29,10 +29,11 @@ from fip_ros.ros.tf_publisher import make_transform, validate_transform
 
 def relative_transforms(local_rot: np.ndarray, offsets: np.ndarray, root_translation=(0.0, 0.0, 0.0)):
     """The 24 transforms in ROS axes, each joint relative to its parent (joint 0 to the origin frame), of
-    SMPL local rotations (24, 3, 3) (row 0: pelvis in the SMPL world) and SMPL T-pose offsets (24, 3):
-    (translations (24, 3), quats (24, 4) unit xyzw). Vectorised; no forward kinematics needed."""
+    SMPL local rotations (..., 24, 3, 3) (row 0: pelvis in the SMPL world) and SMPL T-pose offsets
+    (..., 24, 3): (translations (..., 24, 3), quats (..., 24, 4) unit xyzw); root_translation (..., 3).
+    Vectorised, over several bodies too; no forward kinematics needed."""
     trans = vec_smpl_to_ros(offsets)
-    trans[0] = root_translation
+    trans[..., 0, :] = root_translation
     return trans, quat_from_matrix(rot_smpl_to_ros(local_rot))
 
 
@@ -86,21 +87,29 @@ class BodyTf:
         for t in self.msg.transforms:
             validate_transform(t)
         self._buf = bytearray(serialize_message(self.msg))
-        self._order, self._stamps, self._values = _tf_layout(self._buf, len(self.msg.transforms))
+        order, stamps, values = _tf_layout(self._buf, len(self.msg.transforms))
+        self._order, self._f8 = order, np.dtype(order + "f8")
+        # Byte positions of every transform's stamp (24, 8) and 7 values (24, 56), for one fancy-indexed
+        # write per pose instead of 48 slice assignments.
+        self._bytes = np.frombuffer(self._buf, np.uint8)
+        self._stamp_at = np.add.outer(np.array(stamps), np.arange(8))
+        self._values_at = np.add.outer(np.array(values), np.arange(56))
         self.data = bytes(self._buf)
 
     def fill(self, stamp, local_rot: np.ndarray, offsets: np.ndarray, root_translation=(0.0, 0.0, 0.0)):
         """Write one pose into ``data``; False (``data`` untouched) when the result is not finite."""
-        trans, quats = relative_transforms(local_rot, offsets, root_translation)
+        return self.write(stamp, *relative_transforms(local_rot, offsets, root_translation))
+
+    def write(self, stamp, trans: np.ndarray, quats: np.ndarray) -> bool:
+        """Write :func:`relative_transforms`' (24, 3) translations and (24, 4) quats into ``data``; False
+        (``data`` untouched) when they are not finite or not unit quaternions."""
         if not (np.isfinite(trans).all() and valid_quats(quats)):
             return False
-        values = np.concatenate([trans, quats], axis=1).astype(self._order + "f8").tobytes()
-        stamp_bytes = struct.pack(self._order + "iI", stamp.sec, stamp.nanosec)
-        buf = self._buf
-        for i, (s, v) in enumerate(zip(self._stamps, self._values, strict=True)):
-            buf[s:s + 8] = stamp_bytes
-            buf[v:v + 56] = values[56 * i:56 * (i + 1)]
-        self.data = bytes(buf)
+        values = np.concatenate([trans, quats], axis=1).astype(self._f8)
+        self._bytes[self._values_at] = values.view(np.uint8).reshape(len(values), 56)
+        self._bytes[self._stamp_at] = np.frombuffer(struct.pack(self._order + "iI", stamp.sec, stamp.nanosec),
+                                                    np.uint8)
+        self.data = bytes(self._buf)
         return True
 
     def static_origin(self, stamp, offset) -> TransformStamped:

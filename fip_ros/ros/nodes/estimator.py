@@ -32,7 +32,7 @@ from fip_ros.core.gravity import G_UNIT
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, JOINT_NAMES, SENSOR_NAMES
 from fip_ros.core.translation import VelocityNet
 from fip_ros.ros import qos
-from fip_ros.ros.body_tf import BodyTf
+from fip_ros.ros.body_tf import BodyTf, relative_transforms
 from fip_ros.ros.conversions import (
     QUAT_TOLERANCE,
     imu_sample_from_cdr,
@@ -88,7 +88,7 @@ PARAMETERS = {
     "subject_id": (DEFAULT_SUBJECT_ID, descriptor("Subject id copied into SmplPose.subject_id (one person)",
                                                   read_only=True)),
     "world_frame": ("world", descriptor("header.frame_id of SmplPose (REP 103 world)", True)),
-    "backend": ("torch", descriptor("Inference backend: torch or onnx", read_only=True)),
+    "backend": ("onnx", descriptor("Inference backend: onnx (no torch) or torch", read_only=True)),
     "model_path": ("", descriptor(
         "onnx: step graph *step.onnx or fip-export folder; torch (or onnx from a .pt): checkpoint; "
         "empty = shipped weights", read_only=True)),
@@ -255,21 +255,23 @@ class Estimator(Node):
         arrival = time.perf_counter()
         stamp_ns, quat, _, acc = imu_sample_from_cdr(data)
         now_ns = self.get_clock().now().nanoseconds
+        frames = person.tracker.frames
         with self.lock:
             person.last_arrival = arrival
+            last = frames[-1] if frames else None
             poses = self._guarded(person, lambda: person.tracker.push(channel, stamp_ns, quat, acc, now_ns,
                                                                      arrival))
-            ready = self._batch_ready(arrival)
+            # Only a message that completed a set (one in six) can make the batch ready.
+            queued = bool(frames) and frames[-1] is not last
+            ready = queued and self._batch_ready(arrival)
             if ready:
                 self.batch_timer.cancel()
                 steps = self._guarded(None, self.team.step)
         if poses:
-            for pose in poses:
-                self._publish(person, pose)
+            self._publish([(person, pose) for pose in poses])
         if ready:
-            for index, pose in steps:
-                self._publish(self.people[index], pose)
-        elif self.team.pending() and self.batch_timer.is_canceled():
+            self._publish([(self.people[index], pose) for index, pose in steps])
+        elif queued and self.batch_timer.is_canceled():
             self.batch_timer.reset()
         self._say_why_waiting(person)
 
@@ -286,8 +288,7 @@ class Estimator(Node):
         self.batch_timer.cancel()
         with self.lock:
             steps = self._guarded(None, self.team.step)
-        for index, pose in steps or ():
-            self._publish(self.people[index], pose)
+        self._publish([(self.people[index], pose) for index, pose in steps or ()])
 
     def _guarded(self, person: Person | None, fn):
         """Run ``fn``; an unexpected failure drops the frame, restarts the state, and the node goes on."""
@@ -308,11 +309,24 @@ class Estimator(Node):
                 self.get_logger().info(f"[{person.subject}] {reason}")
 
     # ---------------------------------------------------------------- output
-    def _publish(self, person: Person, pose: Pose):
-        """The pose to its topics; a message nobody subscribes to is not built (a busy node's CPU)."""
+    def _publish(self, items: list[tuple[Person, Pose]]):
+        """Each person's pose to their topics; a message nobody subscribes to is not built (a busy node's
+        CPU). With publish_tf, the transforms of all of them are computed in one vectorised call."""
+        if not items:
+            return
+        roots = np.array([vec_smpl_to_ros(pose.translation) if pose.translation is not None else np.zeros(3)
+                          for _, pose in items])
+        tfs = None
+        if self.pub_tf is not None:
+            offsets = self.team.engine.offsets()[[person.index for person, _ in items]]
+            tfs = zip(*relative_transforms(np.stack([pose.local_rot for _, pose in items]), offsets, roots),
+                      strict=True)
+        for k, (person, pose) in enumerate(items):
+            self._publish_one(person, pose, roots[k], next(tfs) if tfs is not None else None)
+
+    def _publish_one(self, person: Person, pose: Pose, root: np.ndarray, transforms):
         stamp = time_from_ns(pose.stamp_ns)
         local_rot = pose.local_rot
-        root = vec_smpl_to_ros(pose.translation) if pose.translation is not None else np.zeros(3)
         latency = time.perf_counter() - pose.arrival
         if person.pub_pose.get_subscription_count():
             msg = person.pose_msg
@@ -337,9 +351,8 @@ class Estimator(Node):
             roll = np.arctan2(r[:, 2, 1], r[:, 2, 2])
             js.position = np.stack([yaw, pitch, roll], axis=1).reshape(-1).tolist()
             person.pub_joints.publish(js)
-        tf = person.tf
-        if tf is not None and tf.fill(stamp, local_rot, self.team.engine.offsets()[person.index], root):
-            self.pub_tf.publish(tf.data)
+        if transforms is not None and person.tf.write(stamp, *transforms):
+            self.pub_tf.publish(person.tf.data)
         person.latencies.append(latency)
         person.last_publish = time.perf_counter()
 
