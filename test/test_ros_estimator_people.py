@@ -240,3 +240,36 @@ def test_implausible_stamps_and_the_calibration_wait_reach_diagnostics(ros_conte
         assert d.name.endswith("[0]: FIP estimator") and d.hardware_id == "0"
     finally:
         node.destroy_node()
+
+
+def test_estimator_process_answers_calibrate_while_it_takes_the_frames(ros_node, spawn_python):
+    """The estimator's own process (rclpy's events executor where it has one): the calibrate service, a
+    coroutine, waits for a window of frames that the same executor goes on taking, then answers."""
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Imu
+
+    from fip_msgs.srv import Calibrate
+    from fip_ros.ros import qos
+    from fip_ros.ros.conversions import imu_topic, make_imu, time_from_ns
+
+    spawn_python("-m", "fip_ros.ros.nodes.estimator", "--ros-args", "-p", "auto_calibrate:=false")
+    pubs = [ros_node.create_publisher(Imu, imu_topic(s), qos.RELIABLE) for s in SENSOR_NAMES]
+    client = ros_node.create_client(Calibrate, "calibrate")
+    assert client.wait_for_service(timeout_sec=60)
+    executor = SingleThreadedExecutor(context=ros_node.context)
+    executor.add_node(ros_node)
+    try:
+        deadline = time.monotonic() + 10
+        while any(p.get_subscription_count() == 0 for p in pubs) and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        future = client.call_async(Calibrate.Request(pose=Calibrate.Request.N_POSE, duration=0.5))
+        while not future.done() and time.monotonic() < deadline + 10:  # still frames at 60 Hz
+            stamp = time_from_ns(time.time_ns())
+            for site, pub in zip(SENSOR_NAMES, pubs, strict=True):
+                pub.publish(make_imu(stamp, f"imu_{site}", [0.0, 0.0, 0.0, 1.0], [0.0] * 3, [0.0, 0.0, G]))
+            executor.spin_once(timeout_sec=1 / 60)
+    finally:
+        executor.remove_node(ros_node)
+        executor.shutdown()
+    assert future.done() and future.result().success, future.result()
+    assert "npose calibration from" in future.result().message

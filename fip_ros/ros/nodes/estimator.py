@@ -430,7 +430,7 @@ class Estimator(Node):
 
 
 def main(args=None):
-    return run_node(Estimator, args)
+    return run_node(Estimator, args, events=True)  # no threads of its own: see run_node
 
 
 if __name__ == "__main__":
