@@ -6,11 +6,12 @@ body (``bodies:=[p0, p1, ...]``, one batched ONNX step) and sends /tf itself (``
 'split': the same estimator plus one ``smpl_tf_broadcaster`` per body (pose -> /tf in another process).
 
 Latency = receipt of a body's /tf here - its stamp (= the IMU publication time): IMU publication -> (DDS)
-estimator [-> (DDS) TF broadcaster] -> (DDS) /tf receipt, on one clock; the listener's own wake-up counts
-too, so it spins on rclpy's events executor where there is one and reads the stamps in place. Lost = frames of the measured window
-without a /tf. CPU % = the process's CPU time over the run / wall time (100 % = one core). Start-up = spawn
--> 'estimator ready' in its log (Python start, imports, graphs loaded, subscriptions made); RSS = its resident
-memory at the end. The late case delays one sensor of body 0 by ``--late-ms`` on the wire (stamps kept).
+estimator [-> (DDS) TF broadcaster] -> (DDS) /tf receipt, on one clock; the listener's own wake-up counts too,
+so it spins on rclpy's events executor where there is one and reads the stamps in place. Lost = frames of the
+measured window without a /tf. CPU % = the process's CPU time over the run / wall time (100 % = one core).
+Start-up = spawn -> 'estimator ready' in its log (Python start, imports, graphs loaded, subscriptions made);
+RSS = its resident memory at the end. The late case delays one sensor of body 0 by ``--late-ms`` on the wire
+(stamps kept).
 
     python bench/bench_ros.py                      # 1, 5, 10 bodies for 60 s, then the late-sensor case
     python bench/bench_ros.py --duration 10 --bodies 1 --late-ms 0
