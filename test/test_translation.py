@@ -14,6 +14,8 @@ from fip_ros.core.translation import (
     VelocityNet,
     default_weights_path,
     estimate_translation,
+    feature_windows,
+    frame_features,
 )
 
 FPS = 60.0
@@ -67,6 +69,24 @@ def walking_pose(frames: int, speed: float, step_time: float = 0.5):
             joints[:, j, 1] += lift
         contact[:, foot] = stance
     return joints, contact
+
+
+def test_streaming_window_is_the_training_window():
+    """Each step feeds the net the window the net was trained on (feature_windows: every STRIDE-th frame up
+    to and including the current one), from the first frame on."""
+    rng = np.random.default_rng(3)
+    frames = 50
+    acc = rng.normal(size=(frames, 6, 3))
+    ori = np.linalg.qr(rng.normal(size=(frames, 6, 3, 3)))[0]
+    joints = rng.normal(scale=0.3, size=(frames, 24, 3))
+    seen = []
+
+    def net(window):
+        seen.append(window[0])
+        return np.zeros((1, 3)), np.zeros((1, 2))
+
+    estimate_translation(acc, ori, joints, HEIGHT, FPS, net)
+    np.testing.assert_allclose(np.stack(seen), feature_windows(frame_features(acc, ori, joints, HEIGHT)))
 
 
 def test_constant_velocity_alternating_stance_feet():

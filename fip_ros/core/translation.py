@@ -30,7 +30,8 @@ from fip_ros.core.smpl_tree import ROOT_SENSOR
 CONTACT_JOINTS = (7, 10, 8, 11)
 SOLE_DEPTH = (0.042, 0.006, 0.042, 0.006)
 WINDOW = 36  # frames of history the velocity net sees (0.6 s at 60 Hz) ...
-STRIDE = 4  # ... every STRIDE-th of them
+STRIDE = 4  # ... every STRIDE-th of them, up to the current frame
+SPAN = WINDOW - STRIDE + 1  # frames kept to build one window
 ACC_SCALE = 0.1  # m/s^2 -> network units
 STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level starts a new level
 CONTACT_ON = 0.5  # foot-contact probability at which a foot touches down
@@ -60,17 +61,21 @@ def heading_rotation(pelvis_rot: np.ndarray) -> np.ndarray:
     return out
 
 
-def imu_features(acc: np.ndarray, ori: np.ndarray) -> np.ndarray:
-    """acc (..., 6, 3), ori (..., 6, 3, 3) calibrated IMUs -> (..., 72) features in the heading frame."""
+def frame_features(acc: np.ndarray, ori: np.ndarray, rel_joints: np.ndarray, height: float) -> np.ndarray:
+    """acc (..., 6, 3), ori (..., 6, 3, 3) calibrated IMUs, rel_joints (..., 24, 3) the root-relative joints
+    -> (..., 84) features in the heading frame: the six orientations and free accelerations, and the four
+    sole points relative to the root (what says which foot is down and how the legs swing)."""
     head_t = np.swapaxes(heading_rotation(ori[..., ROOT_SENSOR, :, :]), -1, -2)[..., None, :, :]
     rot = head_t @ ori
     a = (head_t @ acc[..., None])[..., 0] * ACC_SCALE
-    return np.concatenate([rot.reshape(*rot.shape[:-3], -1), a.reshape(*a.shape[:-2], -1)], -1)
+    pts = (head_t @ sole_points(rel_joints, height)[..., None])[..., 0]
+    return np.concatenate([rot.reshape(*rot.shape[:-3], -1), a.reshape(*a.shape[:-2], -1),
+                           pts.reshape(*pts.shape[:-2], -1)], -1)
 
 
 def feature_windows(features: np.ndarray) -> np.ndarray:
     """(T, F) per-frame features -> (T, WINDOW // STRIDE * F) causal windows (the first frame repeats before
-    the start), oldest first."""
+    the start), oldest first, the newest being the frame itself."""
     lags = np.arange(WINDOW - STRIDE, -1, -STRIDE)
     idx = np.clip(np.arange(len(features))[:, None] - lags[None], 0, None)
     return features[idx].reshape(len(features), -1)
@@ -119,7 +124,7 @@ class TranslationEstimator:
 
     def restart(self):
         """Forget the history but stay where the body is (e.g. after an input gap)."""
-        self.history = None  # (WINDOW + 1, 72) the latest features, oldest first
+        self.history = None  # (SPAN, 84) the latest features, oldest first
         self.prev_pts = None
         self.floor = 0.0  # current floor level, y, set at the first frame under the lowest sole point
         self.foot_floor = np.full(2, np.nan)  # floor level under each foot while it is in contact
@@ -129,14 +134,15 @@ class TranslationEstimator:
     def step(self, acc, ori, rel_joints):
         """acc (6, 3), ori (6, 3, 3) the calibrated IMUs; rel_joints (24, 3) the estimated joints minus the
         root, global axes. Returns root (3,) and foot contact (2,) (left, right)."""
-        feat = imu_features(np.asarray(acc, np.float64), np.asarray(ori, np.float64))
-        self.history = (np.repeat(feat[None], WINDOW + 1, 0) if self.history is None
+        acc, ori = np.asarray(acc, np.float64), np.asarray(ori, np.float64)
+        rel_joints = np.asarray(rel_joints, np.float64)
+        feat = frame_features(acc, ori, rel_joints, self.height)
+        self.history = (np.repeat(feat[None], SPAN, 0) if self.history is None
                         else np.concatenate([self.history[1:], feat[None]]))
-        vel_h, contact = self.net(self.history[STRIDE - 1::STRIDE].reshape(-1)[None])
-        heading = heading_rotation(np.asarray(ori, np.float64)[ROOT_SENSOR])
-        vel = heading @ vel_h[0]
+        vel_h, contact = self.net(self.history[::STRIDE].reshape(-1)[None])
+        vel = heading_rotation(ori[ROOT_SENSOR]) @ vel_h[0]
         contact = contact[0]
-        pts = sole_points(np.asarray(rel_joints, np.float64), self.height)
+        pts = sole_points(rel_joints, self.height)
         if not self.started:  # the first frame: the lowest sole point defines the floor
             self.started = True
             self.floor = float(self.root[1] + pts[:, 1].min())

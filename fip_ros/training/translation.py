@@ -21,8 +21,8 @@ from fip_ros.core.imu_synthesis import synthesize
 from fip_ros.core.translation import (
     default_weights_path,
     feature_windows,
+    frame_features,
     heading_rotation,
-    imu_features,
     sole_points,
 )
 from fip_ros.data.build_dataset import discover, import_clip
@@ -33,6 +33,7 @@ from fip_ros.training.augment import at_speed, mirror, prepend_calibration
 CONTACT_HEIGHT = 0.05  # m above the clip's floor
 CONTACT_SPEED = 0.5  # m/s
 ACC_NOISE = 0.3  # m/s^2, white, per axis (training only)
+STRIDE_SCALE = (0.75, 1.1)  # per clip, on the horizontal joint positions the features take (training only)
 HIDDEN = (256, 128)
 SPEED = 1.25  # playback-speed augmentation (of the clip and its mirror image)
 STILL, BLEND = 90, 30  # frames of a still T-pose and of the blend into the motion
@@ -74,8 +75,11 @@ def clip_arrays(motion, rng: np.random.Generator | None = None, variant=None) ->
     point = (pts[..., 1] - floor < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
     contact = point.reshape(-1, 2, 2).any(-1).astype(np.float64)
     rel = syn["joints"].numpy() - tran[:, None]
-    return dict(x=feature_windows(imu_features(acc, ori)), vel=vel_h, contact=contact, acc=acc, ori=ori,
-                tran=tran - tran[:1], rel=rel, height=height)
+    feat_rel = rel
+    if rng is not None:  # an estimated pose's legs swing less or more than the true ones
+        feat_rel = rel * np.array([1.0, 0.0, 1.0]) * rng.uniform(*STRIDE_SCALE) + rel * np.array([0.0, 1.0, 0.0])
+    return dict(x=feature_windows(frame_features(acc, ori, feat_rel, height)), vel=vel_h, contact=contact,
+                acc=acc, ori=ori, tran=tran - tran[:1], rel=rel, height=height)
 
 
 def load_split(split: str, mocap=None, rng=None, names=None) -> list:
