@@ -5,9 +5,10 @@ velocity fuses two estimates, weighted by the foot-contact probability:
 
 - **stance anchoring**: a foot in contact does not move in the world, so the root moves opposite to the
   stance sole's motion relative to the root (from the estimated pose's joint positions);
-- **a learned root velocity** (:class:`VelocityNet`, a small MLP over the last 0.6 s of the six IMUs,
-  expressed in the pelvis's heading frame), which also gives the foot-contact probabilities; it carries the
-  body through flight phases (running, jumps) and sliding, where no foot anchors.
+- **a learned root velocity** (:class:`VelocityNet`, a small MLP over the last 0.6 s of the six IMUs and
+  the four sole points of the estimated pose, expressed in the pelvis's heading frame), which also gives the
+  foot-contact probabilities; it carries the body through flight phases (running, jumps) and sliding, where
+  no foot anchors.
 
 Vertical: while a foot is in contact the root stands on that foot's floor level; in flight it follows the
 learned vertical velocity. The floor is not a fixed height: a foot that touches down more than
@@ -33,7 +34,8 @@ WINDOW = 36  # frames of history the velocity net sees (0.6 s at 60 Hz) ...
 STRIDE = 4  # ... every STRIDE-th of them, up to the current frame
 SPAN = WINDOW - STRIDE + 1  # frames kept to build one window
 ACC_SCALE = 0.1  # m/s^2 -> network units
-STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level starts a new level
+STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level starts a new level ...
+FLIGHT_SNAP = 0.30  # m: ... or this far after a flight phase (no foot in contact)
 CONTACT_ON = 0.5  # foot-contact probability at which a foot touches down
 ANCHOR_WEIGHT = 1.0  # share of stance anchoring at full contact (the rest is the learned velocity)
 CONTACT_LOW, CONTACT_HIGH = 0.5, 0.9  # stance anchoring fades in between these contact probabilities
@@ -82,9 +84,10 @@ def feature_windows(features: np.ndarray) -> np.ndarray:
 
 
 class VelocityNet:
-    """The learned part: an MLP (ReLU) from a causal IMU window to the root velocity in the heading frame
-    (m/s, 3) and the left/right foot-contact probabilities. Weights: an ``.npz`` of arrays only (read with
-    ``allow_pickle=False``: no code runs from the file)."""
+    """The learned part: an MLP (ReLU) from a causal window of IMU and sole-point features
+    (:func:`frame_features`) to the root velocity in the heading frame (m/s, 3) and the left/right
+    foot-contact probabilities. Weights: an ``.npz`` of arrays only (read with ``allow_pickle=False``: no
+    code runs from the file)."""
 
     def __init__(self, path=None):
         path = Path(path or default_weights_path())
@@ -170,11 +173,14 @@ class TranslationEstimator:
         weight = np.clip(contact, 0.0, 1.0)
         trust = min(1.0, float(weight.sum()))
         stance = pts.reshape(2, 2, 3)[[0, 1], np.argmin(pts.reshape(2, 2, 3)[:, :, 1], axis=1)]
-        # Floor levels: a foot touching down snaps to the current level, or starts a new one (stairs).
+        # Floor levels: a foot touching down snaps to the current level, or starts a new one (stairs). After
+        # a flight phase the height is the learned velocity's integral, which drifts: a landing snaps back to
+        # the take-off level within FLIGHT_SNAP.
+        snap = FLIGHT_SNAP if np.isnan(self.foot_floor).all() else STEP_HEIGHT
         for k in range(2):
             if contact[k] >= CONTACT_ON and np.isnan(self.foot_floor[k]):
                 level = predicted[1] + stance[k, 1]
-                if abs(level - self.floor) > STEP_HEIGHT:
+                if abs(level - self.floor) > snap:
                     self.floor = level
                 self.foot_floor[k] = self.floor
             elif contact[k] < CONTACT_ON:

@@ -4,9 +4,10 @@
 
 Clips of the train split (``config/dataset_split.yaml``) are imported from the shared mocap as the dataset
 builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
-sensor noise; the targets are the clip's root velocity in the pelvis's heading frame and the feet's contact
-(sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About three
-minutes on one CPU core; the seed fixes the result.
+sensor noise, and the sole points come from the clip's own joints (at run time: FIP's); the targets are the
+clip's root velocity in the pelvis's heading frame and the feet's contact (sole points within
+``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About four minutes on one CPU
+core; the seed fixes the result.
 """
 
 import argparse
@@ -33,7 +34,6 @@ from fip_ros.training.augment import at_speed, mirror, prepend_calibration
 CONTACT_HEIGHT = 0.05  # m above the clip's floor
 CONTACT_SPEED = 0.5  # m/s
 ACC_NOISE = 0.3  # m/s^2, white, per axis (training only)
-STRIDE_SCALE = (0.75, 1.1)  # per clip, on the horizontal joint positions the features take (training only)
 HIDDEN = (256, 128)
 SPEED = 1.25  # playback-speed augmentation (of the clip and its mirror image)
 STILL, BLEND = 90, 30  # frames of a still T-pose and of the blend into the motion
@@ -75,10 +75,7 @@ def clip_arrays(motion, rng: np.random.Generator | None = None, variant=None) ->
     point = (pts[..., 1] - floor < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
     contact = point.reshape(-1, 2, 2).any(-1).astype(np.float64)
     rel = syn["joints"].numpy() - tran[:, None]
-    feat_rel = rel
-    if rng is not None:  # an estimated pose's legs swing less or more than the true ones
-        feat_rel = rel * np.array([1.0, 0.0, 1.0]) * rng.uniform(*STRIDE_SCALE) + rel * np.array([0.0, 1.0, 0.0])
-    return dict(x=feature_windows(frame_features(acc, ori, feat_rel, height)), vel=vel_h, contact=contact,
+    return dict(x=feature_windows(frame_features(acc, ori, rel, height)), vel=vel_h, contact=contact,
                 acc=acc, ori=ori, tran=tran - tran[:1], rel=rel, height=height)
 
 
