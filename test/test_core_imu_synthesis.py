@@ -180,3 +180,18 @@ def test_calibration_posture_error_is_constant_and_per_sensor():
     rms = angle.pow(2).mean(0).sqrt()
     for s, r in zip(std, rms.tolist(), strict=True):
         assert r == pytest.approx(s * 3 ** 0.5, rel=0.12, abs=1e-4)  # acos: ~1e-6 deg at 0
+
+
+def test_scaled_corruption_multiplies_every_magnitude():
+    base = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_walk_std=0.001, ori_noise_deg=0.5,
+                         heading_error_deg=2.0, mount_rot_deg=3.0, mount_pos_m=0.01, drop_prob=0.4,
+                         heading_walk_deg=0.5, calib_pose_deg=(5.0, 5.0, 2.0, 2.0, 2.0, 1.0))
+    acc, ori = _clean()
+    a, o = corrupt(acc, ori, base.scaled(0.0), torch.Generator().manual_seed(0))
+    assert torch.equal(a, acc) and torch.equal(o, ori)  # severity 0: clean sensors
+    double = base.scaled(2.0)
+    assert (double.acc_noise_std, double.heading_error_deg, double.mount_pos_m) == (0.2, 4.0, 0.02)
+    assert double.calib_pose_deg == (10.0, 10.0, 4.0, 4.0, 4.0, 2.0) and base.scaled(3.0).drop_prob == 1.0
+    assert (double.fps, double.stencil) == (base.fps, base.stencil)
+    a, _ = corrupt(acc, ori, ImuCorruption(acc_noise_std=0.1).scaled(2.0), torch.Generator().manual_seed(0))
+    assert abs(float((a - acc).std()) - 0.2) < 0.03

@@ -72,3 +72,20 @@ def test_summary_is_frame_weighted_and_omits_mesh_without_smpl():
     assert s["sip_deg"] == pytest.approx(22.5 * 8 / 12)
     assert "mesh_cm" not in s
     assert len(s["per_joint_angle_deg"]) == 24
+
+
+def test_upper_arm_error_by_true_elevation():
+    """Left upper arm out at shoulder height (90 deg), the right one straight up (this skeleton's +y bone):
+    the prediction drops the left arm to hanging (90 deg off) and keeps the right one."""
+    truth, pred = _identity(4), _identity(4)
+    pred[:, 16] = _rot_z(-90)  # +x to -y: hanging
+    e = metrics.sequence_errors(pred, truth, _offsets())
+    assert e["arm_elevation_deg"] == pytest.approx(torch.tensor([[90.0, 180.0]] * 4, dtype=torch.float64))
+    assert e["upper_arm_error_deg"] == pytest.approx(torch.tensor([[90.0, 0.0]] * 4, dtype=torch.float64))
+    hanging = metrics.sequence_errors(truth, pred, _offsets())  # roles swapped: the true left arm hangs
+    rows = metrics.summarize([e, hanging])["per_arm_elevation"]
+    assert [(r["from_deg"], r["to_deg"]) for r in rows] == [(0.0, 45.0), (45.0, 100.0), (100.0, 180.0)]
+    assert [r["share"] for r in rows] == pytest.approx([0.25, 0.25, 0.5])
+    assert [r["error_deg"] for r in rows] == pytest.approx([90.0, 90.0, 0.0])
+    assert metrics.summarize([e])["per_arm_elevation"][0]["error_deg"] is None  # no arm hangs in e
+    assert "per_arm_elevation" not in metrics.scalars(metrics.summarize([e]))

@@ -108,3 +108,18 @@ def test_sampler_shapes_with_everything_on(tmp_path, mirror_p):
     assert b["acc"].shape == (3, 90, 6, 3) and b["ori"].shape == (3, 90, 6, 3, 3)
     assert b["local_rot"].shape == (3, 90, 24, 3, 3) and b["init_pose"].shape == (3, 15, 3, 3)
     assert torch.isfinite(b["acc"]).all()
+
+
+def test_sensor_error_severity_scales_each_window(tmp_path):
+    """Severity 0 gives the clean IMUs of the same windows; twice the severity about twice the error."""
+    from fip_ros.training.train import TRAIN_CORRUPTION
+
+    clips = load_split(write_fake_dataset(tmp_path), "train")
+
+    def sample(corruption, severity=(1.0, 1.0)):
+        return WindowSampler(clips, 90, None, corruption, seed=3, severity=severity).sample(8)
+
+    clean = sample(None)
+    assert torch.equal(sample(TRAIN_CORRUPTION, (0.0, 0.0))["acc"], clean["acc"])
+    err = [float((sample(TRAIN_CORRUPTION, (s, s))["acc"] - clean["acc"]).std()) for s in (1.0, 2.0)]
+    assert 1.7 < err[1] / err[0] < 2.3, err

@@ -14,6 +14,9 @@ from fip_ros.core.rotations import angle_between
 from fip_ros.core.smpl_tree import ESTIMATED_JOINTS, IGNORED_JOINTS, SIP_JOINTS
 
 ALL_JOINTS = tuple(range(24))
+UPPER_ARMS = ((16, 18), (17, 19))  # shoulder -> elbow, left and right
+# Upper-arm elevation bins, degrees from hanging straight down: down, raised towards shoulder height, above it
+ELEVATION_BINS = (0.0, 45.0, 100.0, 180.0)
 
 
 def _t(x) -> torch.Tensor:
@@ -53,6 +56,20 @@ def joint_position_error(pred_local, true_local, offsets) -> torch.Tensor:
     return _distances(pred, true)
 
 
+def upper_arm_errors(p_pred, p_true) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T, 2) true elevation of each upper arm (degrees from the root frame's downward axis: 0 hanging, 90 at
+    shoulder height, 180 straight up) and (T, 2) angle in degrees between predicted and true upper-arm
+    directions, from root-frame joint positions (T, 24, 3)."""
+    def unit(p):
+        d = torch.stack([p[:, e] - p[:, s] for s, e in UPPER_ARMS], 1)
+        return d / d.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+
+    true, pred = unit(p_true), unit(p_pred)
+    elevation = torch.rad2deg(torch.acos((-true[..., 1]).clamp(-1.0, 1.0)))
+    error = torch.rad2deg(torch.acos((true * pred).sum(-1).clamp(-1.0, 1.0)))
+    return elevation, error
+
+
 def jitter(positions, fps: float = 60.0) -> torch.Tensor:
     """(T-3, J) magnitude of the third finite difference times fps^3, in km/s^3."""
     p = _t(positions)
@@ -84,6 +101,7 @@ def sequence_errors(pred_local, true_local, offsets, fps: float = 60.0, smpl_mod
         "per_joint_angle_deg": ang,
         "per_joint_pos_cm": pos,
     }
+    out["arm_elevation_deg"], out["upper_arm_error_deg"] = upper_arm_errors(p_pred, p_true)
     if smpl_model_dir:
         out["mesh_cm"] = mesh_error(pred_local, true_local, smpl_model_dir)
     return out
@@ -106,4 +124,25 @@ def summarize(errors_list: list[dict]) -> dict:
         out["pos_cm_p75"] = float(torch.quantile(pos, 0.75))
         for k in ("per_joint_angle_deg", "per_joint_pos_cm"):
             out[k] = torch.cat([e[k] for e in errors_list]).mean(0).tolist()
+        if all("arm_elevation_deg" in e for e in errors_list):
+            elevation, error = (torch.cat([e[k] for e in errors_list])
+                                for k in ("arm_elevation_deg", "upper_arm_error_deg"))
+            out["per_arm_elevation"] = by_elevation(elevation, error)
     return out
+
+
+def scalars(summary: dict, keep: tuple = ()) -> dict:
+    """The summary's single figures: no per-joint or per-elevation breakdowns, except those in ``keep``."""
+    return {k: v for k, v in summary.items() if not k.startswith("per_") or k in keep}
+
+
+def by_elevation(elevation, error) -> list[dict]:
+    """Upper-arm direction error per ELEVATION_BINS bin: [{from_deg, to_deg, share (of arm-frames), error_deg
+    (mean; None when the bin is empty)}]."""
+    rows = []
+    for lo, hi in zip(ELEVATION_BINS[:-1], ELEVATION_BINS[1:], strict=True):
+        inside = (elevation >= lo) & ((elevation < hi) if hi < ELEVATION_BINS[-1] else (elevation <= hi))
+        n = int(inside.sum())
+        rows.append({"from_deg": lo, "to_deg": hi, "share": n / max(elevation.numel(), 1),
+                     "error_deg": float(error[inside].mean()) if n else None})
+    return rows

@@ -27,7 +27,7 @@ from fip_ros.core.body_model import body_dict, body_vector_from_offsets, validat
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import STENCIL, ImuCorruption, corrupt, synthesize
 from fip_ros.core.kinematics import root_relative_rot15
-from fip_ros.core.metrics import sequence_errors, summarize
+from fip_ros.core.metrics import scalars, sequence_errors, summarize
 from fip_ros.data.motion import Clip
 from fip_ros.evaluation import CONDITIONS, baselines, plots
 from fip_ros.fip.checkpoint import load_checkpoint
@@ -167,10 +167,6 @@ def evaluate_clip_shape(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_
     return out
 
 
-def _scalars(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if not k.startswith("per_joint")}
-
-
 def _summaries(per_clip: dict, methods) -> dict:
     """{method: summary over clips} of per_clip {clip: {method: sequence_errors}}."""
     return {m: summarize([res[m] for res in per_clip.values()]) for m in methods}
@@ -206,7 +202,7 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         results["settings"]["no_shape_weights"] = str(no_shape_weights)
     for mode in MODES:
         results["overall"][mode] = _summaries({c: r[mode] for c, r in per_clip.items()}, methods)
-        results["per_clip"][mode] = {c: {m: _scalars(summarize([per_clip[c][mode][m]])) for m in methods}
+        results["per_clip"][mode] = {c: {m: scalars(summarize([per_clip[c][mode][m]])) for m in methods}
                                      for c in per_clip}
     if "corrupted" in conditions:
         results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)

@@ -35,7 +35,7 @@ from fip_ros.core.body_model import (
     offsets_for_body,
 )
 from fip_ros.core.kinematics import root_relative_rot15
-from fip_ros.core.metrics import sequence_errors, summarize
+from fip_ros.core.metrics import scalars, sequence_errors, summarize
 from fip_ros.core.rotations import axis_angle_to_matrix, quat_to_matrix
 from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.totalcapture import load_totalcapture
@@ -137,10 +137,6 @@ def score_raw(model: Model, rec: dict, body: dict | None, smpl_dir=None) -> dict
                            torch.from_numpy(rec["truth"][skip:]), offsets, smpl_model_dir=smpl_dir)
 
 
-def _scalars(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if not k.startswith("per_joint")}
-
-
 def evaluate_recordings(model: Model, dip=None, totalcapture=None, raw=(), body: dict | None = None,
                         smpl_dir=None, out_dir=None) -> dict:
     """{set: {"overall": summary, "sequences": {name: summary}}} for the sets given; writes
@@ -164,8 +160,8 @@ def evaluate_recordings(model: Model, dip=None, totalcapture=None, raw=(), body:
     if raw:
         sets["raw"] = {Path(p).stem: score_raw(model, load_raw(p), body, smpl_dir) for p in raw}
     for name, per_seq in sets.items():
-        results[name] = {"overall": _scalars(summarize(list(per_seq.values()))),
-                         "sequences": {k: _scalars(summarize([v])) for k, v in per_seq.items()}}
+        results[name] = {"overall": scalars(summarize(list(per_seq.values())), keep=("per_arm_elevation",)),
+                         "sequences": {k: scalars(summarize([v])) for k, v in per_seq.items()}}
     if out_dir:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,8 @@ def corruption_sentence(cfg: dict) -> str:
     return ("The same clips with synthetic IMUs corrupted by the fixed test preset "
             "(`fip_ros.evaluation.evaluate.TEST_CORRUPTION`: " + ", ".join(terms) + "; biases, heading "
             "offsets, mounting and calibration errors constant per clip and sensor), seeded per clip so "
-            "every run sees the same errors; harsher than training's `TRAIN_CORRUPTION`.")
+            "every run sees the same errors; 1.5-2.5 times training's typical `TRAIN_CORRUPTION`, which "
+            "training scales by 0-2 per window.")
 
 
 def _body_label(name: str, target: dict) -> str:
@@ -84,6 +85,15 @@ def per_joint_table(summary: dict) -> str:
         kind = "yes" if j in ESTIMATED_JOINTS else ("identity (protocol)" if j in IGNORED_JOINTS else "")
         lines.append(f"| {j} {name} | {kind} | {summary['per_joint_angle_deg'][j]:.2f} | "
                      f"{summary['per_joint_pos_cm'][j]:.2f} |")
+    return "\n".join(lines)
+
+
+def elevation_table(rows: list[dict]) -> str:
+    lines = ["| true upper-arm elevation (from hanging, root frame) | share of arm-frames "
+             "| upper-arm direction error ° |", "|---|---|---|"]
+    for r in rows:
+        err = "–" if r["error_deg"] is None else f"{r['error_deg']:.1f}"
+        lines.append(f"| {r['from_deg']:g}–{r['to_deg']:g}° | {100 * r['share']:.0f} % | {err} |")
     return "\n".join(lines)
 
 
@@ -121,7 +131,13 @@ def render(results: dict, command: str = "", figures: list[str] = ()) -> str:
         parts += [f"## Body-shape sensitivity ({mode})", "", SHAPE_SENTENCE, "",
                   shape_tables(shape, st["shape_bodies"], mode), ""]
     mode = "tpose_start" if "tpose_start" in results["overall"] else next(iter(results["overall"]))
-    parts += [f"## Per joint (FIP, {mode})", "", per_joint_table(results["overall"][mode]["fip"]), "",
+    fip = results["overall"][mode]["fip"]
+    parts += [f"## Per joint (FIP, {mode})", "", per_joint_table(fip), ""]
+    if "per_arm_elevation" in fip:
+        parts += [f"## Raised arms (FIP, {mode})", "", "The angle between the estimated and the true "
+                  "direction of the upper arm (shoulder to elbow), by how high the true arm is.", "",
+                  elevation_table(fip["per_arm_elevation"]), ""]
+    parts += [
               f"## Per clip (FIP, {mode})", "", per_clip_table(results["per_clip"][mode]), ""]
     if figures:
         parts += ["## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in figures] + [""]

@@ -60,12 +60,16 @@ class WindowSampler:
     """Random augmented windows of ``window`` frames (plus synthesis margins) drawn from clips."""
 
     def __init__(self, clips: list[Clip], window: int = 180, augment_cfg: AugmentConfig | None = None,
-                 corruption: ImuCorruption | None = None, seed: int = 0):
-        """augment_cfg None: no augmentation; corruption None: clean IMUs."""
+                 corruption: ImuCorruption | None = None, seed: int = 0,
+                 severity: tuple[float, float] = (1.0, 1.0)):
+        """augment_cfg None: no augmentation; corruption None: clean IMUs; each window's sensor errors are
+        ``corruption`` scaled by a factor drawn uniformly from ``severity`` (real setups range from a lab
+        with a homogeneous field and careful strapping to a disturbed one)."""
         self.clips = clips
         self.window = window
         self.aug = augment_cfg
         self.corruption = corruption
+        self.severity = severity
         self.g = torch.Generator().manual_seed(seed)
         lengths = torch.tensor([float(c.frames) for c in clips])
         self.weights = lengths / lengths.sum()  # long clips are sampled proportionally more often
@@ -106,7 +110,10 @@ class WindowSampler:
                                                                       strict=True))
         acc, ori, targets = imu_and_targets(rot, offsets, tran)
         if self.corruption is not None:
-            acc, ori = corrupt(acc, ori, self.corruption, self.g)
+            lo, hi = self.severity
+            pairs = [corrupt(a, o, self.corruption.scaled(lo + (hi - lo) * self._rand()), self.g)
+                     for a, o in zip(acc, ori, strict=True)]
+            acc, ori = (torch.stack(x) for x in zip(*pairs, strict=True))
         return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
                 "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}
 

@@ -29,6 +29,9 @@ TRAIN_CORRUPTION = ImuCorruption(acc_noise_std=0.1, acc_bias_std=0.05, acc_bias_
                                  ori_noise_deg=0.5, heading_error_deg=2.0, mount_rot_deg=3.0,
                                  mount_pos_m=0.01, drop_prob=0.002, heading_walk_deg=0.5,
                                  calib_pose_deg=(5.0, 5.0, 2.0, 2.0, 2.0, 1.0))
+# Each window scales TRAIN_CORRUPTION by a factor drawn from this range: clean sensors to twice the typical
+# errors, so the network meets both a clean lab and a disturbed room (the mean stays TRAIN_CORRUPTION).
+TRAIN_SEVERITY = (0.0, 2.0)
 
 
 def lr_at(step: int, total: int, base: float) -> float:
@@ -74,7 +77,8 @@ def train(args) -> dict:
     aug = None if args.no_augment else AugmentConfig()
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
-    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed)
+    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed,
+                           severity=TRAIN_SEVERITY)
     val = to_device(fixed_windows(load_split(args.data, args.val_split), args.window), device)
 
     if args.init:
@@ -96,7 +100,8 @@ def train(args) -> dict:
 
     def save(name, val_metrics=None):
         meta = {"train_args": vars(args), "device": str(device), "augment": asdict(aug) if aug else None,
-                "corruption": asdict(corruption) if corruption else None, "step": step,
+                "corruption": asdict(corruption) if corruption else None,
+                "corruption_severity": TRAIN_SEVERITY if corruption else None, "step": step,
                 "val": val_metrics or {}}
         save_checkpoint(out_dir / name, model, metadata=meta)
         st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
