@@ -117,21 +117,29 @@ def test_flight_follows_the_learned_velocity():
     np.testing.assert_allclose(root[-1], [2.0 * (frames - 1) / FPS, 0.0, 0.0], atol=1e-9)
 
 
+TAKEOFF, FLIGHT = 30, 24  # frames: a 0.4 s flight
+V0 = G * FLIGHT / FPS / 2  # m/s: the take-off speed of a ballistic flight that long
+
+
+def jump(vertical):
+    """A still standing body whose feet leave the floor for FLIGHT frames, the net's vertical velocity
+    ``vertical(t)`` meanwhile (t: s from take-off) -> root (T, 3), the scripted velocities (T, 3)."""
+    frames = 120
+    acc, ori = still_imus(frames)
+    vel = np.zeros((frames, 3))
+    contact = np.ones((frames, 2))
+    vel[TAKEOFF:TAKEOFF + FLIGHT, 1] = vertical(np.arange(FLIGHT) / FPS)
+    contact[TAKEOFF:TAKEOFF + FLIGHT] = 0.0
+    root, _ = estimate_translation(acc, ori, standing_joints(frames), HEIGHT, FPS, ScriptedNet(vel, contact))
+    return root, vel
+
+
 def test_jump_comes_back_to_the_floor():
     """Both feet leave the floor for 0.4 s (ballistic vertical velocity, the net's, 10 % too strong): the root
     rises about v0^2 / 2g and lands back on the floor level it left, exactly."""
-    frames, takeoff, flight = 120, 30, 24
-    joints = standing_joints(frames)
-    acc, ori = still_imus(frames)
-    v0 = G * flight / FPS / 2
-    vel = np.zeros((frames, 3))
-    contact = np.ones((frames, 2))
-    t = np.arange(flight) / FPS
-    vel[takeoff:takeoff + flight, 1] = 1.1 * (v0 - G * t)
-    contact[takeoff:takeoff + flight] = 0.0
-    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, ScriptedNet(vel, contact))
-    assert root[:, 1].max() == pytest.approx(1.1 * v0 ** 2 / (2 * G), rel=0.1)
-    assert np.abs(root[takeoff + flight + 2:, 1]).max() < 1e-9
+    root, _ = jump(lambda t: 1.1 * (V0 - G * t))
+    assert root[:, 1].max() == pytest.approx(1.1 * V0 ** 2 / (2 * G), rel=0.1)
+    assert np.abs(root[TAKEOFF + FLIGHT + 2:, 1]).max() < 1e-9
 
 
 @pytest.mark.parametrize("drop, snapped", [(0.2, True), (0.4, False)])
@@ -139,19 +147,10 @@ def test_a_landing_after_a_flight_snaps_to_the_take_off_floor(drop, snapped):
     """The net's vertical velocity in a 0.4 s flight ends ``drop`` lower than it started (a drifting
     integral): within FLIGHT_SNAP (0.3 m) the landing is on the floor the jump left; further down it is a new,
     lower floor (a jump down from a platform)."""
-    frames, takeoff, flight = 120, 30, 24
-    joints = standing_joints(frames)
-    acc, ori = still_imus(frames)
-    v0 = G * flight / FPS / 2
-    vel = np.zeros((frames, 3))
-    contact = np.ones((frames, 2))
-    t = np.arange(flight) / FPS
-    vel[takeoff:takeoff + flight, 1] = v0 - G * t - drop * FPS / flight
-    contact[takeoff:takeoff + flight] = 0.0
     assert 0.2 < FLIGHT_SNAP < 0.4
-    root, _ = estimate_translation(acc, ori, joints, HEIGHT, FPS, ScriptedNet(vel, contact))
+    root, vel = jump(lambda t: V0 - G * t - drop * FPS / FLIGHT)
     integral = vel[:, 1].sum() / FPS  # where the flight ends: about -drop
-    np.testing.assert_allclose(root[takeoff + flight + 2:, 1], 0.0 if snapped else integral, atol=1e-9)
+    np.testing.assert_allclose(root[TAKEOFF + FLIGHT + 2:, 1], 0.0 if snapped else integral, atol=1e-9)
 
 
 def test_a_step_up_starts_a_new_floor_level():
