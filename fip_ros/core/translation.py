@@ -159,11 +159,10 @@ class TranslationEstimator:
     def _advance(self, pts, vel, contact):
         dt = 1.0 / self.fps
         rel_vel = (pts - self.prev_pts) * self.fps
-        # Stance anchoring (TransPose): the foot more likely in contact; of its two points (heel, ball) the
-        # one that is stillest in the world under the learned velocity stays put.
+        # Stance anchoring (TransPose): the foot more likely in contact; of its two points the lower one (the
+        # heel at heel strike, the ball at push-off) stays put.
         foot = int(np.argmax(contact))
-        world_speed = np.linalg.norm(rel_vel[2 * foot:2 * foot + 2] + vel, axis=-1)
-        point = 2 * foot + int(np.argmin(world_speed))
+        point = 2 * foot + int(np.argmin(pts[2 * foot:2 * foot + 2, 1]))
         anchored = -rel_vel[point]
         ramp = (contact[foot] - CONTACT_LOW) / (CONTACT_HIGH - CONTACT_LOW)
         share = ANCHOR_WEIGHT * float(np.clip(ramp, 0.0, 1.0))
