@@ -6,7 +6,7 @@ Clips of the train split (``config/dataset_split.yaml``) are imported from the s
 builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
 sensor noise, and the sole points come from the clip's own joints (at run time: FIP's); the targets are the
 clip's root velocity in the pelvis's heading frame and the feet's contact (sole points within
-``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About four minutes on one CPU
+``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About five minutes on one CPU
 core; the seed fixes the result.
 """
 
@@ -131,7 +131,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=default_weights_path())
     ap.add_argument("--mocap", type=Path, default=None, help="shared mocap (default: ../shared/data/mocap)")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     t0 = time.time()
