@@ -10,6 +10,7 @@
 #       THREADS=1                     torch CPU threads (IMU synthesis runs on the CPU)
 #       MAX_MINUTES=                  stop and save after this wall time (resume later with RESUME=1)
 #       RESUME=1                      continue RUN from its last.pt and train_state.pt
+#       INIT=CKPT LR=1e-3 SEED=0      start from CKPT's weights (fresh schedule), peak rate, seed
 set -euo pipefail
 CONFIG=${CONFIG:-default}
 RUN=${1:-runs/fip_${CONFIG}}
@@ -18,6 +19,6 @@ BATCH=${BATCH:-64}
 cd "$(dirname "$0")/.."
 fip-dataset --out .cache/dataset --workers "${WORKERS:-1}"
 fip-train --data .cache/dataset --out "$RUN" --config "$CONFIG" --steps "$STEPS" --batch "$BATCH" \
-  --window 180 --lr 1e-3 --device "${DEVICE:-auto}" --threads "${THREADS:-1}" --seed 0 \
-  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${RESUME:+--resume}
+  --window 180 --lr "${LR:-1e-3}" --device "${DEVICE:-auto}" --threads "${THREADS:-1}" --seed "${SEED:-0}" \
+  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${RESUME:+--resume} ${INIT:+--init "$INIT"}
 fip-eval --weights "$RUN/best.pt" --data .cache/dataset --split test --out "$RUN/eval"

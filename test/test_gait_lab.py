@@ -176,14 +176,14 @@ def test_top_down_from_true_kinematics_matches_the_plates(walk):
 
 @needs_gait
 def test_top_down_from_fip_with_the_shipped_weights(walk):
-    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.58 / 2.83 /
-    2.84 BWBH%, vertical GRF 0.246 BW (FIP's pose, not the dynamics, limits these)."""
+    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 3.41 / 3.25 /
+    3.14 BWBH%, vertical GRF 0.215 BW (FIP's pose, not the dynamics, limits these)."""
     from fip_ros.api import load_model
     from fip_ros.physics.gait_lab import fip_pose, top_down
 
     out = top_down(walk, local_rot=fip_pose(walk, load_model()))
-    assert np.all(np.array(_sagittal(out)) < [3.9, 3.1, 3.1]), out["rmsd"]
-    assert out["grf_rmsd"]["vertical"] < 0.26
+    assert np.all(np.array(_sagittal(out)) < [3.8, 3.6, 3.5]), out["rmsd"]
+    assert out["grf_rmsd"]["vertical"] < 0.24
 
 
 @needs_gait
