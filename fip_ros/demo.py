@@ -205,7 +205,8 @@ def run_offline(clip_npz: Path, weights: Path, body: dict, opts) -> dict:
     model = load_model(weights, backend=opts.backend)
     out = model.predict_raw(rec.acc, matrix_from_quat(rec.quat), body, calib_slice=calib)
     pred = out["rotations"][rec.tpose_frames:]
-    return dict(pred=pred, valid=np.ones(len(pred), bool), frames_in=len(rec),
+    return dict(pred=pred, tran=out["translation"][rec.tpose_frames:].astype(np.float64),
+                valid=np.ones(len(pred), bool), frames_in=len(rec),
                 poses_out=len(out["rotations"]))
 
 
@@ -236,22 +237,33 @@ def stack_dynamics(frames: list) -> dict | None:
 
 def write_estimate(pred: np.ndarray, tran, motion, dyn: dict | None, out: Path) -> tuple[Path, np.ndarray]:
     """The estimate as a motion clip file for fip-view (``estimate.npz``): the estimated rotations on the
-    clip's skeleton, at the estimator's root translation ``tran`` (T,3) (stance-foot anchoring of the pose
-    where it has none: the offline fallback), moved horizontally to start where the truth starts, with the
-    dynamics node's contacts, ground reactions, centres of pressure (moved alike) and joint moments per frame
-    (``dyn``, see stack_dynamics). Also returns the estimated world joint positions."""
+    clip's skeleton, at the estimator's root translation ``tran`` (T,3) (NaN rows, frames without a pose:
+    interpolated; stance-foot anchoring of the pose where it has none at all), moved to start where the
+    truth starts, its lowest foot joint as high as the truth's, with the dynamics node's contacts, ground
+    reactions, centres of pressure (moved alike) and joint moments per frame (``dyn``, see stack_dynamics).
+    Also returns the estimated world joint positions."""
     import torch
 
     from fip_ros.core.body_model import body_dict
     from fip_ros.core.kinematics import forward_kinematics
+    from fip_ros.data.retarget import FOOT_JOINTS
     from fip_ros.physics.translation import estimate_translation
 
     rot = torch.as_tensor(pred, dtype=torch.float64)
     off = torch.as_tensor(motion.offsets, dtype=torch.float64)
     _, rel = forward_kinematics(rot, off)
-    if tran is None or not np.isfinite(tran).all():
+    ok = np.zeros(len(pred), bool) if tran is None else np.isfinite(tran).all(1)
+    if not ok.any():
         tran = estimate_translation(rel, body_dict(motion.body)["height"], motion.fps)[0].numpy()
-    shift = (motion.tran[0] - tran[0]) * np.array([1.0, 0.0, 1.0])
+    elif not ok.all():  # frames without a pose: between the neighbouring poses' positions
+        idx = np.flatnonzero(ok)
+        tran = np.stack([np.interp(np.arange(len(tran)), idx, tran[idx, k]) for k in range(3)], 1)
+    # The estimator's world starts with the pelvis at the origin: put the estimate where the truth starts,
+    # its lowest foot joint at the truth's height (on the floor).
+    _, true0 = forward_kinematics(torch.as_tensor(motion.local_rot[:1], dtype=torch.float64), off)
+    feet = list(FOOT_JOINTS)
+    shift = motion.tran[0] - tran[0]
+    shift[1] += float(true0[0, feet, 1].min() - rel[0, feet, 1].min())
     tran = tran + shift
     if dyn is not None and "cop" in dyn:
         dyn = {**dyn, "cop": dyn["cop"] + shift}
@@ -262,6 +274,18 @@ def write_estimate(pred: np.ndarray, tran, motion, dyn: dict | None, out: Path) 
     path = out / "estimate.npz"
     np.savez_compressed(path, **arrays)
     return path, (rel + torch.as_tensor(tran)[:, None]).numpy()
+
+
+def travel(root: np.ndarray, motion) -> dict:
+    """The estimated root path (T,3) against the clip's: horizontal distances travelled and the endpoint
+    error (m, and % of the true distance), both paths from their first frame."""
+    from fip_ros.evaluation.translation import clip_metrics
+
+    est, true = root - root[0], motion.tran.astype(np.float64) - motion.tran[0]
+    m = clip_metrics(true, est, motion.fps)
+    dist = float(np.linalg.norm(np.diff(est[:, [0, 2]], axis=0), axis=-1).sum())
+    return {"distance_m": dist, "true_distance_m": m["dist"], "endpoint_m": m["end"],
+            "endpoint_pct": m["end_pct"]}
 
 
 def render(pred_pos: np.ndarray, motion, valid: np.ndarray, out: Path) -> list[Path]:
@@ -366,6 +390,7 @@ def run(opts) -> dict:
         "weights": str(weights),
         "backend": opts.backend,
         "accuracy": accuracy,
+        "translation": travel(pred_pos[:, 0], motion),
         "frames": {"imu_frames_in": int(got["frames_in"]), "poses_out": int(got["poses_out"]),
                    "clip_frames": motion.frames, "clip_frames_with_pose": int(valid.sum())},
         "latency": {"processing": _stats_ms(got.get("processing", [])),
@@ -378,7 +403,7 @@ def run(opts) -> dict:
 
 
 def report(m: dict) -> str:
-    a, f, lat = m["accuracy"], m["frames"], m["latency"]
+    a, f, lat, t = m["accuracy"], m["frames"], m["latency"], m["translation"]
 
     def ms(d):
         return "n/a" if d["count"] == 0 else f"p50 {d['p50_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms"
@@ -390,6 +415,8 @@ def report(m: dict) -> str:
         f"accuracy:  SIP error {a['sip_deg']:.1f} deg, angular error {a['angle24_deg']:.1f} deg, "
         f"position error {a['pos_cm']:.1f} cm (p75 {a['pos_cm_p75']:.1f}), "
         f"jitter {a['jitter_km_s3']:.2f} km/s^3",
+        f"travel:    {t['distance_m']:.2f} m travelled (truth {t['true_distance_m']:.2f} m), endpoint error "
+        f"{t['endpoint_m']:.2f} m = {t['endpoint_pct']:.1f} % of the distance",
         f"frames:    {f['imu_frames_in']} IMU frames in (T-pose included) -> {f['poses_out']} poses out; "
         f"{f['clip_frames_with_pose']}/{f['clip_frames']} clip frames estimated",
         f"latency:   processing {ms(lat['processing'])}; IMU publish -> TF receipt "

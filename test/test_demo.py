@@ -60,6 +60,11 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
     assert np.isfinite(estimate.moments[with_dynamics]).all()
     assert np.isfinite(estimate.cop[with_dynamics]).all()
     assert np.allclose(estimate.joints[0, 0, [0, 2]], truth.joints[0, 0, [0, 2]])  # from the truth start
+    feet = [7, 8, 10, 11]  # ... standing on the same floor
+    assert estimate.joints[0, feet, 1].min() == pytest.approx(truth.joints[0, feet, 1].min(), abs=1e-5)
+    t = m["translation"]
+    assert all(math.isfinite(v) for v in t.values()) and t["true_distance_m"] > 2.0  # CMU 07 walks 4 m
+    assert "endpoint error" in proc.stdout
     # `fip-view OUT` shows this run's two people, not the clip of an earlier run in the same folder.
     (out / "clip_earlier.npz").write_bytes((out / "clip_007_05.npz").read_bytes())
     assert sorted(t.name for t in load_sources([out], 75.0, None)) == ["007_05", "estimate"]

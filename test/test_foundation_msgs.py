@@ -30,6 +30,8 @@ def smpl_pose():
     msg.root_orientation = Quaternion(x=0.0, y=0.0, z=0.6, w=0.8)
     msg.root_translation.x, msg.root_translation.y, msg.root_translation.z = 1.0, -2.0, 0.95
     msg.translation_valid = True
+    msg.foot_contact_probability = [0.875, 0.25]
+    msg.contact_valid = True
     # Joint j gets a distinct rotation about x, so order errors show.
     msg.local_rotations = [Quaternion(x=j / 100.0, y=0.0, z=0.0, w=1.0) for j in range(24)]
     msg.estimated = [j % 3 == 0 for j in range(24)]

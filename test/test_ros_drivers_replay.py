@@ -116,6 +116,7 @@ def test_replay_clip_rep145_calibrates_back(tmp_path, ros_context, ros_node, spi
     t = pose.root_translation
     assert np.allclose([t.x, t.y, t.z], M_SMPL_TO_ROS @ motion.tran[10], atol=1e-5)
     assert pose.translation_valid
+    assert not pose.contact_valid  # mocap has no contact estimate: the dynamics node finds its own
 
 
 def test_replay_config_file_namespace_and_loop(tmp_path, ros_context, ros_node, spin_until):

@@ -131,3 +131,25 @@ def test_measured_pelvis_acceleration_reaches_the_ground_reaction(ros_context, r
     mass = node.estimator.mass
     assert msg.left_grf.z + msg.right_grf.z == pytest.approx(mass * (9.81 + 2.0), rel=0.01)
     node.destroy_node()
+
+
+def test_the_estimators_foot_contacts_are_used(ros_context, ros_node, spin_until):
+    """Poses carrying the translation estimator's contacts (left 0.9, right 0.1): the node publishes those
+    and puts the weight on the left foot; without them (contact_valid false) it finds both feet down on the
+    same still path."""
+    for valid, expect in ((True, (0.9, 0.1)), (False, (1.0, 1.0))):
+        node = DynamicsNode(context=ros_context)
+
+        def make(stamp, _, valid=valid):
+            msg = _pose(stamp)
+            msg.root_translation.x, msg.root_translation.z, msg.translation_valid = 1.5, 0.95, True
+            msg.foot_contact_probability, msg.contact_valid = [0.9, 0.1], valid
+            return msg
+
+        got, _ = _feed(node, ros_node, spin_until, make, lambda got, sent: len(got) >= 5)
+        msg = got[-1]
+        probability = (msg.left_contact_probability, msg.right_contact_probability)
+        assert probability == pytest.approx(expect, abs=0.02)
+        if valid:
+            assert msg.left_grf.z > 0.8 * node.estimator.mass * 9.81 and msg.right_grf.z < msg.left_grf.z
+        node.destroy_node()

@@ -133,6 +133,9 @@ def test_auto_calibration_then_tracking_with_input_stamps(rig):
     p = r.poses[-1]
     assert p.subject_id == "0" and p.header.frame_id == "world" and p.processing_latency > 0
     assert list(p.estimated).count(True) == 15
+    # The root translation and, with it, the translation estimator's foot contacts for the dynamics node.
+    assert p.translation_valid and p.contact_valid
+    assert all(0.0 <= c <= 1.0 for c in p.foot_contact_probability)
 
 
 def test_pose_carries_the_calibrated_pelvis_acceleration(rig):

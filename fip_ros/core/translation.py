@@ -5,9 +5,10 @@ velocity fuses two estimates, weighted by the foot-contact probability:
 
 - **stance anchoring**: a foot in contact does not move in the world, so the root moves opposite to the
   stance sole's motion relative to the root (from the estimated pose's joint positions);
-- **a learned root velocity** (:class:`VelocityNet`, a small MLP over the last 0.6 s of the six IMUs,
-  expressed in the pelvis's heading frame), which also gives the foot-contact probabilities; it carries the
-  body through flight phases (running, jumps) and sliding, where no foot anchors.
+- **a learned root velocity** (:class:`VelocityNet`, a small MLP over the last 0.6 s of the six IMUs and
+  the four sole points of the estimated pose, expressed in the pelvis's heading frame), which also gives the
+  foot-contact probabilities; it carries the body through flight phases (running, jumps) and sliding, where
+  no foot anchors.
 
 Vertical: while a foot is in contact the root stands on that foot's floor level; in flight it follows the
 learned vertical velocity. The floor is not a fixed height: a foot that touches down more than
@@ -30,9 +31,11 @@ from fip_ros.core.smpl_tree import ROOT_SENSOR
 CONTACT_JOINTS = (7, 10, 8, 11)
 SOLE_DEPTH = (0.042, 0.006, 0.042, 0.006)
 WINDOW = 36  # frames of history the velocity net sees (0.6 s at 60 Hz) ...
-STRIDE = 4  # ... every STRIDE-th of them
+STRIDE = 4  # ... every STRIDE-th of them, up to the current frame
+SPAN = WINDOW - STRIDE + 1  # frames kept to build one window
 ACC_SCALE = 0.1  # m/s^2 -> network units
-STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level starts a new level
+STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level starts a new level ...
+FLIGHT_SNAP = 0.30  # m: ... or this far after a flight phase (no foot in contact)
 CONTACT_ON = 0.5  # foot-contact probability at which a foot touches down
 ANCHOR_WEIGHT = 1.0  # share of stance anchoring at full contact (the rest is the learned velocity)
 CONTACT_LOW, CONTACT_HIGH = 0.5, 0.9  # stance anchoring fades in between these contact probabilities
@@ -60,26 +63,31 @@ def heading_rotation(pelvis_rot: np.ndarray) -> np.ndarray:
     return out
 
 
-def imu_features(acc: np.ndarray, ori: np.ndarray) -> np.ndarray:
-    """acc (..., 6, 3), ori (..., 6, 3, 3) calibrated IMUs -> (..., 72) features in the heading frame."""
+def frame_features(acc: np.ndarray, ori: np.ndarray, rel_joints: np.ndarray, height: float) -> np.ndarray:
+    """acc (..., 6, 3), ori (..., 6, 3, 3) calibrated IMUs, rel_joints (..., 24, 3) the root-relative joints
+    -> (..., 84) features in the heading frame: the six orientations and free accelerations, and the four
+    sole points relative to the root (what says which foot is down and how the legs swing)."""
     head_t = np.swapaxes(heading_rotation(ori[..., ROOT_SENSOR, :, :]), -1, -2)[..., None, :, :]
     rot = head_t @ ori
     a = (head_t @ acc[..., None])[..., 0] * ACC_SCALE
-    return np.concatenate([rot.reshape(*rot.shape[:-3], -1), a.reshape(*a.shape[:-2], -1)], -1)
+    pts = (head_t @ sole_points(rel_joints, height)[..., None])[..., 0]
+    return np.concatenate([rot.reshape(*rot.shape[:-3], -1), a.reshape(*a.shape[:-2], -1),
+                           pts.reshape(*pts.shape[:-2], -1)], -1)
 
 
 def feature_windows(features: np.ndarray) -> np.ndarray:
     """(T, F) per-frame features -> (T, WINDOW // STRIDE * F) causal windows (the first frame repeats before
-    the start), oldest first."""
+    the start), oldest first, the newest being the frame itself."""
     lags = np.arange(WINDOW - STRIDE, -1, -STRIDE)
     idx = np.clip(np.arange(len(features))[:, None] - lags[None], 0, None)
     return features[idx].reshape(len(features), -1)
 
 
 class VelocityNet:
-    """The learned part: an MLP (ReLU) from a causal IMU window to the root velocity in the heading frame
-    (m/s, 3) and the left/right foot-contact probabilities. Weights: an ``.npz`` of arrays only (read with
-    ``allow_pickle=False``: no code runs from the file)."""
+    """The learned part: an MLP (ReLU) from a causal window of IMU and sole-point features
+    (:func:`frame_features`) to the root velocity in the heading frame (m/s, 3) and the left/right
+    foot-contact probabilities. Weights: an ``.npz`` of arrays only (read with ``allow_pickle=False``: no
+    code runs from the file)."""
 
     def __init__(self, path=None):
         path = Path(path or default_weights_path())
@@ -119,7 +127,7 @@ class TranslationEstimator:
 
     def restart(self):
         """Forget the history but stay where the body is (e.g. after an input gap)."""
-        self.history = None  # (WINDOW + 1, 72) the latest features, oldest first
+        self.history = None  # (SPAN, 84) the latest features, oldest first
         self.prev_pts = None
         self.floor = 0.0  # current floor level, y, set at the first frame under the lowest sole point
         self.foot_floor = np.full(2, np.nan)  # floor level under each foot while it is in contact
@@ -129,14 +137,15 @@ class TranslationEstimator:
     def step(self, acc, ori, rel_joints):
         """acc (6, 3), ori (6, 3, 3) the calibrated IMUs; rel_joints (24, 3) the estimated joints minus the
         root, global axes. Returns root (3,) and foot contact (2,) (left, right)."""
-        feat = imu_features(np.asarray(acc, np.float64), np.asarray(ori, np.float64))
-        self.history = (np.repeat(feat[None], WINDOW + 1, 0) if self.history is None
+        acc, ori = np.asarray(acc, np.float64), np.asarray(ori, np.float64)
+        rel_joints = np.asarray(rel_joints, np.float64)
+        feat = frame_features(acc, ori, rel_joints, self.height)
+        self.history = (np.repeat(feat[None], SPAN, 0) if self.history is None
                         else np.concatenate([self.history[1:], feat[None]]))
-        vel_h, contact = self.net(self.history[STRIDE - 1::STRIDE].reshape(-1)[None])
-        heading = heading_rotation(np.asarray(ori, np.float64)[ROOT_SENSOR])
-        vel = heading @ vel_h[0]
+        vel_h, contact = self.net(self.history[::STRIDE].reshape(-1)[None])
+        vel = heading_rotation(ori[ROOT_SENSOR]) @ vel_h[0]
         contact = contact[0]
-        pts = sole_points(np.asarray(rel_joints, np.float64), self.height)
+        pts = sole_points(rel_joints, self.height)
         if not self.started:  # the first frame: the lowest sole point defines the floor
             self.started = True
             self.floor = float(self.root[1] + pts[:, 1].min())
@@ -150,11 +159,10 @@ class TranslationEstimator:
     def _advance(self, pts, vel, contact):
         dt = 1.0 / self.fps
         rel_vel = (pts - self.prev_pts) * self.fps
-        # Stance anchoring (TransPose): the foot more likely in contact; of its two points (heel, ball) the
-        # one that is stillest in the world under the learned velocity stays put.
+        # Stance anchoring (TransPose): the foot more likely in contact; of its two points the lower one (the
+        # heel at heel strike, the ball at push-off) stays put.
         foot = int(np.argmax(contact))
-        world_speed = np.linalg.norm(rel_vel[2 * foot:2 * foot + 2] + vel, axis=-1)
-        point = 2 * foot + int(np.argmin(world_speed))
+        point = 2 * foot + int(np.argmin(pts[2 * foot:2 * foot + 2, 1]))
         anchored = -rel_vel[point]
         ramp = (contact[foot] - CONTACT_LOW) / (CONTACT_HIGH - CONTACT_LOW)
         share = ANCHOR_WEIGHT * float(np.clip(ramp, 0.0, 1.0))
@@ -164,11 +172,14 @@ class TranslationEstimator:
         weight = np.clip(contact, 0.0, 1.0)
         trust = min(1.0, float(weight.sum()))
         stance = pts.reshape(2, 2, 3)[[0, 1], np.argmin(pts.reshape(2, 2, 3)[:, :, 1], axis=1)]
-        # Floor levels: a foot touching down snaps to the current level, or starts a new one (stairs).
+        # Floor levels: a foot touching down snaps to the current level, or starts a new one (stairs). After
+        # a flight phase the height is the learned velocity's integral, which drifts: a landing snaps back to
+        # the take-off level within FLIGHT_SNAP.
+        snap = FLIGHT_SNAP if np.isnan(self.foot_floor).all() else STEP_HEIGHT
         for k in range(2):
             if contact[k] >= CONTACT_ON and np.isnan(self.foot_floor[k]):
                 level = predicted[1] + stance[k, 1]
-                if abs(level - self.floor) > STEP_HEIGHT:
+                if abs(level - self.floor) > snap:
                     self.floor = level
                 self.foot_floor[k] = self.floor
             elif contact[k] < CONTACT_ON:

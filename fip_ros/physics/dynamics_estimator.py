@@ -56,13 +56,14 @@ class DynamicsEstimator:
         self.prev_pts = None
         self.buffer = deque(maxlen=self.window + 2)
 
-    def step(self, local_rot, pelvis_acc=None, root=None) -> dict | None:
+    def step(self, local_rot, pelvis_acc=None, root=None, contact=None) -> dict | None:
         """local_rot (24,3,3) (row 0 = global pelvis rotation); pelvis_acc (3,) or None: the pelvis sensor's
         world free acceleration (SMPL axes, m/s^2), used for the root's acceleration while every frame of the
         window has one; root (3,) or None: the pose's estimated root position (SMPL axes, the estimator's
-        :mod:`fip_ros.core.translation`), else the path is anchored here from the pose alone. Returns the
-        outputs for the frame ``delay`` frames back (None until the window has filled); see :func:`analyse`
-        for the keys."""
+        :mod:`fip_ros.core.translation`), else the path is anchored here from the pose alone; contact (2,) or
+        None: that estimator's left/right foot-contact probabilities (with ``root`` only), else found on the
+        world path. Returns the outputs for the frame ``delay`` frames back (None until the window has
+        filled); see :func:`analyse` for the keys."""
         local_rot = torch.as_tensor(local_rot, dtype=torch.float64)
         _, rel = forward_kinematics(local_rot, self.offsets)
         if root is None:
@@ -70,7 +71,8 @@ class DynamicsEstimator:
             floor = torch.zeros((), dtype=torch.float64)
         else:
             root = torch.as_tensor(root, dtype=torch.float64)
-            contact, floor = self._world_contact(rel + root)
+            world_contact, floor = self._world_contact(rel + root)
+            contact = world_contact if contact is None else torch.as_tensor(contact, dtype=torch.float64)
         if pelvis_acc is not None:
             pelvis_acc = torch.as_tensor(pelvis_acc, dtype=torch.float64)
         self.buffer.append((local_rot, root, contact, pelvis_acc, floor))

@@ -60,6 +60,7 @@ class Pose:
     pelvis_acc: np.ndarray | None  # calibrated pelvis free acceleration (SMPL axes); None for a held pose
     arrival: float                 # perf_counter() when the set's last message arrived
     translation: np.ndarray | None = None  # (3,) root position, SMPL axes, m, from the origin at calibration
+    contact: np.ndarray | None = None  # (2,) left/right foot-contact probability, with the translation
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Tracker:
         # restarts of the network's state.
         self.translation = TranslationEstimator(body["height"], net=translation_net)
         self.root = None            # (3,) last root position, None before the first pose
+        self.contact = None         # (2,) its foot-contact probabilities
 
     @property
     def counters(self) -> dict:
@@ -198,7 +200,7 @@ class Tracker:
                 self._counts["lost"] += 1
                 self.lost = True
                 if self.calibration is not None and self.window is None and self.last_pose is not None:
-                    return self._pose(stamp_ns, self.last_pose, LOST, None, arrival, self.root)
+                    return self._pose(stamp_ns, self.last_pose, LOST, None, arrival, self.root, self.contact)
                 return None
         if self.lost:  # the sensor is back: restart from the frozen pose
             self.lost = False
@@ -225,18 +227,18 @@ class Tracker:
             self.reset_state()
             return None
         self.last_pose = local_rot
-        root, _ = self.translation.step(frame.acc, frame.ori, joints)
-        if np.isfinite(root).all():
-            self.root = root
+        root, contact = self.translation.step(frame.acc, frame.ori, joints)
+        if np.isfinite(root).all() and np.isfinite(contact).all():
+            self.root, self.contact = root, contact
         else:  # keep the last position; the estimate starts over from there
             self.translation.restart()
         return self._pose(frame.stamp_ns, local_rot, frame.status, frame.acc[ROOT_SENSOR], frame.arrival,
-                          self.root)
+                          self.root, self.contact)
 
-    def _pose(self, stamp_ns, local_rot, status, pelvis_acc, arrival, translation) -> Pose:
+    def _pose(self, stamp_ns, local_rot, status, pelvis_acc, arrival, translation, contact=None) -> Pose:
         self.status = status
         self._counts["published"] += 1
-        return Pose(stamp_ns, local_rot, status, pelvis_acc, arrival, translation)
+        return Pose(stamp_ns, local_rot, status, pelvis_acc, arrival, translation, contact)
 
     def _status(self, stamp_ns: int) -> int:
         """INITIALIZING, else DEGRADED, while within status_window of their last event; else OK.
@@ -306,7 +308,7 @@ class Tracker:
             elif self.calibration is None:
                 self.waiting = f"uncalibrated: {result[1]}"
         else:
-            self.calibration, self.last_pose, self.root = cal, None, None
+            self.calibration, self.last_pose, self.root, self.contact = cal, None, None, None
             self.auto_pending = False
             self.reset_state()
             self.translation.reset()

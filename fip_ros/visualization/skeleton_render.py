@@ -1,7 +1,9 @@
 """Render estimated beside true SMPL-24 skeletons as an animated GIF and a PNG contact sheet.
 
-Positions are world positions (SMPL frame, y up, floor at y = 0); each skeleton is drawn centred over its own
-pelvis horizontally, at its real height, above a floor grid, with axes in metres.
+Positions are world positions (SMPL frame, y up, floor at y = 0), axes in metres. The contact sheet compares
+poses: each skeleton is drawn centred over its own pelvis horizontally, at its real height, above a floor
+grid. The animation shows where the body goes: both skeletons walk through one room, its floor drawn as a
+grid under the whole of both pelvis paths, which are traced on it.
 """
 
 import matplotlib
@@ -19,10 +21,12 @@ HALF_WIDTH = 0.75  # m either side of the pelvis
 TOP = 2.0  # m
 
 
-def _to_plot_axes(joints: np.ndarray) -> np.ndarray:
-    """SMPL (x left, y up, z forward) -> plot (x, depth, up), pelvis over the origin, so the figure stands."""
-    centred = joints - joints[..., :1, :] * np.array([1.0, 0.0, 1.0])
-    return np.stack([centred[..., 0], centred[..., 2], centred[..., 1]], axis=-1)
+def _to_plot_axes(joints: np.ndarray, centre: bool = True) -> np.ndarray:
+    """SMPL (x left, y up, z forward) -> plot (x, depth, up); with ``centre`` the pelvis over the origin, so
+    the figure stands in place."""
+    if centre:
+        joints = joints - joints[..., :1, :] * np.array([1.0, 0.0, 1.0])
+    return np.stack([joints[..., 0], joints[..., 2], joints[..., 1]], axis=-1)
 
 
 def _draw(ax, joints: np.ndarray, colour: str, label: str | None):
@@ -32,24 +36,29 @@ def _draw(ax, joints: np.ndarray, colour: str, label: str | None):
     ax.scatter(joints[:, 0], joints[:, 1], joints[:, 2], color=colour, s=8)
 
 
-def _setup(ax, title: str):
+def _setup(ax, title: str, lo=(-HALF_WIDTH, -HALF_WIDTH), hi=(HALF_WIDTH, HALF_WIDTH)):
+    """Axes over the floor rectangle lo..hi (plot x, depth), a floor grid every 0.25 m (0.5 m in a room wider
+    than 4 m)."""
     ax.set_title(title, fontsize=10)
-    ax.set_xlim(-HALF_WIDTH, HALF_WIDTH)
-    ax.set_ylim(-HALF_WIDTH, HALF_WIDTH)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
     ax.set_zlim(0.0, TOP)
-    ax.set_box_aspect((2 * HALF_WIDTH, 2 * HALF_WIDTH, TOP))
-    ax.view_init(elev=12, azim=-60)
+    in_place = hi[0] - lo[0] <= 2 * HALF_WIDTH + 1e-6
+    ax.set_box_aspect((hi[0] - lo[0], hi[1] - lo[1], TOP), zoom=1.0 if in_place else 1.4)
+    ax.view_init(elev=12 if in_place else 25, azim=-60)
     ax.set_xlabel("left (m)", fontsize=7, labelpad=-4)
     ax.set_ylabel("forward (m)", fontsize=7, labelpad=-4)
     ax.set_zlabel("height (m)", fontsize=7, labelpad=-4)
     ax.tick_params(labelsize=6, pad=-2)
-    ticks = (-0.5, 0.0, 0.5)
-    ax.set_xticks(ticks)
-    ax.set_yticks(ticks)
+    cell = 0.25 if max(hi[0] - lo[0], hi[1] - lo[1]) <= 4.0 else 0.5
+    tick = 2 * cell
+    ax.set_xticks(np.arange(np.ceil(lo[0] / tick) * tick, hi[0] + 1e-6, tick))
+    ax.set_yticks(np.arange(np.ceil(lo[1] / tick) * tick, hi[1] + 1e-6, tick))
     ax.set_zticks(np.arange(0.0, TOP + 0.01, 0.5))
-    for t in np.arange(-0.5, HALF_WIDTH, 0.25):  # the floor: a grid at y = 0
-        ax.plot([t, t], [-HALF_WIDTH, HALF_WIDTH], [0, 0], color="0.75", lw=0.6)
-        ax.plot([-HALF_WIDTH, HALF_WIDTH], [t, t], [0, 0], color="0.75", lw=0.6)
+    for t in np.arange(np.ceil(lo[0] / cell) * cell, hi[0] + 1e-6, cell):  # the floor: a grid at y = 0
+        ax.plot([t, t], [lo[1], hi[1]], [0, 0], color="0.6", lw=0.6)
+    for t in np.arange(np.ceil(lo[1] / cell) * cell, hi[1] + 1e-6, cell):
+        ax.plot([lo[0], hi[0]], [t, t], [0, 0], color="0.6", lw=0.6)
 
 
 def render_contact_sheet(pred: np.ndarray, true: np.ndarray, path: str, frames: int = 8, fps: float = 60.0):
@@ -69,22 +78,32 @@ def render_contact_sheet(pred: np.ndarray, true: np.ndarray, path: str, frames: 
     plt.close(fig)
 
 
-def render_animation(pred: np.ndarray, true: np.ndarray, path: str, fps: float = 60.0, step: int = 3):
-    """Animated GIF of truth (left) and estimate (right), every ``step``-th frame; world positions."""
-    p, t = _to_plot_axes(pred[::step]), _to_plot_axes(true[::step])
-    fig = plt.figure(figsize=(9, 5.4))
-    axes = [fig.add_subplot(1, 2, k + 1, projection="3d") for k in range(2)]
-    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.03, top=0.95, wspace=0.05)
+def room(*paths: np.ndarray, margin: float = HALF_WIDTH) -> tuple[np.ndarray, np.ndarray]:
+    """The floor rectangle (lo, hi in plot x, depth) ``margin`` beyond the pelvis paths ((T,3) plot axes)."""
+    xy = np.concatenate([p[:, :2] for p in paths])
+    xy = xy[np.isfinite(xy).all(1)]
+    return xy.min(0) - margin, xy.max(0) + margin
 
-    panels = ((axes[0], t, "tab:blue", "truth"), (axes[1], p, "tab:orange", "estimate"))
+
+def render_animation(pred: np.ndarray, true: np.ndarray, path: str, fps: float = 60.0, step: int = 3):
+    """Animated GIF, every ``step``-th frame, of the truth (blue) and the estimate (orange) moving through the
+    room: world positions, the floor drawn under both pelvis paths, each path traced on it up to the frame."""
+    p, t = _to_plot_axes(pred, centre=False), _to_plot_axes(true, centre=False)
+    lo, hi = room(p[:, 0], t[:, 0])
+    span = hi - lo
+    fig = plt.figure(figsize=(min(12.0, max(5.0, 6.0 * max(span) / TOP)), 6.0))
+    ax = fig.add_subplot(1, 1, 1, projection="3d")
+    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.02, top=0.95)
+    frames = range(0, len(p), step)
 
     def update(i):
-        for ax, joints, colour, name in panels:
-            ax.cla()
-            _setup(ax, f"{name}  t = {i * step / fps:.1f} s")
+        ax.cla()
+        _setup(ax, f"truth (blue) and estimate (orange) in the room  t = {i / fps:.1f} s", lo, hi)
+        for joints, colour, ls in ((t, "tab:blue", "-"), (p, "tab:orange", "--")):
+            ax.plot(joints[: i + 1, 0, 0], joints[: i + 1, 0, 1], 0.0, color=colour, lw=1.2, ls=ls)
             _draw(ax, joints[i], colour, None)
-        return axes
+        return [ax]
 
-    anim = FuncAnimation(fig, update, frames=len(p), blit=False)
-    anim.save(path, writer=PillowWriter(fps=max(1, round(fps / step))), dpi=90)
+    anim = FuncAnimation(fig, update, frames=frames, blit=False)
+    anim.save(path, writer=PillowWriter(fps=max(1, round(fps / step))), dpi=80)
     plt.close(fig)

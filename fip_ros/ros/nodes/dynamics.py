@@ -5,7 +5,8 @@ Runs fip_ros.physics.dynamics_estimator.DynamicsEstimator per pose. Its outputs 
 frames back (Savitzky-Golay window), and carry that pose's stamp. Positions (CoP) are in the world of the
 poses' root translation (the estimator's: the pelvis at the origin at calibration; poses without one are
 anchored on the stance foot here, floor at z = 0), published in ``world_frame`` with REP-103 axes. Foot
-contacts are found on that world path (sole points low and still). The root's acceleration comes from the
+contacts are the estimator's (``SmplPose.foot_contact_probability``, which come with its translation), else
+found on the world path (sole points low and still). The root's acceleration comes from the
 poses' measured pelvis acceleration while they carry one, else from the root path.
 """
 
@@ -41,6 +42,15 @@ def root_translation(msg: SmplPose) -> np.ndarray | None:
     t = msg.root_translation
     tran = vec_ros_to_smpl([t.x, t.y, t.z])
     return tran if np.isfinite(tran).all() else None
+
+
+def foot_contact(msg: SmplPose) -> np.ndarray | None:
+    """The translation estimator's left/right foot-contact probabilities (2,) that come with the pose's root
+    translation, or None without them."""
+    if not (msg.contact_valid and msg.translation_valid):
+        return None
+    p = np.asarray(msg.foot_contact_probability, dtype=np.float64)
+    return p if np.isfinite(p).all() and ((p >= 0.0) & (p <= 1.0)).all() else None
 
 
 def pelvis_acceleration(msg: SmplPose) -> np.ndarray | None:
@@ -118,7 +128,7 @@ class DynamicsNode(Node):
             return
         self.stamps.append(msg.header.stamp)
         out = self.estimator.step(local_rot_from_quats(quats), pelvis_acceleration(msg),
-                                  root_translation(msg))
+                                  root_translation(msg), foot_contact(msg))
         del self.stamps[:-(self.estimator.delay + 1)]
         if out is None:
             return

@@ -338,6 +338,8 @@ class Estimator(Node):
             msg.acceleration_valid = valid
             t, msg.translation_valid = msg.root_translation, pose.translation is not None
             t.x, t.y, t.z = root.tolist()
+            msg.contact_valid = pose.contact is not None
+            msg.foot_contact_probability = [float(c) for c in (pose.contact if msg.contact_valid else (0, 0))]
             write_smpl_pose(msg, local_rot)
             msg.processing_latency = latency
             person.pub_pose.publish(msg)
