@@ -13,7 +13,7 @@ CLIP = "cmu-iclone/007_01.bvh"
 
 
 @pytest.mark.xfail(strict=False, reason="the retrained shipped weights (main 9814538) move the standing body "
-                   "frame by up to 1.5 cm within 2 s (the stance anchor jumps by about 6 mm), over the 1 cm "
+                   "frame by 1.5-1.7 cm within 2 s (the stance anchor jumps by about 6 mm), over the 1 cm "
                    "bound; the walked path is within its bound (20 % of 35 %)")
 def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spin_until, tmp_path,
                                                   monkeypatch):
