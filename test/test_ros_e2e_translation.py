@@ -71,8 +71,8 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     # Standing still in the T-pose after calibration (about 5 s before the clip starts): once the network has
     # settled after its start-up (its pose sways for about 2.5 s, moving the root by up to 1.5 cm;
     # docs/translation.md), the body frame stays put for 2 s. Counted from the first pose, not back from the
-    # last stamp: after the replay ends the estimator keeps sending its last pose, so the tail's length depends
-    # on the load.
+    # last stamp: after the replay ends the estimator keeps sending its last pose, so the tail's length
+    # depends on the load.
     settled = pos[round(2.5 * motion.fps):round(4.5 * motion.fps)]
     assert len(pos) > frames and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
     # Walking: the body frame travels the clip's path. The replay jumps from the still T-pose into the clip's
