@@ -279,12 +279,11 @@ def write_estimate(pred: np.ndarray, tran, motion, dyn: dict | None, out: Path) 
 def travel(root: np.ndarray, motion) -> dict:
     """The estimated root path (T,3) against the clip's: horizontal distances travelled and the endpoint
     error (m, and % of the true distance), both paths from their first frame."""
-    from fip_ros.evaluation.translation import clip_metrics
+    from fip_ros.evaluation.translation import clip_metrics, horizontal_distance
 
     est, true = root - root[0], motion.tran.astype(np.float64) - motion.tran[0]
     m = clip_metrics(true, est, motion.fps)
-    dist = float(np.linalg.norm(np.diff(est[:, [0, 2]], axis=0), axis=-1).sum())
-    return {"distance_m": dist, "true_distance_m": m["dist"], "endpoint_m": m["end"],
+    return {"distance_m": horizontal_distance(est), "true_distance_m": m["dist"], "endpoint_m": m["end"],
             "endpoint_pct": m["end_pct"]}
 
 

@@ -5,7 +5,7 @@ Torch, batched over leading dimensions, differentiable. Output convention (docs/
 carrying bone.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -120,14 +120,14 @@ class ImuCorruption:
     stencil: int = STENCIL
 
     def scaled(self, factor: float) -> "ImuCorruption":
-        """Every magnitude times ``factor`` (0: clean); the drop probability too, capped at 1."""
-        f = factor
-        return replace(self, acc_noise_std=self.acc_noise_std * f, acc_bias_std=self.acc_bias_std * f,
-                       acc_bias_walk_std=self.acc_bias_walk_std * f, ori_noise_deg=self.ori_noise_deg * f,
-                       heading_error_deg=self.heading_error_deg * f, mount_rot_deg=self.mount_rot_deg * f,
-                       mount_pos_m=self.mount_pos_m * f, drop_prob=min(self.drop_prob * f, 1.0),
-                       heading_walk_deg=self.heading_walk_deg * f,
-                       calib_pose_deg=tuple(a * f for a in self.calib_pose_deg))
+        """Every error magnitude times ``factor`` (0: clean); the drop probability too, capped at 1."""
+        def times(name, v):
+            if isinstance(v, tuple):
+                return tuple(a * factor for a in v)
+            return min(v * factor, 1.0) if name == "drop_prob" else v * factor
+
+        return replace(self, **{f.name: times(f.name, getattr(self, f.name)) for f in fields(self)
+                                if f.name not in ("fps", "stencil")})  # settings, not errors
 
 
 def _randn(shape, like: torch.Tensor, generator):

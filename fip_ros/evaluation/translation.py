@@ -61,6 +61,11 @@ def run_clip(model, motion, use_fip: bool = True) -> dict:
     return dict(true=true - true[0], est=est, contact=contact, fps=motion.fps)
 
 
+def horizontal_distance(path: np.ndarray) -> float:
+    """Length (m) of a (T, 3) path in the SMPL world's horizontal plane (x, z)."""
+    return float(np.linalg.norm(np.diff(path[:, [0, 2]], axis=0), axis=-1).sum())
+
+
 def clip_metrics(true: np.ndarray, est: np.ndarray, fps: float) -> dict:
     """Displacement error after each horizon (mean over start frames every 0.25 s; NaN when the clip is
     shorter), endpoint error (m) and as % of the horizontal distance travelled, the 10 s drift (the endpoint
@@ -75,7 +80,7 @@ def clip_metrics(true: np.ndarray, est: np.ndarray, fps: float) -> dict:
         starts = np.arange(0, n - k, max(1, int(fps / 4)))
         d = (est[starts + k] - est[starts]) - (true[starts + k] - true[starts])
         out[f"err_{h:g}s"] = float(np.linalg.norm(d, axis=-1).mean())
-    dist = float(np.linalg.norm(np.diff(true[:, [0, 2]], axis=0), axis=-1).sum())
+    dist = horizontal_distance(true)
     end = float(np.linalg.norm(est[-1] - true[-1]))
     secs = (n - 1) / fps
     out.update(end=end, end_pct=100.0 * end / max(dist, 1e-6), dist=dist, secs=secs,
