@@ -75,12 +75,16 @@ def frame_features(acc: np.ndarray, ori: np.ndarray, rel_joints: np.ndarray, hei
                            pts.reshape(*pts.shape[:-2], -1)], -1)
 
 
-def feature_windows(features: np.ndarray) -> np.ndarray:
-    """(T, F) per-frame features -> (T, WINDOW // STRIDE * F) causal windows (the first frame repeats before
-    the start), oldest first, the newest being the frame itself."""
+def feature_windows(features: np.ndarray, frames=None, start=None) -> np.ndarray:
+    """(N, F) per-frame features -> (len(frames), WINDOW // STRIDE * F) causal windows ending at ``frames``
+    (default: every frame), oldest first, the newest being the frame itself. ``start`` (per window, default
+    0) is where the stream started: older frames repeat that one, as :class:`TranslationEstimator` does
+    after ``reset`` or ``restart``."""
+    frames = np.arange(len(features)) if frames is None else np.asarray(frames)
+    start = np.zeros_like(frames) if start is None else np.asarray(start)
     lags = np.arange(WINDOW - STRIDE, -1, -STRIDE)
-    idx = np.clip(np.arange(len(features))[:, None] - lags[None], 0, None)
-    return features[idx].reshape(len(features), -1)
+    idx = np.maximum(frames[:, None] - lags[None], start[:, None])
+    return features[idx].reshape(len(frames), -1)
 
 
 class VelocityNet:
