@@ -32,6 +32,9 @@ def build_parser():
     p.add_argument("--val-split", default="val", help="split of index.json to validate on")
     p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="validate and keep as best.pt an exponential moving average of the weights with this "
+                        "decay per step, e.g. 0.999 (default 0: the raw weights)")
     p.add_argument("--init", default=None,
                    help="start from this checkpoint's weights (fine-tuning: fresh optimiser and schedule; "
                         "default: random weights)")
