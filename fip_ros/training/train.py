@@ -22,7 +22,7 @@ from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training.augment import AugmentConfig
-from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
+from fip_ros.training.dataset import WindowSampler, batch_stream, fixed_windows, load_split
 from fip_ros.training.losses import fip_loss
 
 # Sensor errors seen in training (ImuCorruption), about half the test preset (evaluate.TEST_CORRUPTION);
@@ -116,13 +116,14 @@ def train(args) -> dict:
             st["ema"] = ema.state_dict()
         torch.save(st, state_path)
 
+    batches = batch_stream(sampler, args.batch, args.workers, args.seed, step)
     log = (out_dir / "log.jsonl").open("a")
     t0, t_log, last_logged = time.time(), time.time(), step
     parts_acc, n_acc = {}, 0
     while step < args.steps:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args.steps, args.lr)
-        b = to_device(sampler.sample(args.batch), device)
+        b = to_device(next(batches), device)
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
         loss, parts = fip_loss(out, b)  # the batch carries the targets
         opt.zero_grad(set_to_none=True)
