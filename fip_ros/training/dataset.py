@@ -89,6 +89,8 @@ class WindowSampler:
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
         if aug:
+            rot = augment.raise_arms(rot, offsets, aug, self.g)
+        if aug:
             offsets, tran, sex = augment.scale_body(offsets, tran, aug, self.g, float(sex))
         body = body_vector_from_offsets(offsets, sex)
         if aug and self._rand() < aug.calib_start_p:
