@@ -101,12 +101,12 @@ def test_error_terms_split_the_test_preset_into_single_terms():
 
 
 def test_error_terms_table_gives_each_terms_cost_over_clean():
-    md = report.error_terms_table({"heading_error_deg": {"sip_deg": 12.5, "pos_cm": 6.0},
-                                   "drop_prob": {"sip_deg": 9.75, "pos_cm": 5.5}},
+    md = report.error_terms_table({"heading_error_deg": {"sip_deg": 12.5, "pos_cm": 6.0, "jitter_km_s3": 0.8},
+                                   "drop_prob": {"sip_deg": 9.75, "pos_cm": 5.5, "jitter_km_s3": 2.25}},
                                   {"heading_error_deg": 5.0, "drop_prob": 0.005},
                                   {"sip_deg": 10.0, "pos_cm": 5.5})
-    assert "| heading error | 5° | 12.50 | 6.00 | +2.50 | +0.50 |" in md
-    assert "| dropped samples | 0.5 % | 9.75 | 5.50 | −0.25 | +0.00 |" in md
+    assert "| heading error | 5° | 12.50 | 6.00 | 0.80 | +2.50 | +0.50 |" in md
+    assert "| dropped samples | 0.5 % | 9.75 | 5.50 | 2.25 | −0.25 | +0.00 |" in md
 
 
 def test_no_shape_method_is_absent_without_the_option(tmp_path):

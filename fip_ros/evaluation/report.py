@@ -60,14 +60,16 @@ def corruption_sentence(cfg: dict) -> str:
 
 
 def error_terms_table(terms: dict, cfg: dict, clean: dict) -> str:
-    """One row per sensor-error term: its test magnitude, FIP's scores with it alone, the cost over clean."""
-    lines = ["| error term alone | magnitude | SIP ° | Pos cm | Δ SIP ° | Δ Pos cm |",
-             "|---|---|---|---|---|---|"]
+    """One row per sensor-error term: its test magnitude, FIP's scores with it alone, the cost over clean
+    (the clean jitter is in the overall table)."""
+    lines = ["| error term alone | magnitude | SIP ° | Pos cm | Jitter km/s³ | Δ SIP ° | Δ Pos cm |",
+             "|---|---|---|---|---|---|---|"]
     for k, s in terms.items():
         name, unit, f = CORRUPTION_UNITS[k]
         size = "/".join(f"{x * f:g}" for x in _values(cfg[k])) + unit
         lines.append(f"| {name} | {size} | {s['sip_deg']:.2f} | {s['pos_cm']:.2f} | "
-                     f"{s['sip_deg'] - clean['sip_deg']:+.2f} | {s['pos_cm'] - clean['pos_cm']:+.2f} |")
+                     f"{s['jitter_km_s3']:.2f} | {s['sip_deg'] - clean['sip_deg']:+.2f} | "
+                     f"{s['pos_cm'] - clean['pos_cm']:+.2f} |")
     return "\n".join(lines).replace("| -", "| −")
 
 
