@@ -88,13 +88,34 @@ def _weights(path, **cfg):
     return str(path)
 
 
+def test_error_terms_split_the_test_preset_into_single_terms():
+    terms = evaluate.error_terms()
+    assert set(terms) == {"acc_noise_std", "acc_bias_std", "acc_bias_walk_std", "ori_noise_deg",
+                          "heading_error_deg", "mount_rot_deg", "mount_pos_m", "drop_prob",
+                          "heading_walk_deg", "calib_pose_deg"}
+    clean = ImuCorruption()
+    for name, cfg in terms.items():
+        changed = {k for k in terms if getattr(cfg, k) != getattr(clean, k)}
+        assert changed == {name} and getattr(cfg, name) == getattr(evaluate.TEST_CORRUPTION, name)
+    assert list(evaluate.error_terms(ImuCorruption(heading_error_deg=3.0))) == ["heading_error_deg"]
+
+
+def test_error_terms_table_gives_each_terms_cost_over_clean():
+    md = report.error_terms_table({"heading_error_deg": {"sip_deg": 12.5, "pos_cm": 6.0, "jitter_km_s3": 0.8},
+                                   "drop_prob": {"sip_deg": 9.75, "pos_cm": 5.5, "jitter_km_s3": 2.25}},
+                                  {"heading_error_deg": 5.0, "drop_prob": 0.005},
+                                  {"sip_deg": 10.0, "pos_cm": 5.5})
+    assert "| heading error | 5° | 12.50 | 6.00 | 0.80 | +2.50 | +0.50 |" in md
+    assert "| dropped samples | 0.5 % | 9.75 | 5.50 | 2.25 | −0.25 | +0.00 |" in md
+
+
 def test_no_shape_method_is_absent_without_the_option(tmp_path):
     data = write_fake_dataset(tmp_path / "data", n_train=1, frames=100)
     res = evaluate.evaluate(_weights(tmp_path / "w.pt"), data, conditions=())
     for mode in evaluate.MODES:
         assert evaluate.NO_SHAPE not in res["overall"][mode]
         assert evaluate.NO_SHAPE not in res["per_clip"][mode]["clip2"]
-    assert "overall_corrupted" not in res and "overall_shape" not in res
+    assert not {"overall_corrupted", "overall_shape", "overall_error_terms"} & set(res)
     assert "Corrupted IMUs" not in report.render(res) and "Body-shape" not in report.render(res)
 
 
@@ -132,3 +153,7 @@ def test_no_shape_method_runs_the_same_way_and_the_report_has_the_conditions(tmp
     assert "heading error 5°, mount rotation 5°, mount offset 2 cm, dropped samples 0.5 %" in md
     assert "heading random walk 1°/√s, calibration posture error (forearms, lower legs, head, pelvis) " \
            "8/8/3/3/4/2°" in md
+    terms = res["overall_error_terms"][mode]
+    assert set(terms) == set(evaluate.error_terms())
+    assert terms["heading_error_deg"]["sip_deg"] != res["overall"][mode]["fip"]["sip_deg"]
+    assert "## Cost of each sensor error (FIP, tpose_start)" in md and "| heading error | 5° |" in md

@@ -47,6 +47,50 @@ def test_mirrored_left_arm_raise_is_a_right_arm_raise():
     assert torch.allclose(mpos, pos[list(MIRROR)] * reflect, atol=1e-12)
 
 
+def _arm(rot, off, arm):
+    """(T, 3) unit upper arm of ``arm`` (0 left, 1 right) in world coordinates by forward kinematics."""
+    pos = forward_kinematics(rot, off)[1]
+    d = pos[:, 18 + arm] - pos[:, 16 + arm]
+    return d / d.norm(dim=-1, keepdim=True)
+
+
+def _elevation(d):
+    return torch.rad2deg(torch.acos(-d[:, 1]))
+
+
+def test_raise_arm_known_answers():
+    off = offsets_for_body(FAKE_BODY).double()
+    off[18] = off[18].norm() * torch.tensor([1.0, 0, 0], dtype=torch.float64)  # upper arms exactly along x
+    off[19] = off[19].norm() * torch.tensor([-1.0, 0, 0], dtype=torch.float64)
+    def z(deg):
+        return axis_angle_to_matrix(torch.tensor([0.0, 0.0, deg * torch.pi / 180], dtype=torch.float64))
+
+    f64 = dict(dtype=torch.float64)
+    rot = torch.eye(3, dtype=torch.float64).repeat(4, 24, 1, 1)  # frame 0: T-pose
+    rot[1, 16], rot[1, 17] = z(-90), z(90)  # frame 1: both arms hanging
+    rot[2, 16], rot[2, 17] = z(70), z(-70)  # frame 2: 160 deg, near straight up
+    rot[3, 16] = z(-45)  # frame 3: left arm 45 deg from hanging
+    raised = augment.raise_arm(rot, off, 0, 30.0, forward=0.0)
+    elevation = _elevation(_arm(raised, off, 0))
+    assert torch.allclose(elevation, torch.tensor([120.0, 30, 170, 75], **f64), atol=1e-6)  # +30, cap 170
+    # a hanging arm goes out to the side (+x for the left arm)
+    assert torch.allclose(_arm(raised, off, 0)[1], torch.tensor([0.5, -(3 ** 0.5) / 2, 0], **f64), atol=1e-9)
+    others = [i for i in range(24) if i != 16]
+    assert torch.equal(raised[:, others], rot[:, others])
+    front = augment.raise_arm(rot, off, 0, 30.0, forward=1.0)[1:2]
+    # ... or forward (+z)
+    assert torch.allclose(_arm(front, off, 0)[0], torch.tensor([0, -(3 ** 0.5) / 2, 0.5], **f64), atol=1e-9)
+    right = augment.raise_arm(rot, off, 1, 30.0, forward=0.0)
+    d = _arm(right, off, 1)
+    assert torch.allclose(_elevation(d), torch.tensor([120.0, 30, 170, 120], **f64), atol=1e-6)
+    assert bool((d[:, 0] < 0).all())  # the right arm stays on its side
+    # mirroring commutes with raising: the right arm raised is the mirrored left arm raised
+    tran = torch.zeros(4, 3, dtype=torch.float64)
+    m_rot, _, m_off = augment.mirror(rot, tran, off)
+    left_then_mirror = augment.mirror(augment.raise_arm(rot, off, 0, 30.0, 0.3), tran, off)[0]
+    assert torch.allclose(augment.raise_arm(m_rot, m_off, 1, 30.0, 0.3), left_then_mirror, atol=1e-9)
+
+
 @pytest.mark.parametrize("female_p", [0.0, 1.0])
 def test_body_augmentation_draws_the_sex_with_fitting_proportions(tmp_path, female_p):
     clip = load_split(write_fake_dataset(tmp_path), "train")[0]  # a male clip

@@ -24,6 +24,10 @@ def build_parser():
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="torch device (auto: cuda when available, else cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes that build training batches ahead (augmentation, IMU synthesis) while "
+                        "this one trains; 0: build them in this process, and --resume continues the exact "
+                        "random sequence (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of torch and the window sampler")
     p.add_argument("--log-every", type=int, default=20, help="steps between log lines")
     p.add_argument("--eval-every", type=int, default=200, help="steps between validations")
@@ -32,6 +36,9 @@ def build_parser():
     p.add_argument("--val-split", default="val", help="split of index.json to validate on")
     p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="validate and keep as best.pt an exponential moving average of the weights with this "
+                        "decay per step, e.g. 0.999 (default 0: the raw weights)")
     p.add_argument("--init", default=None,
                    help="start from this checkpoint's weights (fine-tuning: fresh optimiser and schedule; "
                         "default: random weights)")

@@ -1,4 +1,5 @@
 """Accuracy evaluation of FIP models on held-out motion: runner (fip-eval), baselines, plots, report (the
 metrics themselves are ``fip_ros.core.metrics``)."""
 
-CONDITIONS = ("corrupted", "shape")  # fip-eval's extra conditions beside clean IMUs (evaluate.py)
+# fip-eval's extra conditions beside clean IMUs (evaluate.py)
+CONDITIONS = ("corrupted", "error_terms", "shape")

@@ -8,8 +8,10 @@ Two start-up modes, both reported:
 Methods: ``fip`` (true body), ``fip_avg_body`` (training-average measurements), ``fip_zero_body`` (all-zero
 body input), ``static_tpose`` (T-pose held) and, with --no-shape-weights, ``fip_no_shape`` (a model trained
 without shape input, given the true body through the same API path). These are scored on clean synthetic
-IMUs (``overall``). Two extra conditions, in ``tpose_start`` mode only (``EXTRA_MODES``: keeps the run cheap):
+IMUs (``overall``). Three extra conditions, in ``tpose_start`` mode only (``EXTRA_MODES``: keeps the run
+cheap):
 - ``overall_corrupted``: the FIP methods on IMUs corrupted with ``TEST_CORRUPTION``, seeded per clip.
+- ``overall_error_terms``: ``fip`` with each ``TEST_CORRUPTION`` term alone (``error_terms``).
 - ``overall_shape``: every clip rescaled to the ``SHAPE_BODIES`` (short, tall), IMUs synthesised from the
   rescaled motion; ``fip`` gets the rescaled body's true measurements, ``fip_avg_body`` the training average.
 Writes ``DIR/results.json``, ``DIR/*.png`` and, with --report, the markdown report.
@@ -17,7 +19,7 @@ Writes ``DIR/results.json``, ``DIR/*.png`` and, with --report, the markdown repo
 
 import json
 import zlib
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import torch
@@ -154,6 +156,22 @@ def evaluate_clip_corrupted(model: Model, clip: Clip, mean_body: torch.Tensor, i
     return out
 
 
+def error_terms(cfg: ImuCorruption = TEST_CORRUPTION) -> dict:
+    """{field: ``cfg`` with only that error term left} for each error term ``cfg`` sets."""
+    clean = ImuCorruption()
+    return {f.name: replace(clean, **{f.name: getattr(cfg, f.name)}) for f in fields(ImuCorruption)
+            if f.name not in ("fps", "stencil") and getattr(cfg, f.name) != getattr(clean, f.name)}
+
+
+def evaluate_clip_error_terms(model: Model, clip: Clip, imus: dict, smpl_dir=None) -> dict:
+    """{term: sequence_errors} of FIP (true body, T-pose start-up) with each TEST_CORRUPTION term alone, on
+    the clean IMUs ``imus`` {mode: clip_imu(clip, mode)}: which sensor error costs how much."""
+    acc, ori, init, skip = imus[EXTRA_MODES[0]]
+    runs = {"fip": (model, clip.body)}
+    return {term: score_runs(runs, *corrupted_imu(acc, ori, clip.name, cfg), init, skip, clip,
+                             smpl_dir)["fip"] for term, cfg in error_terms().items()}
+
+
 def evaluate_clip_shape(model: Model, clip: Clip, mean_body: torch.Tensor, smpl_dir=None,
                         no_shape: Model | None = None) -> dict:
     """{body: {mode: {method: sequence_errors}}}: the clip rescaled to each of SHAPE_BODIES, scored on the
@@ -184,12 +202,14 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         mean_body = torch.stack([c.body for c in ds.load_split(data, "train")]).mean(0)
     except (KeyError, FileNotFoundError):  # no training split beside the test split: use the test subjects
         mean_body = torch.stack([c.body for c in clips]).mean(0)
-    per_clip, corrupted = {}, {}
+    per_clip, corrupted, terms = {}, {}, {}
     for c in clips:  # each clip's clean IMUs synthesised once, for both the clean and corrupted conditions
         imus = {mode: clip_imu(c, mode) for mode in MODES}
         per_clip[c.name] = evaluate_clip(model, c, mean_body, imus, smpl_dir, no_shape)
         if "corrupted" in conditions:
             corrupted[c.name] = evaluate_clip_corrupted(model, c, mean_body, imus, smpl_dir, no_shape)
+        if "error_terms" in conditions:
+            terms[c.name] = evaluate_clip_error_terms(model, c, imus, smpl_dir)
     results = {"settings": {"weights": str(weights), "data": str(data), "split": split, "clips": len(clips),
                             "frames": sum(c.frames - 2 * STENCIL for c in clips),
                             "imu": "clean synthetic (fip_ros.core.imu_synthesis)",
@@ -209,6 +229,9 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         results["overall_corrupted"] = {
             mode: _summaries({c: r[mode] for c, r in corrupted.items()}, corrupted[clips[0].name][mode])
             for mode in EXTRA_MODES}
+    if "error_terms" in conditions:
+        results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)
+        results["overall_error_terms"] = {EXTRA_MODES[0]: _summaries(terms, error_terms())}
     if "shape" in conditions:
         shaped = {c.name: evaluate_clip_shape(model, c, mean_body, smpl_dir, no_shape) for c in clips}
         results["settings"]["shape_bodies"] = SHAPE_BODIES

@@ -59,6 +59,20 @@ def corruption_sentence(cfg: dict) -> str:
             "training scales by 0-2 per window.")
 
 
+def error_terms_table(terms: dict, cfg: dict, clean: dict) -> str:
+    """One row per sensor-error term: its test magnitude, FIP's scores with it alone, the cost over clean
+    (the clean jitter is in the overall table)."""
+    lines = ["| error term alone | magnitude | SIP ° | Pos cm | Jitter km/s³ | Δ SIP ° | Δ Pos cm |",
+             "|---|---|---|---|---|---|---|"]
+    for k, s in terms.items():
+        name, unit, f = CORRUPTION_UNITS[k]
+        size = "/".join(f"{x * f:g}" for x in _values(cfg[k])) + unit
+        lines.append(f"| {name} | {size} | {s['sip_deg']:.2f} | {s['pos_cm']:.2f} | "
+                     f"{s['jitter_km_s3']:.2f} | {s['sip_deg'] - clean['sip_deg']:+.2f} | "
+                     f"{s['pos_cm'] - clean['pos_cm']:+.2f} |")
+    return "\n".join(lines).replace("| -", "| −")
+
+
 def _body_label(name: str, target: dict) -> str:
     return f"{name} ({target['height']:.2f} m, arm ×{target['arm_scale']:g}, leg ×{target['leg_scale']:g})"
 
@@ -126,6 +140,11 @@ def render(results: dict, command: str = "", figures: list[str] = ()) -> str:
     for mode, overall in results.get("overall_corrupted", {}).items():
         parts += [f"## Corrupted IMUs ({mode})", "", corruption_sentence(st["test_corruption"]), "",
                   overall_table(overall), ""]
+    for mode, terms in results.get("overall_error_terms", {}).items():
+        parts += [f"## Cost of each sensor error (FIP, {mode})", "", "FIP with the true body on the clean "
+                  "IMUs plus one term of the test preset at a time (same seeds), against the clean score: "
+                  "which error a real setup should keep small.", "",
+                  error_terms_table(terms, st["test_corruption"], results["overall"][mode]["fip"]), ""]
     shape = results.get("overall_shape")
     for mode in next(iter(shape.values())) if shape else ():
         parts += [f"## Body-shape sensitivity ({mode})", "", SHAPE_SENTENCE, "",

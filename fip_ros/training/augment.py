@@ -31,6 +31,10 @@ class AugmentConfig:
     calib_hold: int = 30                # 0.5 s held still at 60 Hz
     calib_blend: int = 30               # 0.5 s blend from the calibration pose into the motion
     init_noise_deg: float = 3.0         # initial-pose noise (a live system never knows its start exactly)
+    # Raised arms are rare in the motion capture (and the model's weakest pose): each upper arm is raised
+    # by an extra angle in this share of windows, toward the side, the front or between (raise_arm).
+    arm_raise_p: float = 0.25
+    arm_raise_deg: tuple = (20.0, 90.0)
 
 
 def _uniform(lo_hi, g: torch.Generator) -> float:
@@ -85,6 +89,43 @@ def scale_body(offsets: torch.Tensor, tran: torch.Tensor, cfg: AugmentConfig, g:
     height = _uniform(cfg.height, g)
     new_sex = 0.0 if float(torch.rand((), generator=g)) < cfg.female_p else 1.0
     return (*rescale_body(offsets, tran, height, arm, leg, float(sex), new_sex), new_sex)
+
+
+ARMS = ((16, 18, 1.0), (17, 19, -1.0))  # shoulder, elbow, side (+1: the arm along +x in the T-pose)
+MAX_ELEVATION_DEG = 170.0  # no raise beyond this (from hanging); an arm cannot pass over the head
+
+
+def raise_arm(local_rot: torch.Tensor, offsets: torch.Tensor, arm: int, angle_deg: float,
+              forward: float) -> torch.Tensor:
+    """``local_rot`` (T, 24, 3, 3) with upper arm ``arm`` (0 left, 1 right) raised by ``angle_deg`` more in
+    every frame, capped at MAX_ELEVATION_DEG, in its collar's frame (y up, z forward).
+
+    Each frame turns the arm toward straight up along the great circle through it; an arm hanging straight
+    down, which has no such circle, goes toward the side (``forward`` 0), the front (1) or between. The
+    motion keeps its timing, so the IMU signals synthesised from it stay consistent."""
+    shoulder, elbow, side = ARMS[arm]
+    rot = local_rot.clone()
+    bone = offsets[elbow] / offsets[elbow].norm()
+    d = rot[:, shoulder] @ bone.to(rot.dtype)  # (T, 3) upper arm in the collar frame
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=rot.dtype)
+    phi = forward * math.pi / 2
+    toward = torch.tensor([side * math.cos(phi), 0.0, math.sin(phi)], dtype=rot.dtype)
+    axis = torch.linalg.cross(d, up.expand_as(d)) + 0.2 * torch.linalg.cross(toward, up)
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    elevation = torch.acos((-d[:, 1]).clamp(-1.0, 1.0))
+    turn = (elevation + math.radians(angle_deg)).clamp(max=math.radians(MAX_ELEVATION_DEG)) - elevation
+    rot[:, shoulder] = axis_angle_to_matrix(axis * turn.clamp_min(0.0)[:, None]) @ rot[:, shoulder]
+    return rot
+
+
+def raise_arms(local_rot: torch.Tensor, offsets: torch.Tensor, cfg: AugmentConfig, g: torch.Generator):
+    """Each upper arm raised (``raise_arm``) with probability ``cfg.arm_raise_p`` by a random angle in
+    ``cfg.arm_raise_deg`` toward a random direction between the side and the front."""
+    for arm in range(len(ARMS)):
+        if float(torch.rand((), generator=g)) < cfg.arm_raise_p:
+            angle = _uniform(cfg.arm_raise_deg, g)
+            local_rot = raise_arm(local_rot, offsets, arm, angle, float(torch.rand((), generator=g)))
+    return local_rot
 
 
 def _heading(rot: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ frame, ``losses.targets_from_kinematics``) from the forward kinematics that synt
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from fip_ros.core.body_model import body_vector_from_offsets
@@ -88,6 +89,8 @@ class WindowSampler:
         if aug and self._rand() < aug.mirror_p:
             rot, tran, offsets = augment.mirror(rot, tran, offsets)
         if aug:
+            rot = augment.raise_arms(rot, offsets, aug, self.g)
+        if aug:
             offsets, tran, sex = augment.scale_body(offsets, tran, aug, self.g, float(sex))
         body = body_vector_from_offsets(offsets, sex)
         if aug and self._rand() < aug.calib_start_p:
@@ -116,6 +119,33 @@ class WindowSampler:
             acc, ori = (torch.stack(x) for x in zip(*pairs, strict=True))
         return {"acc": acc, "ori": ori, "body": body, "init_pose": init,
                 "local_rot": rot[:, STENCIL:-STENCIL], "offsets": offsets, **targets}
+
+
+class _SamplerStream(torch.utils.data.IterableDataset):
+    """Endless batches of one WindowSampler copy per DataLoader worker, each on its own random stream."""
+
+    def __init__(self, sampler: WindowSampler, batch: int, seed: int, start_step: int):
+        self.sampler, self.batch, self.seed, self.start_step = sampler, batch, seed, start_step
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info().id
+        # (seed, step the run (re)started at, worker) -> a stream no other worker or restart repeats
+        state = np.random.SeedSequence([self.seed, self.start_step, worker]).generate_state(2, np.uint64)
+        self.sampler.g.manual_seed(int(state[0] >> np.uint64(1)))
+        while True:
+            yield self.sampler.sample(self.batch)
+
+
+def batch_stream(sampler: WindowSampler, batch: int, workers: int = 0, seed: int = 0, start_step: int = 0):
+    """Iterator of training batches. workers 0: ``sampler`` in this process (its generator state is the
+    run's, saved for an exact resume). workers N: N processes build batches ahead while this one trains
+    (the sampler's synthesis and augmentation cost more CPU than a CPU training step, and all of a GPU
+    one); batches come in a fixed worker order, so a run is reproducible for the same N and start step."""
+    if workers <= 0:
+        return iter(lambda: sampler.sample(batch), None)
+    loader = torch.utils.data.DataLoader(_SamplerStream(sampler, batch, seed, start_step), batch_size=None,
+                                         num_workers=workers, prefetch_factor=2, persistent_workers=True)
+    return iter(loader)
 
 
 def fixed_windows(clips: list[Clip], window: int = 180, stride: int | None = None) -> dict:

@@ -2,7 +2,9 @@
 
 ``train(args)`` takes ``fip_ros.cli.train``'s arguments and writes to ``args.out``: ``last.pt`` and
 ``best.pt`` (fip_ros.fip.checkpoint format; best = lowest validation position error), ``train_state.pt``
-(optimizer, step, RNG, for --resume), ``log.jsonl`` (one line per log / validation event).
+(optimizer, step, RNG, averaged weights, for --resume), ``log.jsonl`` (one line per log / validation event).
+With ``--ema D`` validation and ``best.pt`` use an exponential moving average of the weights (decay D per
+step), which smooths the last steps' noise; ``last.pt`` keeps the raw weights the optimiser continues from.
 """
 
 import json
@@ -12,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from fip_ros.core.imu_synthesis import ImuCorruption
 from fip_ros.core.metrics import joint_position_error
@@ -19,7 +22,7 @@ from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
 from fip_ros.training.augment import AugmentConfig
-from fip_ros.training.dataset import WindowSampler, fixed_windows, load_split
+from fip_ros.training.dataset import WindowSampler, batch_stream, fixed_windows, load_split
 from fip_ros.training.losses import fip_loss
 
 # Sensor errors seen in training (ImuCorruption), about half the test preset (evaluate.TEST_CORRUPTION);
@@ -96,30 +99,39 @@ def train(args) -> dict:
         step, best = st["step"], st["best"]
         sampler.g.set_state(st["rng"])
         print(f"resumed at step {step}, best val pos {best:.2f} cm", flush=True)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema)) if args.ema else None
+    if ema is not None and args.resume and "ema" in st:
+        ema.load_state_dict(st["ema"])
     model.train()
+    scored = ema.module if ema is not None else model  # what validation and best.pt see
 
     def save(name, val_metrics=None):
         meta = {"train_args": vars(args), "device": str(device), "augment": asdict(aug) if aug else None,
                 "corruption": asdict(corruption) if corruption else None,
                 "corruption_severity": TRAIN_SEVERITY if corruption else None, "step": step,
                 "val": val_metrics or {}}
-        save_checkpoint(out_dir / name, model, metadata=meta)
+        save_checkpoint(out_dir / name, scored if name == "best.pt" else model, metadata=meta)
         st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
+        if ema is not None:
+            st["ema"] = ema.state_dict()
         torch.save(st, state_path)
 
+    batches = batch_stream(sampler, args.batch, args.workers, args.seed, step)
     log = (out_dir / "log.jsonl").open("a")
     t0, t_log, last_logged = time.time(), time.time(), step
     parts_acc, n_acc = {}, 0
     while step < args.steps:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args.steps, args.lr)
-        b = to_device(sampler.sample(args.batch), device)
+        b = to_device(next(batches), device)
         out = model(b["acc"], b["ori"], b["body"], b["init_pose"])
         loss, parts = fip_loss(out, b)  # the batch carries the targets
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # rare exploding LSTM steps
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         for k, v in parts.items():
             parts_acc[k] = parts_acc.get(k, 0.0) + v
@@ -135,7 +147,7 @@ def train(args) -> dict:
             log.flush()
             parts_acc, n_acc, t_log, last_logged = {}, 0, time.time(), step
         if step % args.eval_every == 0 or step == args.steps or timed_out:
-            v = validate(model, val)
+            v = validate(scored, val)
             improved = v["pos_cm"] < best
             best = min(best, v["pos_cm"])
             print(f"val step {step}: pos {v['pos_cm']:.2f} cm (best {best:.2f})", flush=True)
