@@ -136,6 +136,7 @@ class TranslationEstimator:
         self.floor = 0.0  # current floor level, y, set at the first frame under the lowest sole point
         self.foot_floor = np.full(2, np.nan)  # floor level under each foot while it is in contact
         self.contact = np.zeros(2)
+        self.stance = 0  # the anchoring foot (left 0, right 1)
         self.started = False
 
     def step(self, acc, ori, rel_joints):
@@ -163,9 +164,13 @@ class TranslationEstimator:
     def _advance(self, pts, vel, contact):
         dt = 1.0 / self.fps
         rel_vel = (pts - self.prev_pts) * self.fps
-        # Stance anchoring (TransPose): the foot more likely in contact; of its two points the lower one (the
-        # heel at heel strike, the ball at push-off) stays put.
-        foot = int(np.argmax(contact))
+        # Stance anchoring (TransPose): the foot more likely in contact, but a foot still firmly in contact
+        # stays the anchor (switching between two planted feet on every flicker of their probabilities turns
+        # the estimated pose's sway into drift); of its two points the lower one (the heel at heel strike,
+        # the ball at push-off) stays put.
+        if contact[self.stance] < CONTACT_HIGH:
+            self.stance = int(np.argmax(contact))
+        foot = self.stance
         point = 2 * foot + int(np.argmin(pts[2 * foot:2 * foot + 2, 1]))
         anchored = -rel_vel[point]
         ramp = (contact[foot] - CONTACT_LOW) / (CONTACT_HIGH - CONTACT_LOW)
