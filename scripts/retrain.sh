@@ -14,6 +14,7 @@
 #       RESUME=1                      continue RUN from its last.pt and train_state.pt
 #       INIT=CKPT LR=1e-3 SEED=0      start from CKPT's weights (fresh schedule), peak rate, seed
 #       EMA=0.999                     best.pt from the moving average of the weights (0: the raw ones)
+#       AUGMENT='{"arm_raise_p": 0}'  AugmentConfig fields to change (JSON)
 set -euo pipefail
 CONFIG=${CONFIG:-default}
 RUN=${1:-runs/fip_${CONFIG}}
@@ -25,5 +26,6 @@ fip-dataset --out .cache/dataset --workers "${WORKERS:-1}"
 fip-train --data .cache/dataset --out "$RUN" --config "$CONFIG" --steps "$STEPS" --batch "$BATCH" \
   --window 180 --lr "${LR:-1e-3}" --device "${DEVICE:-auto}" --threads "${THREADS:-1}" --seed "${SEED:-0}" \
   --workers "$SAMPLERS" --ema "${EMA:-0.999}" \
-  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${RESUME:+--resume} ${INIT:+--init "$INIT"}
+  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${RESUME:+--resume} ${INIT:+--init "$INIT"} \
+  ${AUGMENT:+--augment "$AUGMENT"}
 fip-eval --weights "$RUN/best.pt" --data .cache/dataset --split test --out "$RUN/eval"

@@ -167,3 +167,18 @@ def test_sensor_error_severity_scales_each_window(tmp_path):
     assert torch.equal(sample(TRAIN_CORRUPTION, (0.0, 0.0))["acc"], clean["acc"])
     err = [float((sample(TRAIN_CORRUPTION, (s, s))["acc"] - clean["acc"]).std()) for s in (1.0, 2.0)]
     assert 1.7 < err[1] / err[0] < 2.3, err
+
+
+def test_augment_overrides_from_the_command_line(tmp_path, capsys):
+    from fip_ros.cli.train import main
+    from fip_ros.training.train import augment_config
+
+    cfg = augment_config('{"arm_raise_p": 0, "speed": [1.0, 1.0]}')
+    assert cfg.arm_raise_p == 0 and cfg.speed == (1.0, 1.0) and cfg.mirror_p == AugmentConfig().mirror_p
+    assert augment_config(None) == AugmentConfig()
+    for bad in ('{"arm_raise": 0}', "[0]", "{oops"):
+        with pytest.raises(ValueError):
+            augment_config(bad)
+    assert main(["--out", str(tmp_path / "run"), "--augment", '{"arm_raise": 0}']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fip-train: error: unknown AugmentConfig fields: ['arm_raise']"]

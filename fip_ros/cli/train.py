@@ -35,6 +35,9 @@ def build_parser():
     p.add_argument("--train-split", default="train", help="split of index.json to train on")
     p.add_argument("--val-split", default="val", help="split of index.json to validate on")
     p.add_argument("--no-augment", action="store_true", help="no motion augmentation, clean IMUs")
+    p.add_argument("--augment", default=None,
+                   help="JSON object of AugmentConfig fields to change, e.g. '{\"arm_raise_p\": 0}' "
+                        "(fip_ros/training/augment.py; default: none)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
     p.add_argument("--ema", type=float, default=0.0,
                    help="validate and keep as best.pt an exponential moving average of the weights with this "

@@ -46,6 +46,17 @@ def lr_at(step: int, total: int, base: float) -> float:
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def augment_config(overrides: str | None) -> AugmentConfig:
+    """AugmentConfig with the fields of the JSON object ``overrides`` changed (lists become tuples)."""
+    fields = json.loads(overrides) if overrides else {}
+    if not isinstance(fields, dict):
+        raise ValueError(f"--augment must be a JSON object of AugmentConfig fields, got {overrides!r}")
+    unknown = set(fields) - set(asdict(AugmentConfig()))
+    if unknown:
+        raise ValueError(f"unknown AugmentConfig fields: {sorted(unknown)}")
+    return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
 def to_device(batch: dict, device) -> dict:
     return {k: v.to(device) for k, v in batch.items()}
 
@@ -77,7 +88,7 @@ def train(args) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto"
                           else args.device)
-    aug = None if args.no_augment else AugmentConfig()
+    aug = None if args.no_augment else augment_config(args.augment)
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
     sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed,
