@@ -119,6 +119,11 @@ class ImuCorruption:
     fps: float = 60.0
     stencil: int = STENCIL
 
+    @classmethod
+    def error_terms(cls) -> tuple[str, ...]:
+        """The fields that are error magnitudes (``fps`` and ``stencil`` are settings)."""
+        return tuple(f.name for f in fields(cls) if f.name not in ("fps", "stencil"))
+
     def scaled(self, factor: float) -> "ImuCorruption":
         """Every error magnitude times ``factor`` (0: clean); the drop probability too, capped at 1."""
         def times(name, v):
@@ -126,8 +131,7 @@ class ImuCorruption:
                 return tuple(a * factor for a in v)
             return min(v * factor, 1.0) if name == "drop_prob" else v * factor
 
-        return replace(self, **{f.name: times(f.name, getattr(self, f.name)) for f in fields(self)
-                                if f.name not in ("fps", "stencil")})  # settings, not errors
+        return replace(self, **{name: times(name, getattr(self, name)) for name in self.error_terms()})
 
 
 def _randn(shape, like: torch.Tensor, generator):

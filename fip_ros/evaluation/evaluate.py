@@ -19,7 +19,7 @@ Writes ``DIR/results.json``, ``DIR/*.png`` and, with --report, the markdown repo
 
 import json
 import zlib
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -159,8 +159,8 @@ def evaluate_clip_corrupted(model: Model, clip: Clip, mean_body: torch.Tensor, i
 def error_terms(cfg: ImuCorruption = TEST_CORRUPTION) -> dict:
     """{field: ``cfg`` with only that error term left} for each error term ``cfg`` sets."""
     clean = ImuCorruption()
-    return {f.name: replace(clean, **{f.name: getattr(cfg, f.name)}) for f in fields(ImuCorruption)
-            if f.name not in ("fps", "stencil") and getattr(cfg, f.name) != getattr(clean, f.name)}
+    return {name: replace(clean, **{name: getattr(cfg, name)}) for name in ImuCorruption.error_terms()
+            if getattr(cfg, name) != getattr(clean, name)}
 
 
 def evaluate_clip_error_terms(model: Model, clip: Clip, imus: dict, smpl_dir=None) -> dict:
@@ -224,13 +224,13 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
         results["overall"][mode] = _summaries({c: r[mode] for c, r in per_clip.items()}, methods)
         results["per_clip"][mode] = {c: {m: scalars(summarize([per_clip[c][mode][m]])) for m in methods}
                                      for c in per_clip}
-    if "corrupted" in conditions:
+    if {"corrupted", "error_terms"} & set(conditions):
         results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)
+    if "corrupted" in conditions:
         results["overall_corrupted"] = {
             mode: _summaries({c: r[mode] for c, r in corrupted.items()}, corrupted[clips[0].name][mode])
             for mode in EXTRA_MODES}
     if "error_terms" in conditions:
-        results["settings"]["test_corruption"] = asdict(TEST_CORRUPTION)
         results["overall_error_terms"] = {EXTRA_MODES[0]: _summaries(terms, error_terms())}
     if "shape" in conditions:
         shaped = {c.name: evaluate_clip_shape(model, c, mean_body, smpl_dir, no_shape) for c in clips}

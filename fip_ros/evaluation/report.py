@@ -49,9 +49,15 @@ def _values(v) -> list:
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
+def _magnitude(cfg: dict, k: str) -> str:
+    """A corruption field's value in its display unit, e.g. '2 cm' or '8/8/3/3/4/2°'."""
+    _, unit, f = CORRUPTION_UNITS[k]
+    return "/".join(f"{x * f:g}" for x in _values(cfg[k])) + unit
+
+
 def corruption_sentence(cfg: dict) -> str:
-    terms = [f"{name} {'/'.join(f'{x * f:g}' for x in _values(cfg[k]))}{unit}"
-             for k, (name, unit, f) in CORRUPTION_UNITS.items() if any(_values(cfg.get(k, 0)))]
+    terms = [f"{name} {_magnitude(cfg, k)}" for k, (name, _, _) in CORRUPTION_UNITS.items()
+             if any(_values(cfg.get(k, 0)))]
     return ("The same clips with synthetic IMUs corrupted by the fixed test preset "
             "(`fip_ros.evaluation.evaluate.TEST_CORRUPTION`: " + ", ".join(terms) + "; biases, heading "
             "offsets, mounting and calibration errors constant per clip and sensor), seeded per clip so "
@@ -65,11 +71,9 @@ def error_terms_table(terms: dict, cfg: dict, clean: dict) -> str:
     lines = ["| error term alone | magnitude | SIP ° | Pos cm | Jitter km/s³ | Δ SIP ° | Δ Pos cm |",
              "|---|---|---|---|---|---|---|"]
     for k, s in terms.items():
-        name, unit, f = CORRUPTION_UNITS[k]
-        size = "/".join(f"{x * f:g}" for x in _values(cfg[k])) + unit
-        lines.append(f"| {name} | {size} | {s['sip_deg']:.2f} | {s['pos_cm']:.2f} | "
-                     f"{s['jitter_km_s3']:.2f} | {s['sip_deg'] - clean['sip_deg']:+.2f} | "
-                     f"{s['pos_cm'] - clean['pos_cm']:+.2f} |")
+        lines.append(f"| {CORRUPTION_UNITS[k][0]} | {_magnitude(cfg, k)} | {s['sip_deg']:.2f} | "
+                     f"{s['pos_cm']:.2f} | {s['jitter_km_s3']:.2f} | "
+                     f"{s['sip_deg'] - clean['sip_deg']:+.2f} | {s['pos_cm'] - clean['pos_cm']:+.2f} |")
     return "\n".join(lines).replace("| -", "| −")
 
 

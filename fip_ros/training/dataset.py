@@ -130,8 +130,8 @@ class _SamplerStream(torch.utils.data.IterableDataset):
     def __iter__(self):
         worker = torch.utils.data.get_worker_info().id
         # (seed, step the run (re)started at, worker) -> a stream no other worker or restart repeats
-        state = np.random.SeedSequence([self.seed, self.start_step, worker]).generate_state(2, np.uint64)
-        self.sampler.g.manual_seed(int(state[0] >> np.uint64(1)))
+        state = np.random.SeedSequence([self.seed, self.start_step, worker]).generate_state(1, np.uint64)[0]
+        self.sampler.g.manual_seed(int(state >> np.uint64(1)))
         while True:
             yield self.sampler.sample(self.batch)
 
