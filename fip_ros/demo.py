@@ -162,7 +162,7 @@ def run_ros(clip_npz: Path, weights: Path, body: dict, out: Path, opts) -> dict:
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
         _wait_for_replay(replay, collector, spinner, opts.rate)
-        return collector.result(replay.published, len(replay.rec) - replay.rec.tpose_frames)
+        return collector.result(replay.published, len(replay.rec) - replay.rec.lead_frames)
     finally:
         executor.shutdown(timeout_sec=1.0)
         if spinner is not None:  # a callback still running would publish through a destroyed node
@@ -204,8 +204,8 @@ def run_offline(clip_npz: Path, weights: Path, body: dict, opts) -> dict:
     calib = slice(0, min(rec.tpose_frames, 60) or 60)
     model = load_model(weights, backend=opts.backend)
     out = model.predict_raw(rec.acc, matrix_from_quat(rec.quat), body, calib_slice=calib)
-    pred = out["rotations"][rec.tpose_frames:]
-    return dict(pred=pred, tran=out["translation"][rec.tpose_frames:].astype(np.float64),
+    pred = out["rotations"][rec.lead_frames:]
+    return dict(pred=pred, tran=out["translation"][rec.lead_frames:].astype(np.float64),
                 valid=np.ones(len(pred), bool), frames_in=len(rec),
                 poses_out=len(out["rotations"]))
 

@@ -41,7 +41,7 @@ def test_demo_streams_every_clip_frame_through_ros_and_writes_its_outputs(tmp_pa
         assert math.isfinite(m["accuracy"][key]), key
     f = m["frames"]
     assert 0 < f["clip_frames"] <= 4 * 60
-    assert f["imu_frames_in"] == f["clip_frames"] + 90  # the T-pose, then the clip
+    assert f["imu_frames_in"] == f["clip_frames"] + 90 + 30  # the T-pose, the blend into the clip, the clip
     # One pose per replayed clip frame. Not timing-dependent: in the demo's one-process, single-threaded
     # graph no frame can be dropped (see fip_ros.demo._wait_for_replay), so an exact count holds under load.
     assert f["clip_frames_with_pose"] == f["clip_frames"]

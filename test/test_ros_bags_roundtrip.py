@@ -49,8 +49,8 @@ def test_info_shows_start_time_and_duration(tmp_path, capsys):
     assert fip_bag(["info", str(bag)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "start:     1970-01-01T00:01:40.000+00:00 (100.000 s)"
-    assert lines[1] == f"duration:  {89 / 60:.3f} s"  # 90 samples at 60 Hz
-    assert sum(" 90 msgs " in line for line in lines) == 7
+    assert lines[1] == f"duration:  {119 / 60:.3f} s"  # 120 samples at 60 Hz: T-pose, blend, clip
+    assert sum(" 120 msgs " in line for line in lines) == 7
     assert fip_bag(["info", str(tmp_path / "clip.npz")]) == 2  # not a bag: one line, no traceback
 
 
@@ -61,7 +61,7 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, ros_node, spin_unt
     assert fip_bag(["convert", "--clip", str(clip), "--out", str(original), "--storage", storage,
                     "--tpose-seconds", "0.5", "--start-time", "100"]) == 0
     topics = bag_topics(original)
-    assert len(topics) == 7 and all(count == 90 for _, count, _ in topics.values())
+    assert len(topics) == 7 and all(count == 120 for _, count, _ in topics.values())
     assert all(q[0].reliability.name == "RELIABLE" for _, _, q in topics.values())
 
     recorded = tmp_path / "recorded"
@@ -74,9 +74,9 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, ros_node, spin_unt
         _param("publish_clock", True)])
     try:
         def finished():
-            return player.done and sum(recorder.counts.values()) >= 630
+            return player.done and sum(recorder.counts.values()) >= 7 * 120
         assert spin_until([recorder, player, ros_node], finished, 25)
-        assert player.published == 630
+        assert player.published == 7 * 120
     finally:
         player.destroy_node()
         recorder.destroy_node()
@@ -84,10 +84,10 @@ def test_convert_play_record_roundtrip(tmp_path, ros_context, ros_node, spin_unt
     a, b = grouped(original), grouped(recorded)
     assert set(a) == set(b)
     for topic in a:
-        assert len(b[topic]) == len(a[topic]) == 90, topic
+        assert len(b[topic]) == len(a[topic]) == 120, topic
         assert b[topic] == a[topic], f"{topic}: recorded messages differ from the converted ones"
-    # /clock carried the bag time: 100 s + 89 frames at 60 Hz.
-    last = 100 * 10**9 + round(89e9 / 60)
+    # /clock carried the bag time: 100 s + 119 frames at 60 Hz.
+    last = 100 * 10**9 + round(119e9 / 60)
     assert spin_until(ros_node, lambda: clock and time_to_ns(clock[-1].clock) == last, 5)
     imus = [deserialize_message(data, Imu) for _, data in b["/imu/pelvis/data"]]
     stamps = np.array([time_to_ns(m.header.stamp) for m in imus])

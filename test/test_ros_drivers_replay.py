@@ -16,7 +16,7 @@ from sensor_msgs.msg import Imu
 from fip_msgs.msg import SmplPose
 from fip_ros.core.body_model import offsets_for_body
 from fip_ros.core.calibration import apply_calibration, estimate_calibration
-from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.imu_synthesis import STENCIL, synthesize
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.data.motion import Motion
@@ -25,7 +25,8 @@ from fip_ros.ros.conversions import M_SMPL_TO_ROS, imu_topic, time_to_ns
 from fip_ros.ros.nodes.imu_replay import ImuReplay
 
 BODY = dict(sex="male", height=1.75, arm_length=0.51, leg_length=0.84)
-FRAMES, TPOSE = 60, 30
+FRAMES, TPOSE, BLEND = 60, 30, 30  # the clip; the still T-pose and the blend into the clip in front
+LEAD = TPOSE + BLEND
 DRIVERS_YAML = str(Path(__file__).resolve().parents[1] / "config" / "drivers.yaml")
 
 
@@ -70,7 +71,7 @@ def test_replay_clip_rep145_calibrates_back(tmp_path, ros_context, ros_node, spi
     motion = make_clip(tmp_path / "clip.npz")
     got, gt, clock = subscribe(ros_node)
     node = ImuReplay(context=ros_context, parameter_overrides=params(tmp_path / "clip.npz"))
-    total = FRAMES + TPOSE
+    total = FRAMES + LEAD
     try:
         assert spin_until([node, ros_node], lambda: all(len(v) == total for v in got.values()) and
                           len(gt) == total, 20), {s: len(v) for s, v in got.items()}
@@ -98,15 +99,23 @@ def test_replay_clip_rep145_calibrates_back(tmp_path, ros_context, ros_node, spi
     # Calibrate on the T-pose as the estimator does; the motion must come back as the clip's bones.
     raw_ori, raw_acc = torch.tensor(rot), torch.tensor(acc)
     cal = estimate_calibration(raw_ori[5:TPOSE - 5], raw_acc[5:TPOSE - 5])
-    acc_cal, ori_cal = apply_calibration(cal, raw_ori[TPOSE:], raw_acc[TPOSE:])
+    acc_cal, ori_cal = apply_calibration(cal, raw_ori, raw_acc)
     imu = synthesize(torch.tensor(motion.local_rot, dtype=torch.float64),
                      torch.tensor(motion.offsets, dtype=torch.float64),
                      torch.tensor(motion.tran, dtype=torch.float64))
-    assert torch.allclose(ori_cal, imu["ori"], atol=1e-4)
-    assert torch.allclose(acc_cal, imu["acc"], atol=1e-3)
+    assert torch.allclose(ori_cal[LEAD:], imu["ori"], atol=1e-4)
+    # The acceleration's stencil reaches back into the lead-in for the clip's first frames, where the pelvis
+    # starts moving.
+    assert torch.allclose(acc_cal[LEAD + STENCIL:], imu["acc"][STENCIL:], atol=1e-3)
+    # The lead-in: T-pose bones (identity) while still, then a smooth blend ending at the clip's first pose.
+    assert torch.allclose(ori_cal[:TPOSE], torch.eye(3, dtype=ori_cal.dtype), atol=1e-4)
+    assert torch.allclose(acc_cal[:TPOSE], torch.zeros(3, dtype=acc_cal.dtype), atol=1e-3)
+    blend_ori = ori_cal[TPOSE - 1:LEAD + 1]
+    turn = (blend_ori[1:] - blend_ori[:-1]).flatten(1).norm(dim=-1)
+    assert turn.max() < 0.1 and (ori_cal[LEAD - 1] - imu["ori"][0]).abs().max() < 0.02
 
     # Ground truth: root orientation in ROS axes, local rotations unchanged, translation in ROS axes.
-    pose = gt[TPOSE + 10]
+    pose = gt[LEAD + 10]
     q = pose.root_orientation
     root = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
     assert np.allclose(root, M_SMPL_TO_ROS @ motion.local_rot[10, 0], atol=1e-5)
@@ -129,7 +138,7 @@ def test_replay_config_file_namespace_and_loop(tmp_path, ros_context, ros_node, 
         "-p", "loop:=true", "-p", "rate:=4.0", "-p", "tpose_seconds:=0.5", "-p", "frame_prefix:=s1_"])
     try:
         assert node.get_parameter("world_frame").value == "world"  # from the file
-        assert spin_until([node, ros_node], lambda: len(got["head"]) > FRAMES + TPOSE + 20, 20)
+        assert spin_until([node, ros_node], lambda: len(got["head"]) > FRAMES + LEAD + 20, 20)
     finally:
         node.destroy_node()
     stamps = np.array([time_to_ns(m.header.stamp) for m in got["head"]])

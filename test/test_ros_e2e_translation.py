@@ -24,6 +24,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     from fip_ros.finetune.clips import from_mocap
     from fip_ros.ros import qos
     from fip_ros.ros.conversions import vec_smpl_to_ros
+    from fip_ros.ros.recordings import BLEND_SECONDS
     from fip_ros.ros.smpl_frames import origin_frame
 
     monkeypatch.setenv("ROS_HOME", str(tmp_path))
@@ -53,13 +54,13 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     proc = spawn_python("-m", "fip_ros.cli.bringup", "--graph", "replay", "--clip", clip, "--body-id", "7",
                         "--params", f"imu_replay={replay_params}", "--duration", "40")
     frames = motion.frames
-    total = round(tpose_seconds * motion.fps) + frames
+    total = round((tpose_seconds + BLEND_SECONDS) * motion.fps) + frames  # T-pose, blend into the clip, clip
 
     def replayed():  # every frame sent, and the pose of the last one on /tf (stamp = its IMU stamp)
         return len(sent) >= total and max(sent) in {stamp for stamp, _ in body}
 
     try:
-        # The calibration takes the first second of the still T-pose; then about 5 s still and the clip.
+        # The calibration takes the first second of the still T-pose; then 5 s still, the blend, the clip.
         done = spin_until(node, replayed, timeout=90)
     finally:
         node.destroy_node()
@@ -75,10 +76,10 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     # depends on the load.
     settled = pos[round(2.5 * motion.fps):round(4.5 * motion.fps)]
     assert len(pos) > frames and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
-    # Walking: the body frame travels the clip's path. The replay jumps from the still T-pose into the clip's
-    # first frame, mid-stride at 1.6 m/s, so FIP starts far from the pose (measured endpoint errors 15-31 % of
-    # the 4.1 m on a loaded machine; 11 % on held-out walking from the true first pose, docs/translation.md).
+    # Walking: the body frame travels the clip's path within the bound, 10 % of the distance (the
+    # replay eases from the T-pose into the clip as a person does; measured 4.8 % of the 4.1 m, as through
+    # fip_ros.api on the same raw streams).
     moved = (pos[-1] - settled[-1])[:2]
     end = np.linalg.norm(moved - true[-1, :2])
-    assert end <= 0.35 * distance, (end, distance, moved, true[-1])
+    assert end <= 0.10 * distance, (end, distance, moved, true[-1])
     assert np.dot(moved, true[-1, :2]) > 0.9 * np.linalg.norm(moved) * np.linalg.norm(true[-1, :2])

@@ -83,9 +83,10 @@ def test_bag_player_waits_for_imu_topics_only(tmp_path, ros_context, ros_node, s
         spin_until([player, ros_node], lambda: False, 0.5)
         assert player.published == 0
         got, _ = _subscribe_all(ros_node, 200)  # reliable, every message; nobody takes ground_truth/pose
-        # done: the player's thread sets it after its last publish, which may reach us first
-        assert spin_until([player, ros_node], lambda: all(len(v) == 90 for v in got.values()) and player.done,
-                          20), ({s: len(v) for s, v in got.items()}, player.done)
+        # done: the player's thread sets it after its last publish, which may reach us first; 120 samples per
+        # stream: 0.5 s T-pose, 0.5 s blend into the clip, the 1 s clip
+        assert spin_until([player, ros_node], lambda: all(len(v) == 120 for v in got.values())
+                          and player.done, 20), ({s: len(v) for s, v in got.items()}, player.done)
     finally:
         player.destroy_node()
 

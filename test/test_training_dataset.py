@@ -7,6 +7,7 @@ from helpers import FAKE_BODY, write_fake_dataset
 from fip_ros.core.body_model import DE_LEVA_LENGTHS_MM, measure_offsets, offsets_for_body
 from fip_ros.core.imu_synthesis import STENCIL
 from fip_ros.core.kinematics import forward_kinematics, root_relative_rot15
+from fip_ros.core.resample import ease_into
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import MIRROR
 from fip_ros.training import augment
@@ -27,6 +28,19 @@ def test_resample_at_speed_one_is_identity_and_mirror_twice_is_identity(tmp_path
     mrot, mtran, moff = augment.mirror(rot, tran, clip.offsets)
     assert torch.allclose(moff[16], clip.offsets[17] * torch.tensor([-1.0, 1, 1]))
     assert torch.allclose(mtran[:, 0], -tran[:, 0])
+
+
+def test_ease_into_holds_then_eases_symmetrically_to_the_target():
+    """Known answers: a quarter turn about y, held 3 frames, eased over 5 (weights 0.5 - 0.5 cos(k pi / 6),
+    k = 1..5: 6.7, 25, 50, 75, 93.3 % of the turn), the frame after them being the target."""
+    start = torch.eye(3, dtype=torch.float64).expand(2, 3, 3)
+    target = axis_angle_to_matrix(torch.tensor([[0.0, torch.pi / 2, 0.0]] * 2, dtype=torch.float64))
+    out = ease_into(start, target, 3, 5)
+    assert out.shape == (8, 2, 3, 3) and torch.allclose(out[:3], start.expand(3, 2, 3, 3))
+    angle = torch.atan2(out[3:, 0, 0, 2], out[3:, 0, 0, 0]) / (torch.pi / 2)
+    half = 3 ** 0.5 / 4  # 0.5 cos(30 deg)
+    expected = torch.tensor([0.5 - half, 0.25, 0.5, 0.75, 0.5 + half], dtype=torch.float64)
+    assert torch.allclose(angle, expected, atol=1e-9)
 
 
 def test_mirrored_left_arm_raise_is_a_right_arm_raise():

@@ -5,6 +5,8 @@ An integer rate ratio (120 -> 60 Hz) keeps every n-th frame exactly; any other r
 frame times (same clip duration, first frame kept).
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -38,3 +40,15 @@ def resample(rot: np.ndarray, trans: np.ndarray, fps: float, target_fps: float =
     out_rot, out_tran = resample_at(torch.from_numpy(np.ascontiguousarray(rot)),
                                     torch.from_numpy(np.ascontiguousarray(trans)), t)
     return out_rot.numpy(), out_tran.numpy()
+
+
+def ease_into(start: torch.Tensor, target: torch.Tensor, hold: int, blend: int) -> torch.Tensor:
+    """(hold + blend, J, 3, 3) local rotations: ``start`` (J, 3, 3) held for ``hold`` frames, then eased
+    (cosine in and out) toward ``target`` over ``blend`` frames, the frame after them being ``target``
+    itself: how a person moves from a held calibration pose into a motion."""
+    w = torch.zeros(hold + blend, dtype=start.dtype)
+    ramp = torch.arange(1, blend + 1, dtype=start.dtype) / (blend + 1)
+    w[hold:] = 0.5 - 0.5 * torch.cos(math.pi * ramp)
+    n, joints = hold + blend, start.shape[0]
+    return slerp(start.expand(n, -1, -1, -1), target.to(start.dtype).expand(n, -1, -1, -1),
+                 w[:, None].expand(-1, joints))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from fip_ros.core.body_model import measure_offsets, sex_bone_factors
-from fip_ros.core.resample import resample_at
-from fip_ros.core.rotations import axis_angle_to_matrix, slerp
+from fip_ros.core.resample import ease_into, resample_at
+from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import MIRROR
 
 # Bone groups scaled by the body-shape augmentation (joint ids whose parent offset is scaled).
@@ -146,11 +146,8 @@ def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local
     first = local_rot[n]
     calib = calib_local.to(local_rot.dtype).clone()
     calib[0] = _heading(first[0])
-    w = torch.zeros(n, dtype=local_rot.dtype)
-    ramp = torch.arange(1, blend + 1, dtype=local_rot.dtype) / (blend + 1)
-    w[hold:] = 0.5 - 0.5 * torch.cos(math.pi * ramp)
     rot = local_rot.clone()
-    rot[:n] = slerp(calib.expand(n, -1, -1, -1), first.expand(n, -1, -1, -1), w[:, None].expand(-1, 24))
+    rot[:n] = ease_into(calib, first, hold, blend)
     tr = tran.clone()
     tr[:n] = tran[n]
     return rot, tr

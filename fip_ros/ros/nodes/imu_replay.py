@@ -93,8 +93,8 @@ class ImuReplay(Node):
         self.timer = self.create_timer(period, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"replaying {self.cfg['source']}: {len(self.rec)} frames at {self.rec.fps:g} Hz "
-            f"x{self.cfg['rate']:g} "
-            f"({self.rec.tpose_frames} T-pose frames first) on {[imu_topic(s) for s in self.rec.sites]}")
+            f"x{self.cfg['rate']:g} ({self.rec.tpose_frames} T-pose frames, {self.rec.lead_frames} before "
+            f"the recording) on {[imu_topic(s) for s in self.rec.sites]}")
 
     def _stamp(self):
         if not self.clock_pub:
