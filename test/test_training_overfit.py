@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from helpers import TINY, fake_motion
 
@@ -95,3 +96,10 @@ def test_sampler_workers_give_reproducible_batches(tmp_path):
                                       json.dumps(TINY), "--steps", "3", "--batch", "1", "--window",
                                       str(WINDOW), "--workers", "2"])
     assert train.train(args)["step"] == 3
+    # --severity: recorded in the checkpoint; an inverted range is refused before any training
+    args.severity, args.steps, args.out = [0.5, 3.0], 1, str(tmp_path / "severity")
+    train.train(args)
+    assert tuple(load_checkpoint(tmp_path / "severity" / "best.pt")[1]["corruption_severity"]) == (0.5, 3.0)
+    args.severity = [2.0, 1.0]
+    with pytest.raises(ValueError, match="severity"):
+        train.train(args)

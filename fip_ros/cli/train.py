@@ -38,6 +38,9 @@ def build_parser():
     p.add_argument("--augment", default=None,
                    help="JSON object of AugmentConfig fields to change, e.g. '{\"arm_raise_p\": 0}' "
                         "(fip_ros/training/augment.py; default: none)")
+    p.add_argument("--severity", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="each window's sensor errors are TRAIN_CORRUPTION times a factor drawn uniformly "
+                        "from LO to HI (default: TRAIN_SEVERITY, 0 2; docs/data.md)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt and OUT/train_state.pt")
     p.add_argument("--ema", type=float, default=0.0,
                    help="validate and keep as best.pt an exponential moving average of the weights with this "

@@ -91,8 +91,10 @@ def train(args) -> dict:
     aug = None if args.no_augment else augment_config(args.augment)
     corruption = None if args.no_augment else TRAIN_CORRUPTION
     train_clips = load_split(args.data, args.train_split)
-    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed,
-                           severity=TRAIN_SEVERITY)
+    severity = tuple(args.severity) if args.severity else TRAIN_SEVERITY
+    if not 0.0 <= severity[0] <= severity[1]:
+        raise ValueError(f"--severity needs 0 <= LO <= HI, got {severity}")
+    sampler = WindowSampler(train_clips, args.window, aug, corruption, seed=args.seed, severity=severity)
     val = to_device(fixed_windows(load_split(args.data, args.val_split), args.window), device)
 
     if args.init:
@@ -119,7 +121,7 @@ def train(args) -> dict:
     def save(name, val_metrics=None):
         meta = {"train_args": vars(args), "device": str(device), "augment": asdict(aug) if aug else None,
                 "corruption": asdict(corruption) if corruption else None,
-                "corruption_severity": TRAIN_SEVERITY if corruption else None, "step": step,
+                "corruption_severity": severity if corruption else None, "step": step,
                 "val": val_metrics or {}}
         save_checkpoint(out_dir / name, scored if name == "best.pt" else model, metadata=meta)
         st = {"opt": opt.state_dict(), "step": step, "best": best, "rng": sampler.g.get_state()}
