@@ -59,8 +59,9 @@ def load_calibrated(path: Path, fmt: str, tpose_seconds: float = 0.0) -> dict:
     """-> dict(fps, acc (T,6,3), ori (T,6,3,3), local_rot (T,24,3,3), tran (T,3) | None, body, lead), SMPL
     frame, with ``lead`` frames in front of the recording: ``tpose`` frames (``tpose_seconds``) of a still
     T-pose facing +z (the direction the calibration takes as forward), then, for a motion clip,
-    ``BLEND_SECONDS`` easing into its first frame, the IMUs synthesised through both (as a person starts from
-    the T-pose; fip-eval's start-up protocol does the same). A DIP-format recording has only its IMUs, so
+    ``BLEND_SECONDS`` easing into its first frame (turning to its heading on the way; the clip keeps its
+    world, so the estimate and the ground truth share one), the IMUs synthesised through both (as a person
+    starts from the T-pose; fip-eval's start-up protocol does the same). A DIP-format recording has only its IMUs, so
     its T-pose is put in the calibrated space (bones at identity, no acceleration) and the recording follows
     at once."""
     if fmt == "clip":
