@@ -61,9 +61,9 @@ def load_calibrated(path: Path, fmt: str, tpose_seconds: float = 0.0) -> dict:
     T-pose facing +z (the direction the calibration takes as forward), then, for a motion clip,
     ``BLEND_SECONDS`` easing into its first frame (turning to its heading on the way; the clip keeps its
     world, so the estimate and the ground truth share one), the IMUs synthesised through both (as a person
-    starts from the T-pose; fip-eval's start-up protocol does the same). A DIP-format recording has only its IMUs, so
-    its T-pose is put in the calibrated space (bones at identity, no acceleration) and the recording follows
-    at once."""
+    starts from the T-pose; fip-eval's start-up protocol does the same). A DIP-format recording has only its
+    IMUs, so its T-pose is put in the calibrated space (bones at identity, no acceleration) and the recording
+    follows at once."""
     if fmt == "clip":
         clip = Motion.load_npz(path)
         local_rot = torch.as_tensor(clip.local_rot, dtype=torch.float64)
