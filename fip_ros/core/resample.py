@@ -2,7 +2,8 @@
 bring clips to 60 Hz (``resample``) and to replay them at another speed (``resample_at``, augmentation).
 
 An integer rate ratio (120 -> 60 Hz) keeps every n-th frame exactly; any other rate interpolates at the new
-frame times (same clip duration, first frame kept).
+frame times (same clip duration, first frame kept). ``ease_into`` builds the lead-in from a held calibration
+pose into a clip (training starts, fip-eval's T-pose start, replayed clips).
 """
 
 import math
