@@ -81,8 +81,9 @@ def load_calibrated(path: Path, fmt: str, tpose_seconds: float = 0.0) -> dict:
     if fmt not in ("dip", "totalcapture"):
         raise ValueError(f"unknown recording format {fmt!r}; expected one of {FORMATS}")
     seq = load_totalcapture(path) if fmt == "totalcapture" else load_dip(path)  # their default trims
-    n = int(round(tpose_seconds * 60.0))
-    return dict(fps=60.0, acc=np.concatenate([np.zeros((n, 6, 3)), np.asarray(seq["acc"], float)]),
+    fps = 60.0  # DIP's and TotalCapture's rate
+    n = int(round(tpose_seconds * fps))
+    return dict(fps=fps, acc=np.concatenate([np.zeros((n, 6, 3)), np.asarray(seq["acc"], float)]),
                 ori=np.concatenate([np.broadcast_to(np.eye(3), (n, 6, 3, 3)), np.asarray(seq["ori"], float)]),
                 local_rot=np.concatenate([np.broadcast_to(np.eye(3), (n, 24, 3, 3)),
                                           np.asarray(seq["local_rot"], float)]),
