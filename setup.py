@@ -12,7 +12,7 @@ NODES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcast
 TOOLS = {name: f"fip_ros.cli.{module}:main" for name, module in (
     ("fip-dataset", "dataset"), ("fip-train", "train"), ("fip-eval", "evaluate"), ("fip-export", "export"),
     ("fip-finetune", "finetune"), ("fip-bag", "bag"), ("fip-bringup", "bringup"), ("fip-demo", "demo"),
-    ("fip-calibrate", "calibrate"), ("fip-body", "body"), ("fip-view", "view"))}
+    ("fip-calibrate", "calibrate"), ("fip-body", "body"), ("fip-view", "view"), ("fip-average", "average"))}
 
 setup(
     name=PACKAGE,

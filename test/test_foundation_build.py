@@ -12,7 +12,8 @@ SOURCES = ("package.xml", "setup.py", "setup.cfg", "resource", "fip_msgs", "inte
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "weights")
 EXECUTABLES = ("imu_replay", "imu_udp", "body_params", "estimator", "smpl_tf_broadcaster", "dynamics",
                "bag_player", "bag_recorder", "fip-dataset", "fip-train", "fip-eval", "fip-export",
-               "fip-finetune", "fip-bag", "fip-bringup", "fip-demo", "fip-calibrate", "fip-body", "fip-view")
+               "fip-finetune", "fip-bag", "fip-bringup", "fip-demo", "fip-calibrate", "fip-body", "fip-view",
+               "fip-average")
 
 
 def test_clean_workspace_builds(tmp_path):

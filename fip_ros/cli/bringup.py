@@ -65,4 +65,4 @@ def _main(argv) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -60,3 +60,24 @@ def load_checkpoint(path, map_location="cpu"):
     except (RuntimeError, TypeError, ValueError, KeyError) as e:  # shape/key mismatch, bad config
         raise WeightsError(f"{path} does not match the FIP network: {e}") from e
     return model.eval(), payload.get("metadata", {})
+
+
+def average_checkpoints(paths) -> tuple[FIP, dict]:
+    """-> (FIP whose weights are the mean of the checkpoints', metadata of the first plus ``average_of``).
+
+    A "model soup" (Wortsman et al., ICML 2022): fine-tunes from one starting point lie in one basin of the
+    loss, so their mean is a network too, often better than each. Only checkpoints of one network config
+    can be averaged (WeightsError otherwise)."""
+    paths = [os.fspath(p) for p in paths]
+    if len(paths) < 2:
+        raise WeightsError("averaging needs at least two checkpoints")
+    loaded = [load_checkpoint(p) for p in paths]
+    model, metadata = loaded[0]
+    for path, (other, _) in zip(paths[1:], loaded[1:], strict=True):
+        if other.cfg.to_dict() != model.cfg.to_dict():
+            raise WeightsError(f"{path} has another network config than {paths[0]}; cannot average them")
+    states = [m.state_dict() for m, _ in loaded]
+    mean = {k: sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+    model.load_state_dict(mean)
+    return model, dict(metadata, average_of=paths)
