@@ -77,8 +77,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     settled = pos[round(2.5 * motion.fps):round(4.5 * motion.fps)]
     assert len(pos) > frames and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
     # Walking: the body frame travels the clip's path within the bound, 10 % of the distance (the
-    # replay eases from the T-pose into the clip as a person does; measured 4.8 % of the 4.1 m, as through
-    # fip_ros.api on the same raw streams).
+    # replay eases from the T-pose into the clip as a person does; measured 4.5 % of the 4.1 m).
     moved = (pos[-1] - settled[-1])[:2]
     end = np.linalg.norm(moved - true[-1, :2])
     assert end <= 0.10 * distance, (end, distance, moved, true[-1])
