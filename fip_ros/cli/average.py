@@ -6,8 +6,7 @@ from fip_ros.cli import parser, user_errors
 def build_parser():
     p = parser("fip-average", "Write a FIP checkpoint whose weights are the mean of the given checkpoints' "
                "(a \"model soup\": fine-tunes of one network from the same starting weights). The "
-               "checkpoints must share the network config; the metadata is the first one's plus the list "
-               "averaged.")
+               "checkpoints must share the network config; the metadata lists each one's with its path.")
     p.add_argument("checkpoints", nargs="+", help="two or more checkpoints")
     p.add_argument("-o", "--out", required=True, help="checkpoint to write")
     return p

@@ -63,7 +63,8 @@ def load_checkpoint(path, map_location="cpu"):
 
 
 def average_checkpoints(paths) -> tuple[FIP, dict]:
-    """-> (FIP whose weights are the mean of the checkpoints', metadata of the first plus ``average_of``).
+    """-> (FIP whose weights are the mean of the checkpoints', metadata ``{"average_of": [each checkpoint's
+    metadata with its "checkpoint" path]}``).
 
     A "model soup" (Wortsman et al., ICML 2022): fine-tunes from one starting point lie in one basin of the
     loss, so their mean is a network too, often better than each. Only checkpoints of one network config
@@ -72,7 +73,7 @@ def average_checkpoints(paths) -> tuple[FIP, dict]:
     if len(paths) < 2:
         raise WeightsError("averaging needs at least two checkpoints")
     loaded = [load_checkpoint(p) for p in paths]
-    model, metadata = loaded[0]
+    model = loaded[0][0]
     for path, (other, _) in zip(paths[1:], loaded[1:], strict=True):
         if other.cfg.to_dict() != model.cfg.to_dict():
             raise WeightsError(f"{path} has another network config than {paths[0]}; cannot average them")
@@ -80,4 +81,5 @@ def average_checkpoints(paths) -> tuple[FIP, dict]:
     mean = {k: sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
             for k, v in states[0].items()}
     model.load_state_dict(mean)
-    return model, dict(metadata, average_of=paths)
+    members = [dict(meta, checkpoint=path) for path, (_, meta) in zip(paths, loaded, strict=True)]
+    return model, {"average_of": members}
