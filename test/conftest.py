@@ -20,6 +20,19 @@ os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Why each rerun test failed the first time (pytest-rerunfailures' summary names them only): the last
+    lines of the failure, so a scheduling hiccup on a busy machine can be told from a real fault."""
+    reruns = terminalreporter.stats.get("rerun", [])
+    if reruns:
+        terminalreporter.section("why tests were rerun")
+        for report in reruns:
+            lines = report.longreprtext.strip().splitlines()
+            terminalreporter.write_line(f"{report.nodeid}:")
+            for line in lines[-6:]:
+                terminalreporter.write_line(f"    {line}")
+
+
 @pytest.fixture
 def torch_float64():
     """Double precision for one test (known-answer physics checks), restored afterwards."""
