@@ -3,6 +3,7 @@ walking clip (CMU 07, test split, from the shared mocap); the TF body frame orig
 travel the clip's own path (REP 103 axes). Skips cleanly without ../shared."""
 
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,17 +48,27 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
                 body.append((t.header.stamp.sec * 10**9 + t.header.stamp.nanosec, np.array([p.x, p.y, p.z])))
 
     node.create_subscription(TFMessage, "/tf", on_tf, qos.TF)
-    sent = set()  # stamps of the replayed frames (pelvis, the synchroniser's reference sensor)
-    node.create_subscription(Imu, "imu/pelvis/data",
-                             lambda m: sent.add(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec),
+    sent = {}  # stamp -> orientation (x, y, z, w) of the replayed pelvis frames (the synchroniser's clock)
+    last_sent = [0.0]  # monotonic time of the latest one
+
+    def on_imu(msg):
+        q = msg.orientation
+        sent[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = np.array([q.x, q.y, q.z, q.w])
+        last_sent[0] = time.monotonic()
+
+    node.create_subscription(Imu, "imu/pelvis/data", on_imu,
                              QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE))
     proc = spawn_python("-m", "fip_ros.cli.bringup", "--graph", "replay", "--clip", clip, "--body-id", "7",
                         "--params", f"imu_replay={replay_params}", "--duration", "40")
     frames = motion.frames
     total = round((tpose_seconds + BLEND_SECONDS) * motion.fps) + frames  # T-pose, blend into the clip, clip
 
-    def replayed():  # every frame sent, and the pose of the last one on /tf (stamp = its IMU stamp)
-        return len(sent) >= total and max(sent) in {stamp for stamp, _ in body}
+    def replayed():
+        # The stream has ended (the replay waits for the graph's subscribers, not for this test's, so a busy
+        # machine may lose the first T-pose frames here) and the pose of its last frame is on /tf (stamp =
+        # its IMU stamp); the replay's log says below that it sent every frame.
+        quiet = sent and time.monotonic() - last_sent[0] > 3.0
+        return bool(quiet) and max(sent) in {stamp for stamp, _ in body}
 
     try:
         # The calibration takes the first second of the still T-pose; then 5 s still, the blend, the clip.
@@ -66,16 +77,21 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
         node.destroy_node()
         proc.send_signal(signal.SIGINT)
     code, out = proc.wait(timeout=20), proc.stdout.read()
-    assert done and code == 0, f"{len(sent)}/{total} frames sent, {len(body)} poses, exit {code}:\n{out}"
+    assert done and code == 0, f"{len(sent)}/{total} frames received, {len(body)} poses, exit {code}:\n{out}"
+    assert f"replay finished after {total} frames" in out.decode(), out
     body.sort(key=lambda x: x[0])
-    pos = np.stack([p for _, p in body])
-    # Standing still in the T-pose after calibration (about 5 s before the clip starts): once the network has
-    # settled after its start-up (its pose sways for about 2.5 s, moving the root by up to 1.5 cm;
-    # docs/translation.md), the body frame stays put for 2 s. Counted from the first pose, not back from the
-    # last stamp: after the replay ends the estimator keeps sending its last pose, so the tail's length
-    # depends on the load.
-    settled = pos[round(2.5 * motion.fps):round(4.5 * motion.fps)]
-    assert len(pos) > frames and np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
+    stamps, pos = np.array([t for t, _ in body]), np.stack([p for _, p in body])
+    # Standing still in the T-pose after calibration: the calibration takes the T-pose's first second, the
+    # network's pose then sways for about 2.5 s while it settles (moving the root by up to 1.5 cm;
+    # docs/translation.md), and after that the body frame stays put until the blend into the clip. Checked
+    # over the 1.3 s before the blend, which starts where the pelvis sensor first turns (by stamp: a busy
+    # machine may deliver the first frames and poses to this test late or not at all).
+    ori = sorted(sent.items())
+    blend = next(t for t, q in ori if abs(np.dot(q, ori[0][1])) < 1.0 - 1e-6)
+    still = (stamps >= blend - 1.5e9) & (stamps < blend - 0.2e9)
+    settled = pos[still]
+    assert len(pos) > frames and still.sum() > motion.fps
+    assert np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
     # Walking: the body frame travels the clip's path within the issue's bound, 10 % of the distance (the
     # replay eases from the T-pose into the clip as a person does; measured 4.5 % of the 4.1 m).
     moved = (pos[-1] - settled[-1])[:2]
