@@ -82,16 +82,18 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     body.sort(key=lambda x: x[0])
     stamps, pos = np.array([t for t, _ in body]), np.stack([p for _, p in body])
     # Standing still in the T-pose after calibration: the calibration takes the T-pose's first second, the
-    # network's pose then sways for about 2.5 s while it settles (moving the root by up to 1.5 cm;
-    # docs/translation.md), and after that the body frame stays put until the blend into the clip. Checked
-    # over the 1.3 s before the blend, which starts where the pelvis sensor first turns (by stamp: a busy
-    # machine may deliver the first frames and poses to this test late or not at all).
+    # network's pose then settles for about 2.5 s (docs/translation.md), and after that the body frame stays
+    # put until the blend into the clip, which starts where the pelvis sensor first turns. Checked by stamp
+    # (a busy machine may deliver the first frames and poses to this test late or not at all) over the 1.8 s
+    # before the blend. Put means within the sway of FIP's still legs: for this clip's body (1.85 m) the
+    # ankles and with them the anchored root sway by 1.0 cm peak to peak, with the shipped weights as with
+    # the previous ones (`predict` on ideal IMUs); the walk below travels 4.1 m.
     ori = sorted(sent.items())
     blend = next(t for t, q in ori if abs(np.dot(q, ori[0][1])) < 1.0 - 1e-6)
-    still = (stamps >= blend - 1.5e9) & (stamps < blend - 0.2e9)
+    still = (stamps >= blend - 2.0e9) & (stamps < blend - 0.2e9)
     settled = pos[still]
     assert len(pos) > frames and still.sum() > motion.fps
-    assert np.linalg.norm(settled - settled[0], axis=-1).max() < 0.01
+    assert np.linalg.norm(settled - settled[0], axis=-1).max() < 0.015
     # Walking: the body frame travels the clip's path within the bound, 10 % of the distance (the
     # replay eases from the T-pose into the clip as a person does; measured 4.5 % of the 4.1 m).
     moved = (pos[-1] - settled[-1])[:2]
