@@ -24,7 +24,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
 
     from fip_ros.finetune.clips import from_mocap
     from fip_ros.ros import qos
-    from fip_ros.ros.conversions import vec_smpl_to_ros
+    from fip_ros.ros.conversions import time_to_ns, vec_smpl_to_ros
     from fip_ros.ros.recordings import BLEND_SECONDS
     from fip_ros.ros.smpl_frames import origin_frame
 
@@ -45,7 +45,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
         for t in msg.transforms:
             if t.header.frame_id == origin:
                 p = t.transform.translation
-                body.append((t.header.stamp.sec * 10**9 + t.header.stamp.nanosec, np.array([p.x, p.y, p.z])))
+                body.append((time_to_ns(t.header.stamp), np.array([p.x, p.y, p.z])))
 
     node.create_subscription(TFMessage, "/tf", on_tf, qos.TF)
     sent = {}  # stamp -> orientation (x, y, z, w) of the replayed pelvis frames (the synchroniser's clock)
@@ -53,7 +53,7 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
 
     def on_imu(msg):
         q = msg.orientation
-        sent[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = np.array([q.x, q.y, q.z, q.w])
+        sent[time_to_ns(msg.header.stamp)] = np.array([q.x, q.y, q.z, q.w])
         last_sent[0] = time.monotonic()
 
     node.create_subscription(Imu, "imu/pelvis/data", on_imu,
