@@ -1,5 +1,8 @@
 """FIP network: shapes, output assembly, input normalisation, sequence continuation, component injection."""
 
+import json
+from dataclasses import replace
+
 import pytest
 import roma
 import torch
@@ -102,6 +105,11 @@ def test_configs_and_injection():
     assert get_config(DEFAULT.to_dict()) == DEFAULT
     with pytest.raises(ValueError):
         get_config("nope")
+    as_json = json.loads(json.dumps({"ik_hidden": (8,), "lower_levels": DEFAULT.lower_levels}))
+    partial = get_config(as_json)  # a partial JSON object changes the default config; arrays become tuples
+    assert partial == replace(DEFAULT, ik_hidden=(8,)) and hash(partial)
+    with pytest.raises(ValueError, match=r"unknown FIP config fields: \['ik'\]"):
+        get_config({"ik": [8]})
     small = FIP(PAPER.__class__(**{**DEFAULT.to_dict(), "ik_hidden": (8,)}))
     custom_ik = TreeIK(small.cfg)
     assert FIP(small.cfg, ik=custom_ik).ik is custom_ik

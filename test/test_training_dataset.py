@@ -43,6 +43,29 @@ def test_ease_into_holds_then_eases_symmetrically_to_the_target():
     assert torch.allclose(angle, expected, atol=1e-9)
 
 
+def test_lead_in_holds_the_calibration_pose_facing_the_motion_where_it_starts():
+    """A clip starting turned 90 deg about y at (1, 0.9, 2): the lead-in holds the T-pose turned the same way
+    at that spot, its root rotation only the heading (the clip's pitch dropped); the clip follows unchanged.
+    prepend_calibration puts the same lead-in in place of the window's first frames."""
+    yaw, tilt = (axis_angle_to_matrix(torch.tensor(v, dtype=torch.float64))
+                 for v in ([0.0, torch.pi / 2, 0.0], [0.3, 0.0, 0.0]))
+    rot = axis_angle_to_matrix(torch.rand(20, 24, 3, dtype=torch.float64) * 0.5)
+    rot[:, 0] = yaw @ tilt
+    tran = torch.tensor([1.0, 0.9, 2.0], dtype=torch.float64) + torch.rand(20, 3, dtype=torch.float64) * 0.1
+    tran[0] = torch.tensor([1.0, 0.9, 2.0])
+    tpose = torch.eye(3, dtype=torch.float64).repeat(24, 1, 1)
+    tpose[16] = axis_angle_to_matrix(torch.tensor([0.0, 0.0, 0.4], dtype=torch.float64))
+    out_rot, out_tran = augment.lead_in(rot, tran, tpose, 4, 3)
+    assert out_rot.shape == (27, 24, 3, 3)
+    assert torch.equal(out_rot[7:], rot) and torch.equal(out_tran[7:], tran)
+    assert torch.allclose(out_rot[:4, 0], yaw.expand(4, 3, 3), atol=1e-12)
+    assert torch.allclose(out_rot[:4, 1:], tpose[1:].expand(4, 23, 3, 3))
+    assert torch.equal(out_tran[:7], tran[:1].expand(7, 3))
+    window = torch.cat([rot[:7], rot]), torch.cat([tran[:7], tran])
+    in_place = augment.prepend_calibration(*window, tpose, 4, 3)
+    assert torch.equal(in_place[0], out_rot) and torch.equal(in_place[1], out_tran)
+
+
 def test_mirrored_left_arm_raise_is_a_right_arm_raise():
     """Left shoulder turned +90 deg about z lifts the left arm (+x) straight up; mirrored, the right arm is up
     and every joint is the original's mirror image (x -> -x, left <-> right)."""
@@ -181,6 +204,15 @@ def test_sensor_error_severity_scales_each_window(tmp_path):
     assert torch.equal(sample(TRAIN_CORRUPTION, (0.0, 0.0))["acc"], clean["acc"])
     err = [float((sample(TRAIN_CORRUPTION, (s, s))["acc"] - clean["acc"]).std()) for s in (1.0, 2.0)]
     assert 1.7 < err[1] / err[0] < 2.3, err
+
+
+def test_severity_help_states_the_training_default():
+    """The torch-free command line writes TRAIN_SEVERITY's numbers out: the ones training uses."""
+    from fip_ros.cli.train import build_parser
+    from fip_ros.training.train import TRAIN_SEVERITY
+
+    (severity,) = [a for a in build_parser()._actions if "--severity" in a.option_strings]
+    assert "default: TRAIN_SEVERITY, {:g} {:g};".format(*TRAIN_SEVERITY) in severity.help
 
 
 def test_augment_overrides_from_the_command_line(tmp_path, capsys):

@@ -3,7 +3,8 @@ bring clips to 60 Hz (``resample``) and to replay them at another speed (``resam
 
 An integer rate ratio (120 -> 60 Hz) keeps every n-th frame exactly; any other rate interpolates at the new
 frame times (same clip duration, first frame kept). ``ease_into`` builds the lead-in from a held calibration
-pose into a clip (training starts, fip-eval's T-pose start, replayed clips).
+pose into a clip and ``prepend_lead_in`` puts it before the clip (training starts, fip-eval's T-pose start,
+replayed clips).
 """
 
 import math
@@ -53,3 +54,11 @@ def ease_into(start: torch.Tensor, target: torch.Tensor, hold: int, blend: int) 
     n, joints = hold + blend, start.shape[0]
     return slerp(start.expand(n, -1, -1, -1), target.to(start.dtype).expand(n, -1, -1, -1),
                  w[:, None].expand(-1, joints))
+
+
+def prepend_lead_in(local_rot: torch.Tensor, tran: torch.Tensor, calib: torch.Tensor, hold: int, blend: int):
+    """(local_rot, tran) with ``hold + blend`` frames before the clip: ``calib`` (J, 3, 3) held, then eased
+    into the clip's first frame (``ease_into``), the pelvis standing where the clip starts."""
+    n = hold + blend
+    rot = torch.cat([ease_into(calib.to(local_rot.dtype), local_rot[0], hold, blend), local_rot])
+    return rot, torch.cat([tran[:1].expand(n, -1), tran])

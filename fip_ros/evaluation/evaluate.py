@@ -34,7 +34,7 @@ from fip_ros.data.motion import Clip
 from fip_ros.evaluation import CONDITIONS, baselines, plots
 from fip_ros.fip.checkpoint import load_checkpoint
 from fip_ros.training import dataset as ds
-from fip_ros.training.augment import prepend_calibration, rescale_body
+from fip_ros.training.augment import lead_in, rescale_body
 
 MODES = ("tpose_start", "gt_init")
 METHODS = ("fip", "fip_avg_body", "fip_zero_body", "static_tpose")
@@ -58,11 +58,8 @@ SHAPE_BODIES = {"short": {"height": 1.55, "arm_scale": 0.94, "leg_scale": 0.94},
 
 def with_calibration_prefix(clip: Clip, pose: str = "tpose"):
     """(local_rot, tran) with CALIB_HOLD + CALIB_BLEND frames of calibration pose prepended to the clip."""
-    n = CALIB_HOLD + CALIB_BLEND
-    rot = torch.cat([clip.local_rot[:1].expand(n, -1, -1, -1), clip.local_rot])
-    tran = torch.cat([clip.tran[:1].expand(n, -1), clip.tran])
-    start = torch.as_tensor(calibration_pose_local_rot(pose), dtype=rot.dtype)
-    return prepend_calibration(rot, tran, start, CALIB_HOLD, CALIB_BLEND)
+    start = torch.as_tensor(calibration_pose_local_rot(pose))
+    return lead_in(clip.local_rot, clip.tran, start, CALIB_HOLD, CALIB_BLEND)
 
 
 @torch.no_grad()

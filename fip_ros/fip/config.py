@@ -3,6 +3,8 @@ one streaming step meets the speed targets on a small CPU (see bench/bench_core.
 
 from dataclasses import asdict, dataclass, replace
 
+from fip_ros.core.overrides import with_overrides
+
 # Tree IK levels (SMPL joint ids). The paper gives level sizes only (lower 2, 3, 3, 1; upper 3, 3); our
 # reading: hips, then spine1 + knees, then spine2/spine3/neck, then head; the arms one chain per side.
 LOWER_LEVELS = ((1, 2), (3, 4, 5), (6, 9, 12), (15,))
@@ -35,16 +37,6 @@ class FIPConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @staticmethod
-    def from_dict(d: dict, base: "FIPConfig | None" = None) -> "FIPConfig":
-        """Fields missing from ``d`` come from ``base`` (the default config); lists become tuples."""
-        unknown = set(d) - set(asdict(DEFAULT))
-        if unknown:
-            raise ValueError(f"unknown FIP config fields: {sorted(unknown)}")
-        d = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-             for k, v in d.items()}
-        return replace(base or DEFAULT, **d)
-
 
 PAPER = FIPConfig()
 DEFAULT = replace(
@@ -67,7 +59,7 @@ def get_config(name_or_cfg="default") -> FIPConfig:
     if isinstance(name_or_cfg, FIPConfig):
         return name_or_cfg
     if isinstance(name_or_cfg, dict):  # full (checkpoints) or partial (overrides of the default)
-        return FIPConfig.from_dict(name_or_cfg)
+        return with_overrides(DEFAULT, name_or_cfg, "FIP config")
     if name_or_cfg not in CONFIGS:
         raise ValueError(f"unknown FIP config {name_or_cfg!r}; choose from {sorted(CONFIGS)}")
     return CONFIGS[name_or_cfg]

@@ -19,7 +19,7 @@ import torch
 from fip_ros.core.body_model import body_dict
 from fip_ros.core.calibration import calibration_pose_local_rot
 from fip_ros.core.imu_synthesis import simulate_raw, synthesize
-from fip_ros.core.resample import ease_into
+from fip_ros.core.resample import prepend_lead_in
 from fip_ros.core.smpl_tree import SENSOR_NAMES
 from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.motion import Motion
@@ -73,8 +73,7 @@ def load_calibrated(path: Path, fmt: str, tpose_seconds: float = 0.0) -> dict:
         lead = n + blend
         if lead:
             tpose = torch.as_tensor(calibration_pose_local_rot("tpose"))
-            local_rot = torch.cat([ease_into(tpose, local_rot[0], n, blend), local_rot])
-            tran = torch.cat([tran[:1].expand(lead, 3), tran])
+            local_rot, tran = prepend_lead_in(local_rot, tran, tpose, n, blend)
         imu = synthesize(local_rot, torch.as_tensor(clip.offsets, dtype=torch.float64), tran, fps=clip.fps)
         return dict(fps=clip.fps, acc=imu["acc"].numpy(), ori=imu["ori"].numpy(), local_rot=local_rot.numpy(),
                     tran=tran.numpy(), body=body_dict(clip.body), tpose=n, lead=lead)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from fip_ros.core.body_model import measure_offsets, sex_bone_factors
-from fip_ros.core.resample import ease_into, resample_at
+from fip_ros.core.resample import prepend_lead_in, resample_at
 from fip_ros.core.rotations import axis_angle_to_matrix
 from fip_ros.core.smpl_tree import MIRROR
 
@@ -134,20 +134,18 @@ def _heading(rot: torch.Tensor) -> torch.Tensor:
     return axis_angle_to_matrix(torch.stack([yaw * 0, yaw, yaw * 0]))
 
 
+def lead_in(local_rot: torch.Tensor, tran: torch.Tensor, calib_local: torch.Tensor, hold: int, blend: int):
+    """The clip with a calibration lead-in of ``hold + blend`` frames before it: the subject holds
+    ``calib_local`` (24, 3, 3; root rotation replaced by the heading of the motion) at the pelvis position of
+    the first motion frame, then blends smoothly (ease in/out) into the motion, as a person does when they
+    start recording from a T-pose."""
+    calib = calib_local.to(local_rot.dtype).clone()
+    calib[0] = _heading(local_rot[0, 0])
+    return prepend_lead_in(local_rot, tran, calib, hold, blend)
+
+
 def prepend_calibration(local_rot: torch.Tensor, tran: torch.Tensor, calib_local: torch.Tensor,
                         hold: int, blend: int):
-    """Replace the first ``hold + blend`` frames by a held calibration pose blended into frame ``hold+blend``.
-
-    The subject holds ``calib_local`` (24, 3, 3; root rotation replaced by the heading of the motion) at the
-    pelvis position of the first motion frame, then blends smoothly (ease in/out) into the motion, as a
-    person does when they start recording from a T-pose. The window length is unchanged.
-    """
+    """``lead_in`` in place of the first ``hold + blend`` frames: the window length is unchanged."""
     n = hold + blend
-    first = local_rot[n]
-    calib = calib_local.to(local_rot.dtype).clone()
-    calib[0] = _heading(first[0])
-    rot = local_rot.clone()
-    rot[:n] = ease_into(calib, first, hold, blend)
-    tr = tran.clone()
-    tr[:n] = tran[n]
-    return rot, tr
+    return lead_in(local_rot[n:], tran[n:], calib_local, hold, blend)

@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from fip_ros.core.imu_synthesis import ImuCorruption
 from fip_ros.core.metrics import joint_position_error
+from fip_ros.core.overrides import with_overrides
 from fip_ros.fip.checkpoint import load_checkpoint, save_checkpoint
 from fip_ros.fip.config import get_config
 from fip_ros.fip.model import FIP
@@ -51,10 +52,7 @@ def augment_config(overrides: str | None) -> AugmentConfig:
     fields = json.loads(overrides) if overrides else {}
     if not isinstance(fields, dict):
         raise ValueError(f"--augment must be a JSON object of AugmentConfig fields, got {overrides!r}")
-    unknown = set(fields) - set(asdict(AugmentConfig()))
-    if unknown:
-        raise ValueError(f"unknown AugmentConfig fields: {sorted(unknown)}")
-    return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    return with_overrides(AugmentConfig(), fields, "AugmentConfig")
 
 
 def to_device(batch: dict, device) -> dict:

@@ -31,7 +31,7 @@ from fip_ros.core.translation import (
 from fip_ros.data.build_dataset import discover, import_clip
 from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.split import load_split_config, split_of, subject_of
-from fip_ros.training.augment import at_speed, mirror, prepend_calibration
+from fip_ros.training.augment import at_speed, lead_in, mirror
 
 CONTACT_HEIGHT = 0.05  # m above the clip's floor
 CONTACT_SPEED = 0.5  # m/s
@@ -49,12 +49,8 @@ def variants(motion) -> list[tuple]:
     out = [(clip.local_rot, clip.tran, clip.offsets), mirror(clip.local_rot, clip.tran, clip.offsets)]
     length = int((clip.frames - 1) / SPEED)
     out += [(*at_speed(rot, tran, SPEED, length), off) for rot, tran, off in out[:2]]
-    n = STILL + BLEND
-    rot = torch.cat([clip.local_rot[:1].expand(n, -1, -1, -1), clip.local_rot])
-    tran = torch.cat([clip.tran[:1].expand(n, -1), clip.tran])
-    tpose = torch.as_tensor(calibration_pose_local_rot("tpose"), dtype=rot.dtype)
-    rot, tran = prepend_calibration(rot, tran, tpose, STILL, BLEND)
-    out.append((rot, tran, clip.offsets))
+    tpose = torch.as_tensor(calibration_pose_local_rot("tpose"))
+    out.append((*lead_in(clip.local_rot, clip.tran, tpose, STILL, BLEND), clip.offsets))
     return out
 
 
