@@ -3,7 +3,9 @@
     python bench/bench_core.py [--config default paper] [--checkpoint PATH] [--frames 1000]
 
 Uses a randomly initialised network (saved to a temporary checkpoint) unless --checkpoint is given; speed
-does not depend on the weights. Everything runs single-threaded (torch and ONNX Runtime intra-op 1 thread).
+does not depend on the weights. The backends run the network as shipped, with mirror averaging
+(``fip_ros.fip.mirror``); the row "ONNX, no mirror" runs graphs exported without it. Everything runs
+single-threaded (torch and ONNX Runtime intra-op 1 thread).
 Targets (2-core machine, one thread): step p50 <= 0.3 ms on the fastest backend (the budget that chooses the
 network size: fip_ros/weights/MODEL_CARD.md), 10 bodies <= 2 ms,
 weights <= 25 MB, RSS <= 500 MB.
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -26,6 +29,8 @@ from fip_ros.fip.export import FILES, export_onnx, export_torchscript
 from fip_ros.runtime.engine import OnnxStreamingEngine
 
 BODY = np.array([1.0, 1.78, 0.60, 0.90], np.float32)
+# The plain network's graphs (``fip-export --no-mirror-average``): half the work of a step, for slow boards.
+PLAIN = "ONNX, no mirror"
 TARGETS = dict(step_ms=0.3, batch10_ms=2.0, weights_mb=25.0, rss_mb=500.0)
 
 # Run in a fresh interpreter: load weights through the public API, stream 300 frames, report peak RSS.
@@ -94,14 +99,17 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
     os.makedirs(out_dir, exist_ok=True)
     export_torchscript(model, out_dir)
     script = torch.jit.load(os.path.join(out_dir, FILES["step_ts"]))
+    plain = FIP(replace(model.cfg, mirror_average=False)).eval()
+    plain.load_state_dict(model.state_dict())
     onnx_dirs = {}
-    for batch in (1, 10):  # static-shape graphs per batch size, as fip_ros.api uses them
-        onnx_dirs[batch] = os.path.join(out_dir, f"onnx_b{batch}")
-        os.makedirs(onnx_dirs[batch], exist_ok=True)
-        export_onnx(model, onnx_dirs[batch], batch=batch)
+    for kind, net in (("", model), ("plain_", plain)):
+        for batch in (1, 10):  # static-shape graphs per batch size, as fip_ros.api uses them
+            d = onnx_dirs[kind, batch] = os.path.join(out_dir, f"onnx_{kind}b{batch}")
+            os.makedirs(d, exist_ok=True)
+            export_onnx(net, d, batch=batch)
 
-    def onnx_engine(b):
-        d = onnx_dirs[b]
+    def onnx_engine(b, kind=""):
+        d = onnx_dirs[kind, b]
         return OnnxStreamingEngine(
             os.path.join(d, FILES["step_onnx"]), os.path.join(d, FILES["startup_onnx"]), b
         )
@@ -110,6 +118,7 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
         "torch eager": lambda b: StreamingEngine(model, b),
         "TorchScript": lambda b: StreamingEngine(model, b, step_fn=script),
         "ONNX Runtime": onnx_engine,
+        PLAIN: lambda b: onnx_engine(b, "plain_"),
     }
     rows = []
     for backend, make in engines.items():
@@ -119,7 +128,7 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
     params = sum(p.numel() for p in model.parameters())
     sizes = dict(
         checkpoint=os.path.getsize(checkpoint),
-        onnx=os.path.getsize(os.path.join(onnx_dirs[1], FILES["step_onnx"])),
+        onnx=os.path.getsize(os.path.join(onnx_dirs["", 1], FILES["step_onnx"])),
     )
     rss = {b: peak_rss_mb(checkpoint, b) for b in ("torch", "onnx")}
     return rows, params, sizes, rss
@@ -136,9 +145,10 @@ def report(name, rows, params, sizes, rss):
         f"weights file {mb['checkpoint']:.2f} MB (ONNX step graph {mb['onnx']:.2f} MB); peak RSS of an "
         f"inference process: torch {rss['torch']:.0f} MB, onnx {rss['onnx']:.0f} MB"
     )
+    averaged = [r for r in rows if r[0] != PLAIN]  # the targets are for the network as shipped
     checks = [
-        ("step p50, fastest backend", min(r[1] for r in rows), TARGETS["step_ms"], "ms"),
-        ("10 bodies p50, fastest backend", min(r[3] for r in rows), TARGETS["batch10_ms"], "ms"),
+        ("step p50, fastest backend", min(r[1] for r in averaged), TARGETS["step_ms"], "ms"),
+        ("10 bodies p50, fastest backend", min(r[3] for r in averaged), TARGETS["batch10_ms"], "ms"),
         ("weights", sizes["checkpoint"] / 1e6, TARGETS["weights_mb"], "MB"),
         ("peak RSS, best backend", min(rss.values()), TARGETS["rss_mb"], "MB"),
     ]

@@ -40,6 +40,7 @@ def test_fip_eval_writes_json_plots_and_report(tmp_path):
     md = (tmp_path / "accuracy.md").read_text()
     assert "| FIP (true body) |" in md and "static T-pose" in md and "Mesh cm" not in md
     assert "](eval/time_" in md  # figures linked relative to the report
+    assert res["settings"]["mirror_average"] and "- Inference: the pose averaged with" in md
     assert report.render(res).count("\n| 23 right_hand |") == 1
 
 

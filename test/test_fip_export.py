@@ -1,6 +1,7 @@
 """Exports (TorchScript, ONNX Runtime) match PyTorch over a long stream; checkpoints fail clearly."""
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -101,3 +102,21 @@ def test_export_console_script_static_batch(tmp_path):
     engine.reset(BODIES[:2].numpy())
     joints = np.stack([engine.step(acc[:, t].numpy(), ori[:, t].numpy())[1] for t in range(30)], 1)
     assert np.abs(joints - ref["joints"].numpy()).max() <= 1e-4
+
+
+def test_export_without_mirror_averaging_gives_the_plain_network(tmp_path):
+    path = tmp_path / "fip.pt"
+    model = FIP("default").eval()
+    save_checkpoint(path, model)
+    main([str(path), "-o", str(tmp_path / "out"), "--format", "onnx", "--no-mirror-average"])
+    plain = FIP(replace(model.cfg, mirror_average=False)).eval()
+    plain.load_state_dict(model.state_dict())
+    acc, ori = motion(1, 30)
+    with torch.no_grad():
+        want, averaged = plain(acc, ori, BODIES[:1]), model(acc, ori, BODIES[:1])
+    d = tmp_path / "out"
+    engine = OnnxStreamingEngine(str(d / FILES["step_onnx"]), str(d / FILES["startup_onnx"])).reset(BODIES[0])
+    assert engine.feed["h_up"].shape[-1] == model.cfg.body_lstm  # the averaged graphs carry twice this
+    rot = np.stack([engine.step(acc[:, t].numpy(), ori[:, t].numpy())[0] for t in range(30)], 1)
+    assert np.abs(rot - want["local_rot"].numpy()).max() <= 1e-4
+    assert np.abs(rot - averaged["local_rot"].numpy()).max() > 1e-2

@@ -86,8 +86,8 @@ def test_replay_graph_body_frame_follows_the_clip(ros_context, spawn_python, spi
     # put until the blend into the clip, which starts where the pelvis sensor first turns. Checked by stamp
     # (a busy machine may deliver the first frames and poses to this test late or not at all) over the 1.8 s
     # before the blend. Put means within the sway of FIP's still legs: for this clip's body (1.85 m) the
-    # ankles and with them the anchored root sway by 1.0 cm peak to peak, with the shipped weights as with
-    # the previous ones (`predict` on ideal IMUs); the walk below travels 4.1 m.
+    # ankles and with them the anchored root sway by 0.6 cm peak to peak with the shipped weights (1.0 cm
+    # without mirror averaging; `predict` on ideal IMUs); the walk below travels 4.1 m.
     ori = sorted(sent.items())
     blend = next(t for t, q in ori if abs(np.dot(q, ori[0][1])) < 1.0 - 1e-6)
     still = (stamps >= blend - 2.0e9) & (stamps < blend - 0.2e9)

@@ -33,6 +33,7 @@ def test_overfits_one_short_clip(tmp_path):
                                      "--eval-every", "40", "--log-every", "40"])
     result = train.train(args)
     model, meta = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert not model.cfg.mirror_average  # trained without mirror images: it does not average with them
     after = train.validate(model, val)["pos_cm"]
     assert before > 10.0
     assert after < 3.0, (before, after)

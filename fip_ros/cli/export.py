@@ -2,6 +2,7 @@
 (``fip_ros.fip.export``)."""
 
 import os
+from dataclasses import replace
 
 from fip_ros.cli import parser, user_errors
 
@@ -14,6 +15,9 @@ def build_parser():
     p.add_argument("--opset", type=int, default=17, help="ONNX opset")
     p.add_argument("--batch", type=int, default=None,
                    help="static ONNX graph for exactly this many bodies (faster); default: dynamic batch")
+    p.add_argument("--no-mirror-average", action="store_true",
+                   help="the plain network: half the compute per step, without the mirror image's "
+                        "averaging (fip_ros.fip.mirror; about 0.3 deg SIP less accurate)")
     return p
 
 
@@ -25,6 +29,8 @@ def main(argv=None):
 
     checkpoint = a.checkpoint or default_weights_path()
     model, _ = load_checkpoint(checkpoint)
+    if a.no_mirror_average:
+        model.cfg = replace(model.cfg, mirror_average=False)
     os.makedirs(a.out_dir, exist_ok=True)
     written = []
     if a.format in ("torchscript", "both"):

@@ -213,7 +213,7 @@ def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips
                             "mesh_error": "computed" if smpl_dir else "omitted (no SMPL model files given)",
                             "calibration_prefix_frames": [CALIB_HOLD, CALIB_BLEND],
                             "clip_files": [p.name for p in ds.clip_paths(data, split)][:max_clips],
-                            "weights_metadata": meta},
+                            "weights_metadata": meta, "mirror_average": fip.cfg.mirror_average},
                "overall": {}, "per_clip": {}}
     if no_shape:
         results["settings"]["no_shape_weights"] = str(no_shape_weights)

@@ -131,6 +131,9 @@ def render(results: dict, command: str = "", figures: list[str] = ()) -> str:
              f"- Weights: `{st['weights']}`; data: `{st['data']}`, split `{st['split']}`: "
              f"{st['clips']} clips, {st['frames']} frames at 60 Hz.",
              f"- IMU signals: {st['imu']}. Mesh error: {st['mesh_error']}.",
+             "- Inference: " + ("the pose averaged with the network's pose of the input's mirror image "
+                                "(`fip_ros.fip.mirror`)." if st.get("mirror_average")
+                                else "the plain network (no mirror averaging)."),
              "- Protocol (TransPose/PIP): local rotations of joints 0, 7, 8, 10, 11, 20–23 set to identity "
              "in prediction and truth (scored in the root frame); SIP = joints 1, 2, 16, 17; Ang (24) over "
              "all joints, Ang (15) over FIP's estimated joints; position error with both poses on the "

@@ -33,6 +33,10 @@ class FIPConfig:
     # False: the paper's "without body shape" ablation; the body input is replaced by one fixed reference
     # body (REFERENCE_BODY in model.py), so the network cannot see the subject's measurements.
     shape_input: bool = True
+    # At inference (eval mode) also run on the left-right mirror image of the input and average the two poses
+    # (fip_ros.fip.mirror); the states then carry both, twice the LSTM width. For networks trained with
+    # mirroring augmentation (fip-train always mirrors half the windows).
+    mirror_average: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -12,7 +12,10 @@ step      inputs  acc (B, 6, 3) calibrated global free acceleration (SMPL axes, 
                   h_int/c_int (layers, 5 B, hidden) and h_up/c_up/h_lo/c_lo (layers, B, hidden)
           outputs local_rot (B, 24, 3, 3) SMPL local rotations, joints (B, 24, 3) m, then the six new states
                   (``<state>_out``)
-The root-relative input normalisation (``fip_ros.fip.inputs``) is inside the step graph.
+The root-relative input normalisation (``fip_ros.fip.inputs``) is inside the step graph, and so is the
+averaging with the mirror image (``fip_ros.fip.mirror``; graphs exported with ``--no-mirror-average`` lack
+it): its states then carry the mirror image's after the input's, ``hidden`` twice the LSTM width. Read the
+state shapes from the graph, as ``OnnxStreamingEngine`` does.
 
 Metadata (``custom_metadata_map``): ``fip_ros.graph`` ('startup' | 'step'), ``fip_ros.version`` (the package
 version that exported it) and ``fip_ros.checkpoint_sha256`` (the SHA-256 of the checkpoint it came from),

@@ -10,7 +10,7 @@ step), which smooths the last steps' noise; ``last.pt`` keeps the raw weights th
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -100,6 +100,10 @@ def train(args) -> dict:
     else:
         cfg = json.loads(args.config) if args.config.lstrip().startswith("{") else args.config
         model = FIP(get_config(cfg)).to(device)
+    if model.cfg.mirror_average and not (aug and aug.mirror_p > 0):
+        # Averaging with the mirror image needs a network that has seen mirror images.
+        model.cfg = replace(model.cfg, mirror_average=False)
+        print("no mirroring in training: the checkpoints do not average with the mirror image", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, best = 0, float("inf")
     state_path = out_dir / "train_state.pt"
