@@ -4,8 +4,9 @@ two poses.
 A person seen in a mirror moves as plausibly as the person, and training shows the network both (mirroring
 augmentation), so its errors on the two are partly independent; the mean of the pose and the mirrored-back
 pose of the mirror image is more accurate than either (test-time augmentation). Mirroring reflects the SMPL
-world through the body's sagittal plane (x -> -x) and swaps left and right: sensors, leaf points, skeleton
-nodes and joints. Plain ops only (sign masks and gathers), so it exports to ONNX unchanged.
+world through its y-z plane (x -> -x; the calibrated body's sagittal plane, and as FIP is blind to the
+heading, any vertical plane would do) and swaps left and right: sensors, leaf points, skeleton nodes and
+joints. Plain ops only (sign masks and gathers), so it exports to ONNX unchanged.
 """
 
 import torch
