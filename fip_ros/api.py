@@ -190,14 +190,18 @@ class Model:
         return out
 
 
-def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
+def load_model(path=None, backend: str = "torch", threads: int = 1,
+               mirror_average: bool | None = None) -> Model:
     """Load FIP weights (default: the shipped ``fip_ros/weights/fip_default.pt``) -> Model.
 
     backend: 'torch' (PyTorch eager) or 'onnx' (ONNX Runtime: the shipped graphs for the shipped weights, else
-    exported at load time); threads: intra-op threads for ONNX Runtime (PyTorch uses torch's own setting).
+    exported at load time); threads: intra-op threads for ONNX Runtime (PyTorch uses torch's own setting);
+    mirror_average: False for the plain network, without the averaging with the mirror image
+    (``fip_ros.fip.mirror``; half the work per frame), None as the weights say (the shipped: averaged).
     Raises WeightsError on a bad file. Without torch, use ``fip_ros.runtime`` directly.
     """
-    shipped = path is None or (backend == "onnx" and graph.shipped_sessions_for(path) is not None)
+    shipped = mirror_average is not False and (
+        path is None or (backend == "onnx" and graph.shipped_sessions_for(path) is not None))
     if path is None:
         path = default_weights_path()
         if not path.is_file():
@@ -205,5 +209,5 @@ def load_model(path=None, backend: str = "torch", threads: int = 1) -> Model:
                 f"the shipped FIP weights {path} do not exist yet (they are produced by training, "
                 "fip-train); pass load_model(path) with a checkpoint of your own"
             )
-    fip, metadata = load_checkpoint(os.fspath(path))
+    fip, metadata = load_checkpoint(os.fspath(path), mirror_average=mirror_average)
     return Model(fip, metadata, backend=backend, threads=threads, shipped=shipped)

@@ -41,6 +41,9 @@ def test_fip_eval_writes_json_plots_and_report(tmp_path):
     assert "| FIP (true body) |" in md and "static T-pose" in md and "Mesh cm" not in md
     assert "](eval/time_" in md  # figures linked relative to the report
     assert res["settings"]["mirror_average"] and "- Inference: the pose averaged with" in md
+    fip_eval(["--weights", str(tmp_path / "w.pt"), "--data", data, "--split", "test", "--out", str(out),
+              "--report", str(tmp_path / "plain.md"), "--conditions", "--no-mirror-average"])
+    assert "- Inference: the plain network" in (tmp_path / "plain.md").read_text()
     assert report.render(res).count("\n| 23 right_hand |") == 1
 
 

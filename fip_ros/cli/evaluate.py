@@ -30,6 +30,9 @@ def build_parser():
                         "(default: none)")
     p.add_argument("--conditions", nargs="*", choices=CONDITIONS, default=list(CONDITIONS),
                    help="extra conditions beside clean IMUs (default: all; none: clean only)")
+    p.add_argument("--no-mirror-average", action="store_true",
+                   help="score the plain network, without the averaging with the mirror image "
+                        "(fip_ros.fip.mirror; as graphs from fip-export --no-mirror-average run)")
     p.add_argument("--dip", default=None,
                    help="DIP-IMU folder with s_01..s_10: scores the published test subjects s_09, s_10 "
                         "(default: none)")
@@ -57,7 +60,8 @@ def recordings_main(a) -> int:
 
     try:
         body = json.loads(a.body) if a.body else None
-        res = evaluate_recordings(load_model(a.weights), a.dip, a.totalcapture, a.raw, body, a.smpl, a.out)
+        model = load_model(a.weights, mirror_average=False if a.no_mirror_average else None)
+        res = evaluate_recordings(model, a.dip, a.totalcapture, a.raw, body, a.smpl, a.out)
     except (FileNotFoundError, ValueError) as exc:
         print(f"fip-eval: {exc}", file=sys.stderr)
         return 2
@@ -80,7 +84,7 @@ def main(argv=None):
 
     t0 = time.time()
     res = evaluate(a.weights or default_weights_path(), a.data, a.split, a.out, a.smpl, a.max_clips,
-                   a.no_shape_weights, a.conditions)
+                   a.no_shape_weights, a.conditions, False if a.no_mirror_average else None)
     for mode in MODES:
         for m, s in res["overall"][mode].items():
             print(_line(f"{mode} {m}", s))

@@ -2,7 +2,6 @@
 (``fip_ros.fip.export``)."""
 
 import os
-from dataclasses import replace
 
 from fip_ros.cli import parser, user_errors
 
@@ -28,9 +27,7 @@ def main(argv=None):
     from fip_ros.fip.export import export_onnx, export_torchscript, file_sha256
 
     checkpoint = a.checkpoint or default_weights_path()
-    model, _ = load_checkpoint(checkpoint)
-    if a.no_mirror_average:
-        model.cfg = replace(model.cfg, mirror_average=False)
+    model, _ = load_checkpoint(checkpoint, mirror_average=False if a.no_mirror_average else None)
     os.makedirs(a.out_dir, exist_ok=True)
     written = []
     if a.format in ("torchscript", "both"):

@@ -188,11 +188,13 @@ def _summaries(per_clip: dict, methods) -> dict:
 
 
 def evaluate(weights, data, split="test", out_dir=None, smpl_dir=None, max_clips=None, no_shape_weights=None,
-             conditions=CONDITIONS) -> dict:
+             conditions=CONDITIONS, mirror_average: bool | None = None) -> dict:
+    """fip-eval on a dataset split; ``mirror_average`` False scores the plain network."""
     torch.set_num_threads(1)
-    fip, meta = load_checkpoint(weights)
+    fip, meta = load_checkpoint(weights, mirror_average=mirror_average)
     model = Model(fip, meta)
-    no_shape = Model(*load_checkpoint(no_shape_weights)) if no_shape_weights else None
+    no_shape = (Model(*load_checkpoint(no_shape_weights, mirror_average=mirror_average)) if no_shape_weights
+                else None)
     methods = (*METHODS[:-1], NO_SHAPE, METHODS[-1]) if no_shape else METHODS  # static baseline last
     clips = ds.load_split(data, split)[:max_clips]
     try:

@@ -1,6 +1,7 @@
 """FIP checkpoints: weights + config + metadata in one ``torch.save`` file, loaded with ``weights_only``."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -37,8 +38,9 @@ def save_checkpoint(path, model: FIP, metadata: dict | None = None, half: bool =
     os.replace(tmp, path)  # never leave a half-written checkpoint under the final name
 
 
-def load_checkpoint(path, map_location="cpu"):
-    """-> (FIP in eval mode, metadata). Raises WeightsError with the reason on any problem."""
+def load_checkpoint(path, map_location="cpu", mirror_average: bool | None = None):
+    """-> (FIP in eval mode, metadata). Raises WeightsError with the reason on any problem. ``mirror_average``
+    True / False overrides the saved config's (``fip_ros.fip.mirror``); None keeps it."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise WeightsError(f"FIP weights not found: {path}")
@@ -54,7 +56,8 @@ def load_checkpoint(path, map_location="cpu"):
             f"{path} has checkpoint version {payload['version']}, newer than supported {VERSION}"
         )
     try:
-        model = FIP(get_config(payload["config"]))
+        cfg = get_config(payload["config"])
+        model = FIP(cfg if mirror_average is None else replace(cfg, mirror_average=mirror_average))
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError, KeyError) as e:  # shape/key mismatch, bad config
