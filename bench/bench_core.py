@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -99,8 +98,7 @@ def bench_config(name: str, checkpoint: str | None, frames: int, workdir: str):
     os.makedirs(out_dir, exist_ok=True)
     export_torchscript(model, out_dir)
     script = torch.jit.load(os.path.join(out_dir, FILES["step_ts"]))
-    plain = FIP(replace(model.cfg, mirror_average=False)).eval()
-    plain.load_state_dict(model.state_dict())
+    plain, _ = load_checkpoint(checkpoint, mirror_average=False)
     onnx_dirs = {}
     for kind, net in (("", model), ("plain_", plain)):
         for batch in (1, 10):  # static-shape graphs per batch size, as fip_ros.api uses them

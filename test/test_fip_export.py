@@ -1,7 +1,6 @@
 """Exports (TorchScript, ONNX Runtime) match PyTorch over a long stream; checkpoints fail clearly."""
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -109,8 +108,7 @@ def test_export_without_mirror_averaging_gives_the_plain_network(tmp_path):
     model = FIP("default").eval()
     save_checkpoint(path, model)
     main([str(path), "-o", str(tmp_path / "out"), "--format", "onnx", "--no-mirror-average"])
-    plain = FIP(replace(model.cfg, mirror_average=False)).eval()
-    plain.load_state_dict(model.state_dict())
+    plain, _ = load_checkpoint(path, mirror_average=False)
     acc, ori = motion(1, 30)
     with torch.no_grad():
         want, averaged = plain(acc, ori, BODIES[:1]), model(acc, ori, BODIES[:1])
