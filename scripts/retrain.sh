@@ -11,6 +11,7 @@
 #       SAMPLERS=                     batch-building processes (augmentation, IMU synthesis on the CPU),
 #                                     default: all CPUs but one (0 on a single CPU)
 #       MAX_MINUTES=                  stop and save after this wall time (resume later with RESUME=1)
+#       STOP_AT=                      stop and save after this step (the schedule stays that of STEPS)
 #       RESUME=1                      continue RUN from its last.pt and train_state.pt
 #       INIT=CKPT LR=1e-3 SEED=0      start from CKPT's weights (fresh schedule), peak rate, seed
 #       EMA=0.999                     best.pt from the moving average of the weights (0: the raw ones)
@@ -26,6 +27,6 @@ fip-dataset --out .cache/dataset --workers "${WORKERS:-1}"
 fip-train --data .cache/dataset --out "$RUN" --config "$CONFIG" --steps "$STEPS" --batch "$BATCH" \
   --window 180 --lr "${LR:-1e-3}" --device "${DEVICE:-auto}" --threads "${THREADS:-1}" --seed "${SEED:-0}" \
   --workers "$SAMPLERS" --ema "${EMA:-0.999}" \
-  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${RESUME:+--resume} ${INIT:+--init "$INIT"} \
+  --eval-every 1000 --ckpt-every 500 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"} ${STOP_AT:+--stop-at "$STOP_AT"} ${RESUME:+--resume} ${INIT:+--init "$INIT"} \
   ${AUGMENT:+--augment "$AUGMENT"}
 fip-eval --weights "$RUN/best.pt" --data .cache/dataset --split test --out "$RUN/eval"

@@ -54,8 +54,8 @@ def test_ema_averages_the_steps_and_survives_a_resume(tmp_path):
     fake_motion(WINDOW + 2 * STENCIL, 3, "one").save_npz(tmp_path / "one.npz")
     (tmp_path / "index.json").write_text(json.dumps({"splits": {"train": ["one.npz"], "val": ["one.npz"]}}))
 
-    def run(out, steps, resume=False):
-        argv = ["--data", str(tmp_path), "--out", str(tmp_path / out), "--config",
+    def run(out, steps, resume=False, extra=()):
+        argv = [*extra, "--data", str(tmp_path), "--out", str(tmp_path / out), "--config",
                 json.dumps({**TINY, "dropout": 0.0}), "--steps", str(steps), "--batch", "1", "--window",
                 str(WINDOW), "--lr", "3e-3", "--no-augment", "--ema", "0.5", "--ckpt-every", "1"]
         train.train(build_parser().parse_args(argv + ["--resume"] * resume))
@@ -72,6 +72,13 @@ def test_ema_averages_the_steps_and_survives_a_resume(tmp_path):
             torch.testing.assert_close(ema2[k], 0.5 * v + 0.5 * raw2[k])  # decay 0.5: the mean of two steps
             torch.testing.assert_close(straight_ema[k], ema2[k])  # a resumed run continues the same average
     assert any(not torch.equal(raw1[k], raw2[k]) for k in raw1 if raw1[k].is_floating_point())
+    # --stop-at: a run in chunks of steps on the schedule of --steps is the straight run
+    chunk_raw, _ = run("chunks", 2, extra=["--stop-at", "1"])
+    assert torch.load(tmp_path / "chunks" / "train_state.pt", weights_only=True)["step"] == 1
+    chunk_raw, chunk_ema = run("chunks", 2, resume=True)
+    for k, v in straight_raw.items():
+        torch.testing.assert_close(chunk_raw[k], v)
+        torch.testing.assert_close(chunk_ema[k], straight_ema[k])
 
 
 def test_sampler_workers_give_reproducible_batches(tmp_path):

@@ -18,6 +18,9 @@ def build_parser():
     p.add_argument("--steps", type=int, default=20000, help="optimiser steps (also the LR schedule length)")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop (and save) after this wall time (default: no limit)")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop (and save) after this step, the schedule still that of --steps: a long run in "
+                        "chunks of fixed steps, continued with --resume (default: no stop)")
     p.add_argument("--batch", type=int, default=16, help="windows per optimiser step")
     p.add_argument("--window", type=int, default=180, help="frames per training window (60 Hz)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (warm-up, then cosine)")

@@ -152,6 +152,7 @@ def train(args) -> dict:
             parts_acc[k] = parts_acc.get(k, 0.0) + v
         n_acc += 1
         timed_out = args.max_minutes is not None and time.time() - t0 > 60 * args.max_minutes
+        stopping = timed_out or (args.stop_at is not None and step >= args.stop_at)
         if step % args.log_every == 0:
             rate = (step - last_logged) / (time.time() - t_log)
             mean = {k: v / n_acc for k, v in parts_acc.items()}
@@ -161,7 +162,7 @@ def train(args) -> dict:
             log.write(json.dumps(row) + "\n")
             log.flush()
             parts_acc, n_acc, t_log, last_logged = {}, 0, time.time(), step
-        if step % args.eval_every == 0 or step == args.steps or timed_out:
+        if step % args.eval_every == 0 or step == args.steps or stopping:
             v = validate(scored, val)
             improved = v["pos_cm"] < best
             best = min(best, v["pos_cm"])
@@ -170,10 +171,10 @@ def train(args) -> dict:
             log.flush()
             if improved:
                 save("best.pt", v)
-        if step % args.ckpt_every == 0 or step == args.steps or timed_out:
+        if step % args.ckpt_every == 0 or step == args.steps or stopping:
             save("last.pt")
-        if timed_out:
-            print(f"time limit reached at step {step}", flush=True)
+        if stopping:
+            print(f"{'time limit' if timed_out else 'stop step'} reached at step {step}", flush=True)
             break
     log.close()
     return {"step": step, "best_val_pos_cm": best}
