@@ -176,13 +176,13 @@ def test_top_down_from_true_kinematics_matches_the_plates(walk):
 
 @needs_gait
 def test_top_down_from_fip_with_the_shipped_weights(walk):
-    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 2.76 / 3.69 /
-    4.32 BWBH%, vertical GRF 0.209 BW (FIP's pose, not the dynamics, limits these; a tenth of margin)."""
+    """The same from FIP's pose (shipped weights, IMUs synthesised from the trial): measured 2.22 / 3.20 /
+    4.65 BWBH%, vertical GRF 0.206 BW (FIP's pose, not the dynamics, limits these; a tenth of margin)."""
     from fip_ros.api import load_model
     from fip_ros.physics.gait_lab import fip_pose, top_down
 
     out = top_down(walk, local_rot=fip_pose(walk, load_model()))
-    assert np.all(np.array(_sagittal(out)) < [3.04, 4.06, 4.75]), out["rmsd"]
+    assert np.all(np.array(_sagittal(out)) < [2.45, 3.52, 5.12]), out["rmsd"]
     assert out["grf_rmsd"]["vertical"] < 0.23
 
 

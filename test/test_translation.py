@@ -233,17 +233,17 @@ def test_still_body_stays_put(shipped_net):
 
 def test_still_body_through_fip_stays_put():
     """A still T-pose through the shipped FIP and translation weights (``predict``, ideal IMUs): after FIP's
-    start-up settling (its pose sways for about 2.5 s) the root moves <= 1 cm in the following minute
-    (measured 0.3 cm; 2.3 cm with earlier FIP weights when the anchor switched between the planted feet on
-    every flicker)."""
+    start-up settling (its legs settle for about 8 s, the root following by about 2 cm) the root moves
+    <= 1 cm in the following minute (measured 0.3 cm; 2.3 cm with earlier FIP weights when the anchor
+    switched between the planted feet on every flicker)."""
     from fip_ros.api import load_model
     from fip_ros.core.body_model import validate_body
 
-    frames = int(62.5 * FPS)
+    frames = int(68 * FPS)
     acc, ori = still_imus(frames)
     body = validate_body(dict(sex="male", height=HEIGHT, arm_length=0.51, leg_length=0.84))
     root = load_model().predict(acc.astype(np.float32), ori.astype(np.float32), body)["translation"]
-    settled = root[int(2.5 * FPS):]
+    settled = root[int(8 * FPS):]
     assert np.linalg.norm(settled - settled[0], axis=-1).max() <= 0.01
 
 
@@ -283,14 +283,14 @@ def test_api_returns_translation_from_the_origin(held_out):
 
 
 def test_held_out_translation_figures(held_out):
-    """The figures docs/translation.md states with the shipped FIP weights (measured 7.7 % and 1.05 m per
-    10 s walking, 21.6 % running, jumps ending 5.7 cm off the floor), with a margin of about a tenth: a
+    """The figures docs/translation.md states with the shipped FIP weights (measured 8.5 % and 1.16 m per
+    10 s walking, 19.6 % running, jumps ending 3.7 cm off the floor), with a margin of about a tenth: a
     regression fails."""
     summary, _ = held_out
-    assert summary["walking"]["end_pct"] <= 8.5
-    assert summary["walking"]["drift_10s"] <= 1.16
-    assert summary["running"]["end_pct"] <= 23.8
-    assert summary["jumping"]["vertical_end"] <= 0.063
+    assert summary["walking"]["end_pct"] <= 9.4
+    assert summary["walking"]["drift_10s"] <= 1.28
+    assert summary["running"]["end_pct"] <= 21.6
+    assert summary["jumping"]["vertical_end"] <= 0.041
 
 
 def test_held_out_translation_figures_on_the_true_pose():
