@@ -73,7 +73,7 @@ def test_ema_averages_the_steps_and_survives_a_resume(tmp_path):
             torch.testing.assert_close(straight_ema[k], ema2[k])  # a resumed run continues the same average
     assert any(not torch.equal(raw1[k], raw2[k]) for k in raw1 if raw1[k].is_floating_point())
     # --stop-at: a run in chunks of steps on the schedule of --steps is the straight run
-    chunk_raw, _ = run("chunks", 2, extra=["--stop-at", "1"])
+    run("chunks", 2, extra=["--stop-at", "1"])
     assert torch.load(tmp_path / "chunks" / "train_state.pt", weights_only=True)["step"] == 1
     chunk_raw, chunk_ema = run("chunks", 2, resume=True)
     for k, v in straight_raw.items():
