@@ -1,7 +1,8 @@
 """Root translation figures on the held-out split (walking, running, jumping), beside the targets, and the
 streaming step's cost. Clips are imported from the shared mocap on demand (no dataset needed).
 
-Run: OMP_NUM_THREADS=1 python bench/bench_translation.py [--out out/translation] (about 30 s)
+Run: OMP_NUM_THREADS=1 python bench/bench_translation.py [--out out/translation] (about 30 s; with a built
+dataset, `fip-dataset`, also every clip of the split: 20 s more)
 """
 
 import argparse
@@ -14,7 +15,14 @@ import numpy as np
 from fip_ros.api import load_model
 from fip_ros.core.translation import TranslationEstimator
 from fip_ros.data.paths import default_mocap_dir
-from fip_ros.evaluation.translation import HELD_OUT, VALIDATION, evaluate, format_summary, plot_top_view
+from fip_ros.evaluation.translation import (
+    HELD_OUT,
+    VALIDATION,
+    evaluate,
+    evaluate_split,
+    format_summary,
+    plot_top_view,
+)
 
 TARGETS = "targets: walking and running endpoint <= 10 % of the distance, walking <= 0.5 m per 10 s"
 
@@ -33,6 +41,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("out/translation"))
     ap.add_argument("--val", action="store_true", help="the validation split instead of the held-out one")
+    ap.add_argument("--data", type=Path, default=Path(".cache/dataset"),
+                    help="built dataset (fip-dataset) for the figures over every clip of the split")
     args = ap.parse_args(argv)
     if not default_mocap_dir().is_dir():
         print(f"bench_translation: shared mocap {default_mocap_dir()} absent: nothing measured")
@@ -46,6 +56,11 @@ def main(argv=None):
         print(f"### {label}")
         for activity, s in summary.items():
             print(format_summary(activity, s))
+        if (args.data / "index.json").is_file():
+            print(format_summary("all", evaluate_split(model, args.data, "val" if args.val else "test",
+                                                       use_fip)))
+        else:
+            print(f"all clips: no dataset at {args.data} (fip-dataset builds it)")
         if use_fip:
             path = args.out / "top_view.png"
             plot_top_view(runs, path)

@@ -10,6 +10,7 @@ import pytest
 from fip_ros.core.body_model import default_offsets
 from fip_ros.core.translation import (
     FLIGHT_SNAP,
+    MAX_FLIGHT,
     STEP_HEIGHT,
     TranslationEstimator,
     VelocityNet,
@@ -161,15 +162,15 @@ TAKEOFF, FLIGHT = 30, 24  # frames: a 0.4 s flight
 V0 = G * FLIGHT / FPS / 2  # m/s: the take-off speed of a ballistic flight that long
 
 
-def jump(vertical):
-    """A still standing body whose feet leave the floor for FLIGHT frames, the net's vertical velocity
+def jump(vertical, flight=FLIGHT):
+    """A still standing body whose feet leave the floor for ``flight`` frames, the net's vertical velocity
     ``vertical(t)`` meanwhile (t: s from take-off) -> root (T, 3), the scripted velocities (T, 3)."""
-    frames = 120
+    frames = 150
     acc, ori = still_imus(frames)
     vel = np.zeros((frames, 3))
     contact = np.ones((frames, 2))
-    vel[TAKEOFF:TAKEOFF + FLIGHT, 1] = vertical(np.arange(FLIGHT) / FPS)
-    contact[TAKEOFF:TAKEOFF + FLIGHT] = 0.0
+    vel[TAKEOFF:TAKEOFF + flight, 1] = vertical(np.arange(flight) / FPS)
+    contact[TAKEOFF:TAKEOFF + flight] = 0.0
     root, _ = estimate_translation(acc, ori, standing_joints(frames), HEIGHT, FPS, ScriptedNet(vel, contact))
     return root, vel
 
@@ -191,6 +192,17 @@ def test_a_landing_after_a_flight_snaps_to_the_take_off_floor(drop, snapped):
     root, vel = jump(lambda t: V0 - G * t - drop * FPS / FLIGHT)
     integral = vel[:, 1].sum() / FPS  # where the flight ends: about -drop
     np.testing.assert_allclose(root[TAKEOFF + FLIGHT + 2:, 1], 0.0 if snapped else integral, atol=1e-9)
+
+
+def test_no_foot_in_contact_for_longer_than_a_jump_lands_on_the_take_off_floor():
+    """No foot in contact for 1 s (longer than MAX_FLIGHT: a body lying down, or held) while the net's
+    vertical velocity sinks it 0.4 m (a drift beyond FLIGHT_SNAP that after a 0.4 s jump makes a new floor):
+    the feet come down on the floor the body left."""
+    assert FLIGHT / FPS < MAX_FLIGHT < 1.0
+    flight = int(FPS)
+    root, _ = jump(lambda t: np.full_like(t, -0.4), flight)
+    assert root[TAKEOFF + flight - 1, 1] < -0.35  # in the air it followed the net ...
+    np.testing.assert_allclose(root[TAKEOFF + flight + 2:, 1], 0.0, atol=1e-9)  # ... and landed on the floor
 
 
 def test_a_step_up_starts_a_new_floor_level():
@@ -308,6 +320,27 @@ def test_held_out_translation_figures_on_the_true_pose():
     assert summary["running"]["end_pct"] <= 16.2
     assert summary["jumping"]["end_pct"] <= 7.8
     assert summary["jumping"]["vertical_end"] <= 0.008
+
+
+def test_split_figures_cover_every_clip_of_the_split(tmp_path):
+    """evaluate_split reads the built dataset's index: the test split's two clips (a still T-pose and a
+    body drifting at 0.3, 0.4 m/s: 0.5 m/s over 239 frames) and not the others; mean distance by hand."""
+    import json
+
+    from helpers import fake_motion, standing_clip
+
+    from fip_ros.api import load_model
+    from fip_ros.evaluation.translation import evaluate_split
+
+    standing_clip(tmp_path / "still.npz")
+    fake_motion(240, 0, "drift").save_npz(tmp_path / "drift.npz")
+    fake_motion(120, 1, "other").save_npz(tmp_path / "other.npz")
+    (tmp_path / "index.json").write_text(json.dumps(
+        {"splits": {"train": ["other.npz"], "val": ["other.npz"], "test": ["still.npz", "drift.npz"]}}))
+    summary = evaluate_split(load_model(), tmp_path, "test", use_fip=False)
+    assert summary["clips"] == 2
+    assert summary["dist"] == pytest.approx((0.0 + 0.5 * 239 / 60) / 2, rel=1e-4)
+    assert np.isfinite(summary["end_pct"]) and np.isfinite(summary["vertical_end"])
 
 
 def test_dynamics_uses_the_published_root_and_finds_contacts_on_it():

@@ -13,7 +13,8 @@ velocity fuses two estimates, weighted by the foot-contact probability:
 Vertical: while a foot is in contact the root stands on that foot's floor level; in flight it follows the
 learned vertical velocity. The floor is not a fixed height: a foot that touches down more than
 ``STEP_HEIGHT`` above or below the current level starts a new level (stairs, a platform); within it, the
-touch-down snaps to the current level, so a jump comes back to the floor it left. Fails on ramps and slopes
+touch-down snaps to the current level, so a jump comes back to the floor it left, and so does a body that had
+no foot in contact for longer than any jump flies (``MAX_FLIGHT``: lying down). Fails on ramps and slopes
 (a continuous rise below ``STEP_HEIGHT`` per step is snapped flat) and where the estimated leg pose is off by
 more than ``STEP_HEIGHT`` at touch-down (a false step).
 
@@ -39,6 +40,9 @@ FLIGHT_SNAP = 0.30  # m: ... or this far after a flight phase (no foot in contac
 CONTACT_ON = 0.5  # foot-contact probability at which a foot touches down
 ANCHOR_WEIGHT = 1.0  # share of stance anchoring at full contact (the rest is the learned velocity)
 CONTACT_LOW, CONTACT_HIGH = 0.5, 0.9  # stance anchoring fades in between these contact probabilities
+# s: no foot in contact for longer than an everyday jump's flight (0.6 s: a 0.44 m rise) is no flight but a
+# body supported otherwise (lying, kneeling, held by a partner): its landing is on the take-off floor
+MAX_FLIGHT = 0.6
 
 
 def default_weights_path() -> Path:
@@ -137,6 +141,7 @@ class TranslationEstimator:
         self.foot_floor = np.full(2, np.nan)  # floor level under each foot while it is in contact
         self.contact = np.zeros(2)
         self.stance = 0  # the anchoring foot (left 0, right 1)
+        self.flight = 0.0  # s without a foot in contact
         self.started = False
 
     def step(self, acc, ori, rel_joints):
@@ -183,8 +188,10 @@ class TranslationEstimator:
         stance = pts.reshape(2, 2, 3)[[0, 1], np.argmin(pts.reshape(2, 2, 3)[:, :, 1], axis=1)]
         # Floor levels: a foot touching down snaps to the current level, or starts a new one (stairs). After
         # a flight phase the height is the learned velocity's integral, which drifts: a landing snaps back to
-        # the take-off level within FLIGHT_SNAP.
-        snap = FLIGHT_SNAP if np.isnan(self.foot_floor).all() else STEP_HEIGHT
+        # the take-off level within FLIGHT_SNAP, and at any distance after a "flight" longer than MAX_FLIGHT.
+        flying = np.isnan(self.foot_floor).all()
+        self.flight = self.flight + dt if flying else 0.0
+        snap = (np.inf if self.flight > MAX_FLIGHT else FLIGHT_SNAP) if flying else STEP_HEIGHT
         for k in range(2):
             if contact[k] >= CONTACT_ON and np.isnan(self.foot_floor[k]):
                 level = predicted[1] + stance[k, 1]
