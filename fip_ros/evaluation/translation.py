@@ -7,7 +7,6 @@ fip-eval's gt_init) -> :class:`fip_ros.core.translation.TranslationEstimator` fe
 joints; "true pose" feeds the clip's own joints instead (the translation method apart from FIP's errors).
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from fip_ros.core.translation import estimate_translation
 from fip_ros.data.build_dataset import import_clip
 from fip_ros.data.motion import Motion
 from fip_ros.data.paths import default_mocap_dir
+from fip_ros.training.dataset import clip_paths
 
 # The held-out split's clips by activity (test subjects hdm-tr, cmu-16, cmu-07; HDM05 class names).
 HELD_OUT = {
@@ -115,9 +115,7 @@ def evaluate(model, sets=HELD_OUT, use_fip: bool = True, mocap=None, limit=None)
 def evaluate_split(model, data, split: str = "test", use_fip: bool = True) -> dict:
     """Every clip of a built dataset's split (``fip-dataset``'s ``index.json``), whatever its activity
     (dances, kicks, squats, lying down): :func:`summarise` over them all."""
-    data = Path(data)
-    names = json.loads((data / "index.json").read_text())["splits"][split]
-    runs = [run_clip(model, Motion.load_npz(data / n), use_fip) for n in names]
+    runs = [run_clip(model, Motion.load_npz(p), use_fip) for p in clip_paths(data, split)]
     return summarise([clip_metrics(r["true"], r["est"], r["fps"]) for r in runs])
 
 
