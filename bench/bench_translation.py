@@ -1,8 +1,9 @@
 """Root translation figures on the held-out split (walking, running, jumping), beside the targets, and the
 streaming step's cost. Clips are imported from the shared mocap on demand (no dataset needed).
 
-Run: OMP_NUM_THREADS=1 python bench/bench_translation.py [--out out/translation] (about 30 s; with a built
-dataset, `fip-dataset`, also every clip of the split: 20 s more)
+Run: OMP_NUM_THREADS=1 python bench/bench_translation.py [--out out/translation] (about a minute; with a
+built dataset, `fip-dataset`, also every clip of the split: 40 s more). Clean IMUs, then the same clips with
+fip-eval's sensor errors.
 """
 
 import argparse
@@ -51,20 +52,23 @@ def main(argv=None):
     sets = VALIDATION if args.val else HELD_OUT
     split = "validation" if args.val else "held-out"
     print(f"## root translation, {split} split, shipped weights; {TARGETS}")
-    for use_fip, label in ((True, "FIP pose (fip_ros.api predict)"), (False, "true pose (the method alone)")):
-        summary, runs = evaluate(model, sets, use_fip=use_fip)
-        print(f"### {label}")
-        for activity, s in summary.items():
-            print(format_summary(activity, s))
-        if (args.data / "index.json").is_file():
-            print(format_summary("all", evaluate_split(model, args.data, "val" if args.val else "test",
-                                                       use_fip)))
-        else:
-            print(f"all clips: no dataset at {args.data} (fip-dataset builds it)")
-        if use_fip:
-            path = args.out / "top_view.png"
-            plot_top_view(runs, path)
-            print(f"plot: {path}")
+    for corrupted in (False, True):
+        imus = "IMUs with fip-eval's sensor errors (TEST_CORRUPTION)" if corrupted else "clean IMUs"
+        for use_fip, pose in ((True, "FIP pose (fip_ros.api predict)"),
+                              (False, "true pose (the method alone)")):
+            summary, runs = evaluate(model, sets, use_fip=use_fip, corrupted=corrupted)
+            print(f"### {pose}, {imus}")
+            for activity, s in summary.items():
+                print(format_summary(activity, s))
+            if (args.data / "index.json").is_file():
+                print(format_summary("all", evaluate_split(model, args.data, "val" if args.val else "test",
+                                                           use_fip, corrupted)))
+            else:
+                print(f"all clips: no dataset at {args.data} (fip-dataset builds it)")
+            if use_fip and not corrupted:
+                path = args.out / "top_view.png"
+                plot_top_view(runs, path)
+                print(f"plot: {path}")
     print(f"streaming step: {step_cost(model):.0f} us/frame (16.7 ms budget at 60 Hz)")
     return 0
 

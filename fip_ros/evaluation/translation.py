@@ -5,6 +5,7 @@ travelled, for walking, running and jumping clips apart.
 Each clip: clean IMUs synthesised from it -> FIP (shipped weights, first true frame as the initial pose,
 fip-eval's gt_init) -> :class:`fip_ros.core.translation.TranslationEstimator` fed the same IMUs and FIP's
 joints; "true pose" feeds the clip's own joints instead (the translation method apart from FIP's errors).
+With ``corrupted``, both see the IMUs with fip-eval's sensor errors (``TEST_CORRUPTION``, seeded per clip).
 """
 
 from pathlib import Path
@@ -18,6 +19,7 @@ from fip_ros.core.translation import estimate_translation
 from fip_ros.data.build_dataset import import_clip
 from fip_ros.data.motion import Motion
 from fip_ros.data.paths import default_mocap_dir
+from fip_ros.evaluation.evaluate import corrupted_imu
 from fip_ros.training.dataset import clip_paths
 
 # The held-out split's clips by activity (test subjects hdm-tr, cmu-16, cmu-07; HDM05 class names).
@@ -46,11 +48,12 @@ def load_clip(rel: str, mocap=None):
     return import_clip(source, path.stem, files)
 
 
-def run_clip(model, motion, use_fip: bool = True) -> dict:
+def run_clip(model, motion, use_fip: bool = True, corrupted: bool = False) -> dict:
     """-> dict(true (T,3), est (T,3), contact (T,2)) root paths from the origin, SMPL axes."""
     clip = motion.tensors(torch.float32)
     syn = synthesize(clip.local_rot, clip.offsets, clip.tran, motion.fps)
-    acc, ori = syn["acc"].numpy(), syn["ori"].numpy()
+    acc, ori = corrupted_imu(syn["acc"], syn["ori"], motion.name) if corrupted else (syn["acc"], syn["ori"])
+    acc, ori = acc.numpy(), ori.numpy()
     true = clip.tran.numpy().astype(np.float64)
     body = body_dict(clip.body)
     if use_fip:  # the public API's translation
@@ -101,21 +104,22 @@ def summarise(per_clip: list[dict]) -> dict:
     return out
 
 
-def evaluate(model, sets=HELD_OUT, use_fip: bool = True, mocap=None, limit=None) -> tuple[dict, dict]:
+def evaluate(model, sets=HELD_OUT, use_fip: bool = True, mocap=None, limit=None, corrupted: bool = False
+             ) -> tuple[dict, dict]:
     """-> ({activity: summary}, {activity: [(clip, run dict)]})."""
     summaries, runs = {}, {}
     for activity, rels in sets.items():
         rels = rels[:limit] if limit else rels
-        runs[activity] = [(rel, run_clip(model, load_clip(rel, mocap), use_fip)) for rel in rels]
+        runs[activity] = [(rel, run_clip(model, load_clip(rel, mocap), use_fip, corrupted)) for rel in rels]
         summaries[activity] = summarise([clip_metrics(r["true"], r["est"], r["fps"])
                                          for _, r in runs[activity]])
     return summaries, runs
 
 
-def evaluate_split(model, data, split: str = "test", use_fip: bool = True) -> dict:
+def evaluate_split(model, data, split: str = "test", use_fip: bool = True, corrupted: bool = False) -> dict:
     """Every clip of a built dataset's split (``fip-dataset``'s ``index.json``), whatever its activity
     (dances, kicks, squats, lying down): :func:`summarise` over them all."""
-    runs = [run_clip(model, Motion.load_npz(p), use_fip) for p in clip_paths(data, split)]
+    runs = [run_clip(model, Motion.load_npz(p), use_fip, corrupted) for p in clip_paths(data, split)]
     return summarise([clip_metrics(r["true"], r["est"], r["fps"]) for r in runs])
 
 

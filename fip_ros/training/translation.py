@@ -4,10 +4,12 @@
 
 Clips of the train split (``config/dataset_split.yaml``) are imported from the shared mocap as the dataset
 builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
-sensor noise, and the sole points come from the clip's own joints (at run time: FIP's); the targets are the
-clip's root velocity in the pelvis's heading frame and the feet's contact (sole points within
-``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About five minutes on one CPU
-core; the seed fixes the result.
+the sensor errors FIP is trained with (``training.train.TRAIN_CORRUPTION`` at a severity drawn per clip, so
+the net meets real sensors' heading offsets, biases and mounting errors), and the sole points come from the
+clip's own joints (at run time: FIP's); the targets are the clip's root velocity in the heading frame of the
+true pelvis and the feet's contact (sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower
+than ``CONTACT_SPEED``). 5-8 minutes on one CPU core; the seed fixes the result (the default, 2, was chosen
+on the validation split).
 """
 
 import argparse
@@ -18,7 +20,8 @@ import numpy as np
 import torch
 
 from fip_ros.core.calibration import calibration_pose_local_rot
-from fip_ros.core.imu_synthesis import synthesize
+from fip_ros.core.imu_synthesis import corrupt, synthesize
+from fip_ros.core.smpl_tree import ROOT_SENSOR
 from fip_ros.core.translation import (
     STRIDE,
     WINDOW,
@@ -32,6 +35,7 @@ from fip_ros.data.build_dataset import discover, import_clip
 from fip_ros.data.paths import default_mocap_dir
 from fip_ros.data.split import load_split_config, split_of, subject_of
 from fip_ros.training.augment import at_speed, lead_in, mirror
+from fip_ros.training.train import TRAIN_CORRUPTION, TRAIN_SEVERITY
 
 CONTACT_HEIGHT = 0.05  # m above the clip's floor
 CONTACT_SPEED = 0.5  # m/s
@@ -56,16 +60,21 @@ def variants(motion) -> list[tuple]:
 
 def clip_arrays(motion, rng: np.random.Generator | None = None, variant=None) -> dict:
     """One clip (or one of its ``variants``) -> per-frame features (T, F), heading-frame velocity (T, 3),
-    contact (T, 2), plus the IMUs and root."""
+    contact (T, 2), plus the IMUs and root. With ``rng``, the IMUs carry sensor errors (white accelerometer
+    noise and ``TRAIN_CORRUPTION`` at a severity drawn from ``TRAIN_SEVERITY``); the targets stay the
+    clip's."""
     clip = motion.tensors(torch.float64)
     rot, tran, offsets = variant or (clip.local_rot, clip.tran, clip.offsets)
     syn = synthesize(rot, offsets, tran, motion.fps)
-    acc, ori = syn["acc"].numpy(), syn["ori"].numpy()
+    acc, ori = syn["acc"], syn["ori"]
+    heading = heading_rotation(ori[:, ROOT_SENSOR].numpy())  # the true pelvis's: the targets' frame
     if rng is not None:
-        acc = acc + rng.normal(0.0, ACC_NOISE, acc.shape)
+        cfg = TRAIN_CORRUPTION.scaled(float(rng.uniform(*TRAIN_SEVERITY)))
+        acc, ori = corrupt(acc, ori, cfg, torch.Generator().manual_seed(int(rng.integers(2 ** 31))))
+        acc = acc + torch.as_tensor(rng.normal(0.0, ACC_NOISE, acc.shape))
+    acc, ori = acc.numpy(), ori.numpy()
     tran = tran.numpy()
     vel = np.gradient(tran, 1.0 / motion.fps, axis=0)
-    heading = heading_rotation(ori[:, 5])
     vel_h = (np.swapaxes(heading, -1, -2) @ vel[..., None])[..., 0]
     height = float(motion.body[1])
     pts = sole_points(syn["joints"].numpy(), height)
@@ -138,7 +147,8 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=default_weights_path())
     ap.add_argument("--mocap", type=Path, default=None, help="shared mocap (default: ../shared/data/mocap)")
     ap.add_argument("--epochs", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=0)
+    # 2: the best of seeds 0-2 on the validation split (docs/translation.md)
+    ap.add_argument("--seed", type=int, default=2)
     args = ap.parse_args(argv)
     t0 = time.time()
     rng = np.random.default_rng(args.seed)
