@@ -52,6 +52,9 @@ def main(argv=None):
     sets = VALIDATION if args.val else HELD_OUT
     split = "validation" if args.val else "held-out"
     print(f"## root translation, {split} split, shipped weights; {TARGETS}")
+    have_data = (args.data / "index.json").is_file()
+    if not have_data:
+        print(f"every clip of the split: no dataset at {args.data} (fip-dataset builds it)")
     for corrupted in (False, True):
         imus = "IMUs with fip-eval's sensor errors (TEST_CORRUPTION)" if corrupted else "clean IMUs"
         for use_fip, pose in ((True, "FIP pose (fip_ros.api predict)"),
@@ -60,11 +63,9 @@ def main(argv=None):
             print(f"### {pose}, {imus}")
             for activity, s in summary.items():
                 print(format_summary(activity, s))
-            if (args.data / "index.json").is_file():
+            if have_data:
                 print(format_summary("all", evaluate_split(model, args.data, "val" if args.val else "test",
                                                            use_fip, corrupted)))
-            else:
-                print(f"all clips: no dataset at {args.data} (fip-dataset builds it)")
             if use_fip and not corrupted:
                 path = args.out / "top_view.png"
                 plot_top_view(runs, path)
