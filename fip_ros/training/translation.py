@@ -4,13 +4,12 @@
 
 Clips of the train split (``config/dataset_split.yaml``) are imported from the shared mocap as the dataset
 builder does; the six IMUs are synthesised from each clip with its root path (``core.imu_synthesis``), with
-the sensor errors FIP is trained with (``training.train.TRAIN_CORRUPTION`` at a severity drawn per clip, each
+the sensor errors FIP is trained with (``training.train.TRAIN_CORRUPTION`` at a severity drawn per copy, each
 clip used ``DRAWS`` times with independent errors, so the net meets real sensors' heading offsets, biases and
-mounting errors), and the sole points come from the
-clip's own joints (at run time: FIP's); the targets are the clip's root velocity in the heading frame of the
-true pelvis and the feet's contact (sole points within ``CONTACT_HEIGHT`` of the clip's floor and slower
-than ``CONTACT_SPEED``). About 9 minutes on one CPU core; the seed fixes the result (the default, 0, was
-chosen on the validation split).
+mounting errors), and the sole points come from the clip's own joints (at run time: FIP's); the targets are
+the clip's root velocity in the heading frame of the true pelvis and the feet's contact (sole points within
+``CONTACT_HEIGHT`` of the clip's floor and slower than ``CONTACT_SPEED``). About 9 minutes on one CPU core;
+the seed fixes the result (the default, 0, was chosen on the validation split).
 """
 
 import argparse
