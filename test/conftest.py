@@ -56,8 +56,13 @@ def ros_context():
 
 
 @pytest.fixture
-def ros_node(ros_context):
-    """A node in `ros_context` (name `test_node`), destroyed after the test."""
+def ros_node(ros_context, spawn_python):
+    """A node in `ros_context` (name `test_node`), destroyed after the test.
+
+    It asks for `spawn_python` so that its teardown comes first: the node is destroyed while the test's
+    subprocesses still run, not while discovery is reacting to their killed participants (destroying a node
+    then crashed rclpy once, inside `destroy_node`).
+    """
     import rclpy.node
 
     node = rclpy.node.Node("test_node", context=ros_context)
