@@ -81,18 +81,20 @@ class Model:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
         self.shipped = shipped  # the shipped weights: their shipped ONNX graphs serve every batch size
-        self._onnx = {}  # batch size -> (step session, startup session)
+        self._onnx = {}  # batch size, or ('shipped', fixed batch) -> (step session, startup session)
         self._translation_net = None
         if backend == "onnx":
             self._onnx_sessions(1)
 
     def _onnx_sessions(self, batch: int):
-        """The shipped graphs for the shipped weights; else an export once per batch size to a temporary
-        folder (static shapes: the fastest step), the sessions keeping the graphs in memory."""
+        """The shipped graphs for the shipped weights (their batch fixed for one body: graph.session_batch);
+        else an export once per batch size to a temporary folder (static shapes: the fastest step), the
+        sessions keeping the graphs in memory."""
         if self.shipped:
-            if not self._onnx:
-                self._onnx[0] = graph.load_sessions(None, self.threads)
-            return self._onnx[0]
+            fixed = graph.session_batch(batch)
+            if ("shipped", fixed) not in self._onnx:
+                self._onnx["shipped", fixed] = graph.load_sessions(None, self.threads, fixed)
+            return self._onnx["shipped", fixed]
         if batch not in self._onnx:
             from fip_ros.fip.export import export_onnx
 

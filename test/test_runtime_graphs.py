@@ -12,6 +12,7 @@ from fip_ros.runtime.graph import (
     META_CHECKPOINT,
     META_GRAPH,
     SHIPPED,
+    STATE_KEYS,
     WEIGHTS_DIR,
     GraphError,
     load_sessions,
@@ -54,6 +55,22 @@ def test_shipped_graphs_match_the_checkpoint_in_pytorch():
         want = ref.step(torch.from_numpy(a), torch.from_numpy(o))[0].numpy()
         worst = max(worst, float(np.abs(eng.step(a, o)[0] - want).max()))
     assert worst < 1e-4
+
+
+def test_one_body_sessions_have_the_batch_fixed_and_the_same_answers():
+    step, startup = load_sessions(batch=1)
+    dynamic = OnnxStreamingEngine.from_sessions(*load_sessions()).reset(BODY)
+    fixed = OnnxStreamingEngine.from_sessions(step, startup).reset(BODY)
+    acc, ori = frames(30, seed=2)
+    for a, o in zip(acc, ori, strict=True):
+        want, got = dynamic.step(a, o), fixed.step(a, o)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+    assert [d.shape for d in step.get_inputs()][7] == [2, 5, 192]  # h_int: 5 rows per body
+    with pytest.raises(Exception, match="(?i)dimension|shape"):  # that session takes one body only
+        step.run(None, {k: np.concatenate([v, v], axis=1 if k in STATE_KEYS else 0)
+                        for k, v in fixed.feed.items()})
+    assert OnnxStreamingEngine(batch=1).step_sess.get_inputs()[0].shape == [1, 6, 3]
+    assert OnnxStreamingEngine(batch=2).step_sess.get_inputs()[0].shape == ["batch", 6, 3]
 
 
 def test_reset_rows_restarts_one_body_and_leaves_the_other():

@@ -13,6 +13,8 @@ import torch
 from fip_ros import __version__
 from fip_ros.fip.engine import StartupModule, StepModule
 from fip_ros.runtime.graph import (
+    BATCH5_DIM,
+    BATCH_DIM,
     CONTEXT_KEYS,
     META_CHECKPOINT,
     META_GRAPH,
@@ -47,9 +49,8 @@ def _batch_axes(names, args):
     # The integral LSTM state is (layers, batch * 5, hidden): its dim 1 scales with the batch too.
     axes = {}
     for name, _ in zip(names, args, strict=True):
-        axes[name] = (
-            {1: "batch5" if name.endswith("_int") else "batch"} if name[:2] in ("h_", "c_") else {0: "batch"}
-        )
+        state = name[:2] in ("h_", "c_")
+        axes[name] = {1: BATCH5_DIM if name.endswith("_int") else BATCH_DIM} if state else {0: BATCH_DIM}
     return axes
 
 
@@ -93,9 +94,9 @@ def export_onnx(model, out_dir: str, opset: int = 17, batch: int | None = None, 
     model = model.eval()
     start_args, step_args = example_inputs(model, batch or 2)
     paths = os.path.join(out_dir, FILES["startup_onnx"]), os.path.join(out_dir, FILES["step_onnx"])
-    step_axes = {**_batch_axes(STEP_INPUTS, step_args), "local_rot": {0: "batch"}, "joints": {0: "batch"},
+    step_axes = {**_batch_axes(STEP_INPUTS, step_args), "local_rot": {0: BATCH_DIM}, "joints": {0: BATCH_DIM},
                  **_batch_axes(STEP_OUTPUTS[2:], step_args[-6:])}
-    start_axes = {n: {0: "batch"} for n in STARTUP_INPUTS + CONTEXT_KEYS}
+    start_axes = {n: {0: BATCH_DIM} for n in STARTUP_INPUTS + CONTEXT_KEYS}
     if batch:
         step_axes = start_axes = None
     common = dict(opset_version=opset, dynamo=False)

@@ -44,22 +44,23 @@ class OnnxStreamingEngine:
     """``reset(body, init_pose=None, pose='tpose')`` then ``step(acc, ori) -> (local_rot, joints)`` for
     ``batch`` bodies; ``reset_rows`` restarts some bodies only (several people in one step).
 
-    Single-threaded by default (``intra_op_num_threads``). Non-finite input entries hold their last valid
-    value (identity / zero before the first). Inputs are copied into float32 buffers; the new
-    LSTM state is ONNX Runtime's output array, kept by reference (no copy). The returned arrays are fresh
-    per step (ONNX Runtime allocates outputs).
+    Single-threaded by default (``intra_op_num_threads``); a one-body engine's sessions have the batch fixed
+    (``graph.session_batch``). Non-finite input entries hold their last valid value (identity / zero before
+    the first). Inputs are copied into float32 buffers; the new LSTM state is ONNX Runtime's output array,
+    kept by reference (no copy). The returned arrays are fresh per step (ONNX Runtime allocates outputs).
     """
 
     def __init__(self, step_path: str | None = None, startup_path: str | None = None, batch: int = 1,
                  intra_op_num_threads: int = 1):
         """Both paths None: the shipped graphs; else the two graph files (``fip_ros.runtime.graph``)."""
-        from fip_ros.runtime.graph import check_session, make_session
+        from fip_ros.runtime.graph import check_session, make_session, session_batch
 
+        fixed = session_batch(batch)
         if step_path is None and startup_path is None:
-            step_sess, startup_sess = load_sessions(None, intra_op_num_threads)
+            step_sess, startup_sess = load_sessions(None, intra_op_num_threads, fixed)
         else:
-            step_sess = make_session(step_path, intra_op_num_threads)
-            startup_sess = make_session(startup_path, intra_op_num_threads)
+            step_sess = make_session(step_path, intra_op_num_threads, fixed)
+            startup_sess = make_session(startup_path, intra_op_num_threads, fixed)
             check_session(step_sess, "step", step_path)
             check_session(startup_sess, "startup", startup_path)
         self._init(step_sess, startup_sess, batch)

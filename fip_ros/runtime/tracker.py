@@ -338,9 +338,9 @@ class Team:
     @classmethod
     def load(cls, trackers: list[Tracker], model_path=None, threads: int = 1) -> "Team":
         """A team on the graphs at ``model_path`` (``fip_ros.runtime.graph.graph_pair``; None: shipped)."""
-        from fip_ros.runtime.graph import load_sessions
+        from fip_ros.runtime.graph import load_sessions, session_batch
 
-        step, startup = load_sessions(model_path, threads)
+        step, startup = load_sessions(model_path, threads, session_batch(len(trackers)))
         return cls(trackers, OnnxStreamingEngine.from_sessions(step, startup, batch=len(trackers)))
 
     def pending(self) -> int:

@@ -68,10 +68,11 @@ def make_engine(backend: str, model_path: str, bodies: list[dict]):
         raise ValueError(f"backend must be torch or onnx, got {backend!r}")
     if backend == "onnx":
         from fip_ros.runtime.engine import OnnxStreamingEngine
-        from fip_ros.runtime.graph import load_sessions, shipped_sessions_for
+        from fip_ros.runtime.graph import load_sessions, session_batch, shipped_sessions_for
 
-        sessions = (shipped_sessions_for(model_path) if model_path.endswith(".pt") else
-                    load_sessions(model_path or None))
+        batch = session_batch(len(bodies))
+        sessions = (shipped_sessions_for(model_path, batch=batch) if model_path.endswith(".pt") else
+                    load_sessions(model_path or None, batch=batch))
         if sessions is not None:
             return OnnxStreamingEngine.from_sessions(*sessions, batch=len(bodies))
     from fip_ros.api import load_model
