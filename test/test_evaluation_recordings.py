@@ -126,9 +126,72 @@ def test_raw_recording_matches_the_calibrated_path(tmp_path, model):
     assert got["sip_deg"] == pytest.approx(float(want["sip_deg"]), abs=0.1)
 
 
+def _turned(yaw: float, points):
+    """(..., 3) points or (..., 3, 3) rotations turned about the vertical (SMPL y) by ``yaw`` rad."""
+    from fip_ros.core.so3 import yaw_rotation
+
+    r = yaw_rotation(yaw)
+    points = np.asarray(points, np.float64)
+    return r @ points if points.shape[-2:] == (3, 3) else points @ r.T
+
+
+def test_raw_translation_known_answers():
+    t = np.arange(200) / 60.0
+    tran = np.stack([1.2 * t, 0.9 + 0.0 * t, 0.0 * t], -1)  # a straight walk at 1.2 m/s along x
+    truth = np.tile(np.eye(3), (200, 24, 1, 1))
+    rec = {"tran": tran, "truth": truth, "calib": slice(0, 20)}
+    # The estimate in a world turned by 40 deg (its pelvis too), starting elsewhere: no error at all.
+    out = {"translation": _turned(0.7, tran) + 5.0, "rotations": _turned(0.7, truth)}
+    got = recordings.raw_translation(out, rec)
+    assert got["end"] == pytest.approx(0.0, abs=1e-9) and got["err_1s"] == pytest.approx(0.0, abs=1e-9)
+    assert got["dist"] == pytest.approx(1.2 * 179 / 60.0)  # frames 20-199
+    # Short by a tenth of every step: 10 % of the distance at the end.
+    out["translation"] = _turned(0.7, 0.9 * tran)
+    assert recordings.raw_translation(out, rec)["end_pct"] == pytest.approx(10.0)
+    assert recordings.raw_translation(out, dict(rec, tran=None)) is None
+
+
+def test_raw_recording_of_a_walk_scores_its_translation(tmp_path, model, capsys):
+    """A held-out walk (CMU 07_05, as the demo) after a T-pose, as a raw recording with its root path: the
+    translation score is that of the calibrated path through the API, and a reference world turned by 90 deg
+    about the vertical changes nothing."""
+    from fip_ros.core.body_model import body_dict
+    from fip_ros.evaluation.translation import clip_metrics, load_clip
+
+    clip = load_clip("cmu-iclone/007_05.bvh").tensors(torch.float64)
+    local, tran = prepend_calibration(clip.local_rot, clip.tran,
+                                      torch.as_tensor(calibration_pose_local_rot("tpose")), 60, 30)
+    imu = synthesize(local, clip.offsets, tran)
+    acc, ori = imu["acc"], imu["ori"]
+    acc[:60] = 0.0
+    body = body_dict(clip.body)
+    raw_ori, raw_acc = simulate_raw(acc, ori, torch.Generator().manual_seed(5), mount_error_deg=25.0,
+                                    heading_deg=70.0)
+    streams = dict(raw_acc=raw_acc.numpy(), raw_ori=matrix_to_quat(raw_ori).numpy(), calib=np.array([0, 60]),
+                   **{k: np.array(v) for k, v in body.items()})
+    local, tran = local.numpy(), tran.numpy()
+    turned = local.copy()
+    turned[:, 0] = _turned(1.57, local[:, 0])
+    for name, rot, path in (("walk", local, tran), ("turned", turned, _turned(1.57, tran))):
+        pose = matrix_to_axis_angle(torch.from_numpy(rot)).reshape(-1, 72).numpy()
+        np.savez(tmp_path / f"{name}.npz", pose=pose, tran=path, **streams)
+    assert fip_eval(["--raw", str(tmp_path / "walk.npz"), str(tmp_path / "turned.npz"),
+                     "--out", str(tmp_path / "o")]) == 0
+    assert "root translation, raw" in capsys.readouterr().out
+    res = json.loads((tmp_path / "o" / "recordings.json").read_text())["raw_translation"]["sequences"]
+    est = model.predict(acc.float().numpy(), ori.float().numpy(), body)["translation"][60:]
+    want = clip_metrics(tran[60:] - tran[60], est - est[0], 60.0)
+    for got in res.values():
+        assert got["end"] == pytest.approx(want["end"], abs=0.01)
+        assert got["dist"] == pytest.approx(want["dist"], rel=1e-6)
+    assert res["turned"]["end"] == pytest.approx(res["walk"]["end"], abs=1e-4)
+    assert res["walk"]["end_pct"] < 15.0  # measured 10.2 %; a path turned by the device heading: > 100 %
+
+
 @pytest.mark.parametrize("change, message", [
     ({"pose": None}, "missing pose"), ({"calib": np.array([0, 500])}, "calibration window"),
-    ({"fps": np.array(120.0)}, "60 Hz"), ({"raw_acc": np.zeros((10, 6, 3))}, "same T")])
+    ({"fps": np.array(120.0)}, "60 Hz"), ({"raw_acc": np.zeros((10, 6, 3))}, "same T"),
+    ({"tran": np.zeros((10, 3))}, "tran must be")])
 def test_bad_raw_files_are_refused_in_one_line(tmp_path, change, message):
     body = {"sex": "male", "height": 1.8, "arm_length": 0.56, "leg_length": 0.85}
     _raw_file(tmp_path / "r.npz", body)

@@ -70,6 +70,10 @@ def recordings_main(a) -> int:
             s = res[name]["overall"]
             mesh = f"  mesh {s['mesh_cm']:6.2f} cm" if "mesh_cm" in s else ""
             print(_line(f"{name} ({len(res[name]['sequences'])} sequences)", s) + mesh)
+    if "raw_translation" in res:
+        from fip_ros.evaluation.translation import format_summary
+
+        print("root translation, " + format_summary("raw", res["raw_translation"]["overall"]))
     return 0
 
 

@@ -16,8 +16,12 @@ given, Jitter. The recordings carry no body measurements: the reference skeleton
   w of the sensor in the device world (z up) or (T, 6, 3, 3); ``pose`` (T, 72) reference SMPL local
   rotations, axis-angle; optional ``calib`` [start, stop) frames of the still calibration pose (default
   [0, 60)), ``calib_pose`` 'tpose' | 'npose', ``fps`` (must be 60), ``sex``, ``height``, ``arm_length``,
-  ``leg_length`` (else ``--body``). Sensor order: left forearm, right forearm, left lower leg, right lower
-  leg, head, pelvis. Read without pickle.
+  ``leg_length`` (else ``--body``), ``tran`` (T, 3) the reference root (pelvis) position, m, in the frame of
+  ``pose`` (y up). Sensor order: left forearm, right forearm, left lower leg, right lower leg, head, pelvis.
+  Read without pickle. With ``tran`` the estimated root translation (``out['translation']``) is scored too,
+  as ``fip_ros.evaluation.translation`` scores clips: both paths from the first frame after the
+  calibration window, the estimate turned about the vertical by the heading between the estimated and the
+  reference pelvis there (the device world and the reference's need not share a heading).
 """
 
 import json
@@ -37,9 +41,11 @@ from fip_ros.core.body_model import (
 from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import scalars, sequence_errors, summarize
 from fip_ros.core.rotations import axis_angle_to_matrix, quat_to_matrix
+from fip_ros.core.translation import heading_rotation
 from fip_ros.data.dip_imu import load_dip
 from fip_ros.data.totalcapture import load_totalcapture
 from fip_ros.evaluation.evaluate import run_fip
+from fip_ros.evaluation.translation import clip_metrics, summarise
 
 DIP_TEST_SUBJECTS = ("s_09", "s_10")
 DEFAULT_HEIGHT = 1.75
@@ -120,26 +126,48 @@ def load_raw(path) -> dict:
     body = None
     if all(k in d for k in ("sex", "height", "arm_length", "leg_length")):
         body = {"sex": str(d["sex"]), **{k: float(d[k]) for k in ("height", "arm_length", "leg_length")}}
+    tran = None
+    if "tran" in d:
+        tran = np.asarray(d["tran"], np.float64)
+        if tran.shape != (t, 3) or not np.isfinite(tran).all():
+            raise ValueError(f"{path}: tran must be finite (T, 3) root positions with the streams' T = {t}, "
+                             f"got {tran.shape}")
     truth = axis_angle_to_matrix(torch.from_numpy(pose.reshape(t, 24, 3))).numpy()
     return dict(raw_acc=np.asarray(d["raw_acc"], np.float64), raw_ori=raw_ori, truth=truth,
-                calib=slice(start, stop), calib_pose=str(d.get("calib_pose", "tpose")), body=body)
+                calib=slice(start, stop), calib_pose=str(d.get("calib_pose", "tpose")), body=body, tran=tran)
 
 
-def score_raw(model: Model, rec: dict, body: dict | None, smpl_dir=None) -> dict:
-    """sequence_errors of one raw recording (load_raw) scored after its calibration window, on the skeleton
-    of its body (the recording's own, else ``body``, else default_body())."""
+def score_raw(model: Model, rec: dict, body: dict | None, smpl_dir=None) -> tuple[dict, dict | None]:
+    """(sequence_errors, translation metrics or None) of one raw recording (load_raw) scored after its
+    calibration window, the pose on the skeleton of its body (the recording's own, else ``body``, else
+    default_body()), the root path as ``raw_translation`` scores it."""
     body = rec["body"] or body or default_body()
     out = model.predict_raw(rec["raw_acc"].astype(np.float32), rec["raw_ori"].astype(np.float32), body,
                             calib_slice=rec["calib"], pose=rec["calib_pose"])
     skip = rec["calib"].stop
     offsets = offsets_for_body(body).double()
-    return sequence_errors(torch.from_numpy(out["rotations"][skip:]).double(),
-                           torch.from_numpy(rec["truth"][skip:]), offsets, smpl_model_dir=smpl_dir)
+    errors = sequence_errors(torch.from_numpy(out["rotations"][skip:]).double(),
+                             torch.from_numpy(rec["truth"][skip:]), offsets, smpl_model_dir=smpl_dir)
+    return errors, raw_translation(out, rec)
+
+
+def raw_translation(out: dict, rec: dict) -> dict | None:
+    """``clip_metrics`` of ``out['translation']`` against the recording's ``tran`` from the first frame after
+    the calibration window, the estimate turned about the vertical by the heading from the estimated pelvis
+    (``out['rotations']``, joint 0) to the reference one there; None without ``tran``."""
+    if rec["tran"] is None:
+        return None
+    s = rec["calib"].stop
+    turn = heading_rotation(rec["truth"][s, 0]) @ heading_rotation(np.asarray(out["rotations"][s, 0],
+                                                                              np.float64)).T
+    est = (np.asarray(out["translation"][s:], np.float64) - out["translation"][s]) @ turn.T
+    return clip_metrics(rec["tran"][s:] - rec["tran"][s], est, 60.0)
 
 
 def evaluate_recordings(model: Model, dip=None, totalcapture=None, raw=(), body: dict | None = None,
                         smpl_dir=None, out_dir=None) -> dict:
-    """{set: {"overall": summary, "sequences": {name: summary}}} for the sets given; writes
+    """{set: {"overall": summary, "sequences": {name: summary}}} for the sets given, and
+    ``raw_translation`` likewise for the raw recordings with a reference ``tran``; writes
     ``OUT/recordings.json``."""
     torch.set_num_threads(1)
     results = {"settings": {"protocol": "first true frame as initial pose (DIP, TotalCapture); calibration "
@@ -158,7 +186,11 @@ def evaluate_recordings(model: Model, dip=None, totalcapture=None, raw=(), body:
         sets["totalcapture"] = {p.stem: score_calibrated(model, load_totalcapture(p), offsets, vec, smpl_dir)
                                 for p in totalcapture_files(totalcapture)}
     if raw:
-        sets["raw"] = {Path(p).stem: score_raw(model, load_raw(p), body, smpl_dir) for p in raw}
+        scored = {Path(p).stem: score_raw(model, load_raw(p), body, smpl_dir) for p in raw}
+        sets["raw"] = {name: errors for name, (errors, _) in scored.items()}
+        paths = {name: path for name, (_, path) in scored.items() if path is not None}
+        if paths:
+            results["raw_translation"] = {"overall": summarise(list(paths.values())), "sequences": paths}
     for name, per_seq in sets.items():
         results[name] = {"overall": scalars(summarize(list(per_seq.values())), keep=("per_arm_elevation",)),
                          "sequences": {k: scalars(summarize([v])) for k, v in per_seq.items()}}
