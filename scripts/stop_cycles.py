@@ -38,7 +38,7 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
     """Send ``signals`` to the group (``between`` s apart), wait up to ``limit`` s from the first.
 
     -> dict(codes, seconds (until the last exit), bad (offending output lines), orphans (still running after
-    ``limit``: then killed), output)."""
+    ``limit``: then killed), output, outputs ([(process, its output)]))."""
     pgid = procs[0].pid
     t0 = time.monotonic()
     for i, sig in enumerate(signals):
@@ -60,11 +60,13 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
         leftover = True
     except ProcessLookupError:
         leftover = False
-    output = "".join(p.communicate()[0].decode(errors="replace") for p in procs)
+    outputs = [(" ".join(map(str, p.args[:3])), p.communicate()[0].decode(errors="replace")) for p in procs]
+    output = "".join(text for _, text in outputs)
     if leftover and not orphans:
         orphans.append("(a process of the group)")
     bad = [line for line in output.splitlines() if any(b in line for b in BAD_OUTPUT)]
-    return dict(codes=[p.returncode for p in procs], seconds=seconds, bad=bad, orphans=orphans, output=output)
+    return dict(codes=[p.returncode for p in procs], seconds=seconds, bad=bad, orphans=orphans, output=output,
+                outputs=outputs)
 
 
 def graph_commands(graph: str, mode: str, clip: str) -> list[list[str]]:

@@ -104,7 +104,10 @@ class BagPlayer(Node):
         self.get_logger().info(f"bag finished: {self.published} messages published")
 
     def stop(self):
-        """End the playing thread (it checks ``stopping`` between messages) before the context goes."""
+        """End the playing thread (it checks ``stopping`` between messages) before the context goes. Waits
+        for it once: ``destroy_node`` calls this again after the cleanup's own call."""
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         if self.thread is not None and self.thread.is_alive():
             self.thread.join(timeout=1.0)

@@ -181,7 +181,10 @@ class ImuUdp(Node):
         self.diag_pub.publish(DiagnosticArray(header=header, status=[status]))
 
     def stop(self):
-        """End the receive thread (it polls ``running`` every 0.2 s) before the context goes."""
+        """End the receive thread (it polls ``running`` every 0.2 s) before the context goes. Waits for it
+        once: ``destroy_node`` calls this again after the cleanup's own call."""
+        if not self.running:
+            return
         self.running = False
         if self.thread is not None and self.thread.is_alive():
             self.thread.join(timeout=1.0)
