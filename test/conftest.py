@@ -45,8 +45,13 @@ def torch_float64():
 
 
 @pytest.fixture
-def ros_context():
-    """A fresh, initialised rclpy context for one test; nodes take it with `context=ros_context`."""
+def ros_context(spawn_python):
+    """A fresh, initialised rclpy context for one test; nodes take it with `context=ros_context`.
+
+    It asks for `spawn_python` so that its teardown, and that of `ros_node`, comes first: nodes and context
+    go while the test's subprocesses still run, not while discovery is reacting to their killed participants
+    (destroying a node then crashed rclpy once, inside `destroy_node`).
+    """
     import rclpy
 
     context = rclpy.Context()
@@ -56,13 +61,9 @@ def ros_context():
 
 
 @pytest.fixture
-def ros_node(ros_context, spawn_python):
-    """A node in `ros_context` (name `test_node`), destroyed after the test.
-
-    It asks for `spawn_python` so that its teardown comes first: the node is destroyed while the test's
-    subprocesses still run, not while discovery is reacting to their killed participants (destroying a node
-    then crashed rclpy once, inside `destroy_node`).
-    """
+def ros_node(ros_context):
+    """A node in `ros_context` (name `test_node`), destroyed after the test (before its subprocesses are
+    killed: `ros_context`)."""
     import rclpy.node
 
     node = rclpy.node.Node("test_node", context=ros_context)
