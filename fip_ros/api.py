@@ -81,7 +81,9 @@ class Model:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.fip, self.metadata, self.backend, self.threads = fip.eval(), metadata, backend, threads
         self.shipped = shipped  # the shipped weights: their shipped ONNX graphs serve every batch size
-        self._onnx = {}  # batch size, or ('shipped', fixed batch) -> (step session, startup session)
+        # -> (step session, startup session): per batch size for exported graphs; for the shipped graphs per
+        # fixed batch (graph.session_batch: 1, or None for a dynamic batch)
+        self._onnx = {}
         self._translation_net = None
         if backend == "onnx":
             self._onnx_sessions(1)
@@ -92,9 +94,9 @@ class Model:
         sessions keeping the graphs in memory."""
         if self.shipped:
             fixed = graph.session_batch(batch)
-            if ("shipped", fixed) not in self._onnx:
-                self._onnx["shipped", fixed] = graph.load_sessions(None, self.threads, fixed)
-            return self._onnx["shipped", fixed]
+            if fixed not in self._onnx:
+                self._onnx[fixed] = graph.load_sessions(None, self.threads, fixed)
+            return self._onnx[fixed]
         if batch not in self._onnx:
             from fip_ros.fip.export import export_onnx
 

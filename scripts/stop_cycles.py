@@ -34,6 +34,11 @@ def start_group(commands: list[list[str]], env=None) -> list[subprocess.Popen]:
     return procs
 
 
+def _label(proc) -> str:
+    """How a process is named in ``stop_group``'s orphans and outputs: its first three arguments."""
+    return " ".join(map(str, proc.args[:3]))
+
+
 def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict:
     """Send ``signals`` to the group (``between`` s apart), wait up to ``limit`` s from the first.
 
@@ -48,11 +53,10 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
             os.killpg(pgid, sig)
         except ProcessLookupError:
             break
-    orphans = []
     while any(p.poll() is None for p in procs) and time.monotonic() < t0 + limit:
         time.sleep(0.01)
     seconds = time.monotonic() - t0
-    orphans = [" ".join(map(str, p.args[:3])) for p in procs if p.poll() is None]
+    orphans = [_label(p) for p in procs if p.poll() is None]
     try:
         os.killpg(pgid, signal.SIGABRT)  # an orphan: its stacks (PYTHONFAULTHANDLER), then kill it
         time.sleep(0.5)
@@ -60,7 +64,7 @@ def stop_group(procs, signals, limit: float = 3.0, between: float = 0.1) -> dict
         leftover = True
     except ProcessLookupError:
         leftover = False
-    outputs = [(" ".join(map(str, p.args[:3])), p.communicate()[0].decode(errors="replace")) for p in procs]
+    outputs = [(_label(p), p.communicate()[0].decode(errors="replace")) for p in procs]
     output = "".join(text for _, text in outputs)
     if leftover and not orphans:
         orphans.append("(a process of the group)")

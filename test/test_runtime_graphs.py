@@ -13,6 +13,7 @@ from fip_ros.runtime.graph import (
     META_GRAPH,
     SHIPPED,
     STATE_KEYS,
+    STEP_INPUTS,
     WEIGHTS_DIR,
     GraphError,
     load_sessions,
@@ -65,7 +66,7 @@ def test_one_body_sessions_have_the_batch_fixed_and_the_same_answers():
     for a, o in zip(acc, ori, strict=True):
         want, got = dynamic.step(a, o), fixed.step(a, o)
         assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
-    assert [d.shape for d in step.get_inputs()][7] == [2, 5, 192]  # h_int: 5 rows per body
+    assert step.get_inputs()[STEP_INPUTS.index("h_int")].shape == [2, 5, 192]  # 5 rows per body
     with pytest.raises(Exception, match="(?i)dimension|shape"):  # that session takes one body only
         step.run(None, {k: np.concatenate([v, v], axis=1 if k in STATE_KEYS else 0)
                         for k, v in fixed.feed.items()})

@@ -95,7 +95,7 @@ def test_skeleton_drawn_in_browser(served, tmp_path):
         img = screenshot(served, tmp_path / f"shot{attempt}.png", tmp_path / f"profile{attempt}")
         if img is not None and skeleton_pixels(img).sum() > 800:
             break
-    assert img is not None, "Chromium hung on every attempt"
+    assert img is not None, "Chromium hung on the last attempt"
     h, w, _ = img.shape
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
     ys, xs = np.nonzero(skeleton_pixels(img))
