@@ -185,7 +185,7 @@ def test_raw_recording_of_a_walk_scores_its_translation(tmp_path, model, capsys)
         assert got["end"] == pytest.approx(want["end"], abs=0.01)
         assert got["dist"] == pytest.approx(want["dist"], rel=1e-6)
     assert res["turned"]["end"] == pytest.approx(res["walk"]["end"], abs=1e-4)
-    assert res["walk"]["end_pct"] < 15.0  # measured 10.2 %; a path turned by the device heading: > 100 %
+    assert res["walk"]["end_pct"] < 15.0  # measured 9.5 %; a path turned by the device heading: > 100 %
 
 
 @pytest.mark.parametrize("change, message", [

@@ -39,7 +39,7 @@ STEP_HEIGHT = 0.10  # m: a touch-down this far from the current floor level star
 FLIGHT_SNAP = 0.30  # m: ... or this far after a flight phase (no foot in contact)
 CONTACT_ON = 0.5  # foot-contact probability at which a foot touches down
 ANCHOR_WEIGHT = 1.0  # share of stance anchoring at full contact (the rest is the learned velocity)
-CONTACT_LOW, CONTACT_HIGH = 0.5, 0.9  # stance anchoring fades in between these contact probabilities
+CONTACT_LOW, CONTACT_HIGH = 0.5, 0.8  # stance anchoring fades in between these contact probabilities
 # s: no foot in contact for longer than an everyday jump's flight (0.6 s: a 0.44 m rise) is no flight but a
 # body supported otherwise (lying, kneeling, held by a partner): its landing is on the take-off floor
 MAX_FLIGHT = 0.6
