@@ -156,7 +156,8 @@ def report(name, rows, params, sizes, rss):
 
 
 def report_shipped_runtime(frames: int) -> None:
-    """The torch-free runtime on the shipped graphs (dynamic batch): step latency and a process's memory."""
+    """The torch-free runtime on the shipped graphs (dynamic batch, fixed to 1 at load for one body): step
+    latency and a process's memory."""
     p50, p99 = latency(OnnxStreamingEngine(batch=1), 1, frames)
     b50, b99 = latency(OnnxStreamingEngine(batch=10), 10, max(frames // 2, 100))
     rss = peak_rss_mb("", "runtime")
