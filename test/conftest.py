@@ -99,6 +99,29 @@ def spin_until():
     return spin_until_condition
 
 
+def call_until_answered(node, client, request, timeout: float = 10.0):
+    """Call a ready service from `node` and return the response, or None after `timeout` s.
+
+    Fast DDS drops a response while the server has not yet matched this client's response reader (rclpy
+    warns "failed to send response (timeout)"; on a busy machine discovery lags), so the request is sent
+    again each second, as a client must; a server that never answers still gives None.
+    """
+    deadline = time.monotonic() + timeout
+    future = client.call_async(request)
+    while not spin_until_condition(node, future.done, timeout=1.0):
+        client.remove_pending_request(future)
+        if time.monotonic() >= deadline:
+            return None
+        future = client.call_async(request)
+    return future.result()
+
+
+@pytest.fixture
+def call_service():
+    """The `call_until_answered(node, client, request, timeout)` helper, as a fixture."""
+    return call_until_answered
+
+
 @pytest.fixture
 def spawn_python():
     """Start `python <args>` subprocesses (same interpreter and ROS domain); all are killed after the test.

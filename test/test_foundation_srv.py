@@ -4,7 +4,6 @@ Run as a script (`python test_foundation_srv.py <namespace>`), this file is the 
 """
 
 import sys
-import time
 import uuid
 
 import pytest
@@ -50,7 +49,7 @@ def serve_forever(ns: str) -> None:
 
 
 @pytest.fixture
-def call(ros_node, spawn_python, spin_until):
+def call(ros_node, spawn_python, spin_until, call_service):
     ns = f"/fip_test_{uuid.uuid4().hex[:12]}"
     spawn_python(__file__, ns, ready="ready")
     clients = {}
@@ -60,16 +59,9 @@ def call(ros_node, spawn_python, spin_until):
             clients[name] = ros_node.create_client(srv_type, f"{ns}/{name}")
         client = clients[name]
         assert spin_until(ros_node, client.service_is_ready, timeout=20.0), f"service {name} not found"
-        # Fast DDS drops a response while the server has not yet matched this client's response reader
-        # (rclpy warns "failed to send response (timeout)"; on a busy machine discovery lags): ask again
-        # each second, as a client must; a server that never answers still fails after 10 s.
-        deadline = time.monotonic() + 10.0
-        future = client.call_async(request)
-        while not spin_until(ros_node, future.done, timeout=1.0):
-            assert time.monotonic() < deadline, f"service {name} did not answer"
-            client.remove_pending_request(future)
-            future = client.call_async(request)
-        return future.result()
+        response = call_service(ros_node, client, request)
+        assert response is not None, f"service {name} did not answer"
+        return response
 
     return call
 

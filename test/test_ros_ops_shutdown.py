@@ -58,7 +58,7 @@ def _send_osc(ports, stop: threading.Event):
     sock.close()
 
 
-def _running(procs, node, names, spin_until, timeout=60.0):
+def _running(procs, node, names, spin_until, call_service, timeout=60.0):
     """Wait until every node answers its list_parameters service, i.e. has started and spins."""
     deadline = time.monotonic() + timeout
     for full_name in names:
@@ -67,8 +67,8 @@ def _running(procs, node, names, spin_until, timeout=60.0):
             assert all(p.poll() is None for p in procs), [p.args[0] for p in procs if p.poll() is not None]
             assert time.monotonic() < deadline, f"{full_name} did not start"
             spin_until(node, client.service_is_ready, 0.2)
-        future = client.call_async(ListParameters.Request())
-        assert spin_until(node, future.done, max(1.0, deadline - time.monotonic())), full_name
+        answer = call_service(node, client, ListParameters.Request(), max(1.0, deadline - time.monotonic()))
+        assert answer is not None, f"{full_name} did not answer list_parameters"
         node.destroy_client(client)
 
 
@@ -82,7 +82,7 @@ def _assert_clean(result, limit=3.0):
 
 
 @pytest.mark.parametrize("pattern", ["SIGINT", "SIGINT x2"])  # SIGTERM: the same handler, tested below
-def test_every_node_process_stops_cleanly(pattern, recordings, tmp_path, ros_node, spin_until):
+def test_every_node_process_stops_cleanly(pattern, recordings, tmp_path, ros_node, spin_until, call_service):
     clip, bag = recordings
     ports = free_ports(6)
     stop = threading.Event()
@@ -91,7 +91,8 @@ def test_every_node_process_stops_cleanly(pattern, recordings, tmp_path, ros_nod
     procs = stop_cycles.start_group(_commands(tmp_path, clip, bag, ports), env)
     try:
         sender.start()
-        _running(procs, ros_node, [f"/udp/{n}" if n == "imu_udp" else f"/{n}" for n in NODES], spin_until)
+        names = [f"/udp/{n}" if n == "imu_udp" else f"/{n}" for n in NODES]
+        _running(procs, ros_node, names, spin_until, call_service)
         time.sleep(1.0)  # data flowing through every callback and thread
         result = stop_cycles.stop_group(procs, stop_cycles.PATTERNS[pattern], between=0.2, limit=LIMIT)
     finally:
@@ -102,7 +103,7 @@ def test_every_node_process_stops_cleanly(pattern, recordings, tmp_path, ros_nod
 
 
 @pytest.mark.parametrize("pattern,delay", [("SIGTERM", None), ("SIGINT", 1.0)])
-def test_bringup_stops_cleanly(pattern, delay, recordings, tmp_path, ros_node, spin_until):
+def test_bringup_stops_cleanly(pattern, delay, recordings, tmp_path, ros_node, spin_until, call_service):
     """delay None: once the graph runs; else that many seconds after the start (imports, model loading)."""
     clip, _ = recordings
     env = dict(os.environ, PYTHONUNBUFFERED="1", ROS_HOME=str(tmp_path))
@@ -111,7 +112,7 @@ def test_bringup_stops_cleanly(pattern, delay, recordings, tmp_path, ros_node, s
     try:
         if delay is None:
             _running(procs, ros_node, ("/imu_replay", "/estimator", "/smpl_tf_broadcaster", "/dynamics"),
-                     spin_until)
+                     spin_until, call_service)
             time.sleep(1.0)
         else:
             time.sleep(delay)
