@@ -89,9 +89,12 @@ def skeleton_pixels(img):
 
 def test_skeleton_drawn_in_browser(served, tmp_path):
     assert COLORS[0] == (255, 110, 0)
-    # The scene comes over the websocket after the page has loaded: on a busy machine the first screenshot
-    # may be taken before it arrives (or Chromium may hang), so up to three (each in a fresh profile).
-    for attempt in range(3):
+    # The scene comes over the websocket after the page has loaded: on a busy machine a screenshot may be
+    # taken before it arrives (three in a row were, once), or Chromium may hang; so up to five, each in a
+    # fresh profile, a few seconds apart (the load that delayed one may pass).
+    for attempt in range(5):
+        if attempt:
+            time.sleep(3.0)
         img = screenshot(served, tmp_path / f"shot{attempt}.png", tmp_path / f"profile{attempt}")
         if img is not None and skeleton_pixels(img).sum() > 800:
             break
