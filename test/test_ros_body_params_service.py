@@ -3,6 +3,7 @@
 import os
 import signal
 
+import pytest
 import yaml
 from rclpy.parameter import Parameter
 
@@ -18,15 +19,19 @@ NEW = dict(subject_id="0", sex=BodyParams.SEX_FEMALE, height=1.62, arm_length=0.
 GET, SET = (GetBodyParams, "get_body_params"), (SetBodyParams, "set_body_params")
 
 
-def call(nodes, spin_until, srv_type, name, request):
-    """Call a service from nodes[0], spinning all ``nodes`` (the server may be one of them)."""
-    nodes = nodes if isinstance(nodes, list) else [nodes]
-    client = nodes[0].create_client(srv_type, name)
-    assert spin_until(nodes, client.service_is_ready, 30), f"{name} not available"
-    future = client.call_async(request)
-    assert spin_until(nodes, future.done, 10)
-    nodes[0].destroy_client(client)
-    return future.result()
+@pytest.fixture
+def call(spin_until, call_service):
+    def call(nodes, srv_type, name, request):
+        """Call a service from nodes[0], spinning all ``nodes`` (the server may be one of them)."""
+        nodes = nodes if isinstance(nodes, list) else [nodes]
+        client = nodes[0].create_client(srv_type, name)
+        assert spin_until(nodes, client.service_is_ready, 30), f"{name} not available"
+        reply = call_service(nodes, client, request)
+        assert reply is not None, f"{name} did not answer"
+        nodes[0].destroy_client(client)
+        return reply
+
+    return call
 
 
 def as_tuple(msg):
@@ -42,13 +47,14 @@ def latched(node, spin_until):
     return got[-1]
 
 
-def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, spin_until, spawn_python):
+def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, spin_until, spawn_python,
+                                              call):
     store = tmp_path / "state" / "body.yaml"
     first = spawn_python("-m", "fip_ros.ros.nodes.body_params", "--ros-args", "--params-file", CONFIG,
                          "-p", f"storage_path:={store}")
 
     # Start-up values come from config/body_params.yaml; the latched topic reaches a late subscriber.
-    reply = call(ros_node, spin_until, *GET, GetBodyParams.Request())
+    reply = call(ros_node, *GET, GetBodyParams.Request())
     assert reply.success
     assert as_tuple(reply.params) == ("0", BodyParams.SEX_MALE, 1.75, 0.51, 0.84, 70.0)
     assert as_tuple(latched(ros_node, spin_until)) == as_tuple(reply.params)
@@ -58,12 +64,12 @@ def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, s
     for field, value, reason in (("height", 175.0, "centimetres"), ("sex", 7, "sex"),
                                  ("mass", 1000.0, "mass"), ("arm_length", 0.9, "of the height")):
         bad = BodyParams(**dict(NEW, **{field: value}))
-        reply = call(ros_node, spin_until, *SET, SetBodyParams.Request(params=bad))
+        reply = call(ros_node, *SET, SetBodyParams.Request(params=bad))
         assert not reply.success and reason in reply.message, reply.message
-    reply = call(ros_node, spin_until, *GET, GetBodyParams.Request())
+    reply = call(ros_node, *GET, GetBodyParams.Request())
     assert as_tuple(reply.params)[2] == 1.75 and not store.exists()
 
-    reply = call(ros_node, spin_until, *SET, SetBodyParams.Request(params=BodyParams(**NEW)))
+    reply = call(ros_node, *SET, SetBodyParams.Request(params=BodyParams(**NEW)))
     assert reply.success, reply.message
     expected = as_tuple(BodyParams(**NEW))
     assert as_tuple(latched(ros_node, spin_until)) == expected
@@ -76,8 +82,8 @@ def test_set_get_validate_persist_and_restart(tmp_path, ros_context, ros_node, s
         Parameter("storage_path", value=str(store)), Parameter("height", value=1.90)])
     try:
         both = [ros_node, second]
-        reply = call(both, spin_until, *GET, GetBodyParams.Request())
+        reply = call(both, *GET, GetBodyParams.Request())
         assert reply.success and as_tuple(reply.params) == expected
-        assert not call(both, spin_until, *GET, GetBodyParams.Request(subject_id="nobody")).success
+        assert not call(both, *GET, GetBodyParams.Request(subject_id="nobody")).success
     finally:
         second.destroy_node()

@@ -50,6 +50,7 @@ from fip_ros.evaluation.translation import clip_metrics, summarise
 DIP_TEST_SUBJECTS = ("s_09", "s_10")
 DEFAULT_HEIGHT = 1.75
 RAW_KEYS = ("raw_acc", "raw_ori", "pose")
+RAW_FPS = 60  # Hz, the only rate a raw recording may have (the network runs at it)
 DEFAULT_CALIB = (0, 60)
 
 
@@ -106,8 +107,8 @@ def load_raw(path) -> dict:
             raise ValueError(f"{path}: missing {', '.join(missing)} (a raw recording has "
                              f"{', '.join(RAW_KEYS)})")
         d = {k: z[k] for k in z.files}
-    if "fps" in d and round(float(d["fps"])) != 60:
-        raise ValueError(f"{path}: recordings must be 60 Hz, got {float(d['fps'])}")
+    if "fps" in d and round(float(d["fps"])) != RAW_FPS:
+        raise ValueError(f"{path}: recordings must be {RAW_FPS} Hz, got {float(d['fps'])}")
     t = len(d["raw_acc"])
     raw_ori = np.asarray(d["raw_ori"], np.float64)
     if raw_ori.shape == (t, 6, 4):
@@ -161,7 +162,7 @@ def raw_translation(out: dict, rec: dict) -> dict | None:
     turn = heading_rotation(rec["truth"][s, 0]) @ heading_rotation(np.asarray(out["rotations"][s, 0],
                                                                               np.float64)).T
     est = (np.asarray(out["translation"][s:], np.float64) - out["translation"][s]) @ turn.T
-    return clip_metrics(rec["tran"][s:] - rec["tran"][s], est, 60.0)
+    return clip_metrics(rec["tran"][s:] - rec["tran"][s], est, float(RAW_FPS))
 
 
 def evaluate_recordings(model: Model, dip=None, totalcapture=None, raw=(), body: dict | None = None,
