@@ -248,6 +248,37 @@ def test_body_params_topic_gap_reset_and_diagnostics(rig):
     assert report()["state"] == "tracking" and "latency_p99_ms" in report()
 
 
+def test_fast_sensors_thinned_to_60_hz_and_slow_ones_reported(rig):
+    """Sensors stamped at 120 Hz give poses every other set (60 Hz, the networks' rate); at 40 Hz the
+    diagnostics warn that the network sees the motion slowed down."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    from fip_ros.ros import qos
+
+    r = rig()
+    diags = []
+    r.feeder.create_subscription(DiagnosticArray, "/diagnostics", diags.append, qos.RELIABLE)
+    fast = [r.frame(stamp_ns=r.stamp_ns + 8_333_333) for _ in range(120)]
+    assert r.wait(lambda: r.poses and stamp_ns(r.poses[-1]) >= fast[-2])
+    taken = [stamp_ns(p) for p in r.poses if stamp_ns(p) >= fast[60]]
+    assert len(taken) >= 25 and set(np.diff(taken)) <= {16_666_666, 16_666_667}
+    assert r.t.counters["thinned"] >= 55
+
+    def report():
+        for d in reversed(diags):
+            for s in d.status:
+                if s.name.endswith("FIP estimator"):
+                    values = {v.key: v.value for v in s.values}
+                    return s if values["input_rate_hz"] and float(values["input_rate_hz"]) < 45 else None
+        return None
+
+    assert not report()
+    for _ in range(60):
+        r.frame(stamp_ns=r.stamp_ns + 25_000_000)
+    assert r.wait(report)
+    assert report().level == DiagnosticStatus.WARN and "the network runs at 60 Hz" in report().message
+
+
 def stamp_ns(pose):
     return pose.header.stamp.sec * 10**9 + pose.header.stamp.nanosec
 

@@ -4,7 +4,7 @@ held / lost / late sensors, gaps, time jumps, implausible stamps, bad samples, s
 import numpy as np
 import pytest
 
-from fip_ros.runtime.tracker import DEGRADED, INITIALIZING, LOST, OK, Team, Tracker, TrackerConfig
+from fip_ros.runtime.tracker import DEGRADED, FRAME_NS, INITIALIZING, LOST, OK, Team, Tracker, TrackerConfig
 
 G = 9.80665
 STILL_ACC = (0.0, 0.0, G)
@@ -17,16 +17,18 @@ T0 = 1_700_000_000 * 10**9  # a plausible wall-clock stamp
 class Rig:
     """A team of ``people`` trackers on the shipped graphs, fed frame by frame with a receiver clock."""
 
-    def __init__(self, people=1, **config):
+    def __init__(self, people=1, period=PERIOD, jitter_ns=0, log=None, **config):
+        """period: of the sensors (ns); jitter_ns: each set's stamp off by up to this, uniformly (seeded)."""
         cfg = TrackerConfig(**{"auto_calibration_duration": 0.25, "status_window": 0.25, **config})
-        self.trackers = [Tracker(cfg, BODY, str(i)) for i in range(people)]
+        self.trackers = [Tracker(cfg, BODY, str(i), log) for i in range(people)]
+        self.period, self.jitter_ns, self.rng = period, jitter_ns, np.random.default_rng(7)
         self.team = Team.load(self.trackers)
         self.n = 0
         self.poses = [[] for _ in range(people)]
 
     def frame(self, person=0, skip=(), quat=IDENTITY, acc=STILL_ACC, rng=None, clock_offset_ns=0):
         """Six samples of one person at the next stamp; returns that stamp."""
-        stamp = T0 + self.n * PERIOD
+        stamp = T0 + self.n * self.period + int(self.rng.integers(-self.jitter_ns, self.jitter_ns + 1))
         t = self.trackers[person]
         for c in range(6):
             if c in skip:
@@ -191,3 +193,88 @@ def test_three_people_in_one_step_match_each_alone():
         assert max(np.abs(g.local_rot - w.local_rot).max() for g, w in zip(got, want, strict=True)) < 1e-5
         assert [g.status for g in got] == [w.status for w in want]
     assert not np.allclose(team.poses[0][-1].local_rot, team.poses[2][-1].local_rot)
+
+
+@pytest.mark.parametrize("hz", [100, 120, 200])
+def test_faster_sensors_are_thinned_to_60_hz_on_a_grid(hz):
+    """The networks run at 60 Hz: of faster sensor sets, the one nearest each 1/60 s is taken, so the poses
+    come at 60 Hz on average, each within half an input period of its grid time."""
+    period = round(1e9 / hz)
+    r = Rig(period=period)
+    r.run(3 * hz)
+    t = r.trackers[0]
+    stamps = np.array([p.stamp_ns for p in r.poses[0]])
+    assert len(stamps) > 150 and t.counters["thinned"] > 0
+    # One pose per time of a 60 Hz grid, none skipped: each pose's offset from its grid time within a band
+    # one input period wide (and a little for the grid following the stream's phase).
+    offset = stamps - stamps[0] - np.arange(len(stamps)) * FRAME_NS
+    assert np.ptp(offset) <= period + 1e6
+    assert t.input_rate_hz == pytest.approx(hz, rel=1e-3) and not t.off_rate
+
+
+def test_60_hz_sensors_with_jittery_stamps_lose_no_set():
+    """Stamps off by up to 5 ms: after the grid has found the stream's phase, every set is taken."""
+    r = Rig(jitter_ns=5_000_000)
+    r.run(60)
+    t = r.trackers[0]
+    thinned, published = t.counters["thinned"], t.counters["published"]
+    r.run(600)
+    assert t.counters["thinned"] == thinned and t.counters["published"] == published + 600
+    assert t.input_rate_hz == pytest.approx(60, rel=0.05) and not t.off_rate
+
+
+@pytest.mark.parametrize("hz, reported, pace", [(40, True, "slowed down"), (50, False, ""), (70, False, ""),
+                                                 (76, True, "sped up")])
+def test_sensors_off_60_hz_and_not_thinned_are_reported_once(hz, reported, pace):
+    """Every set of sensors up to 80 Hz is taken: a rate more than 20 % off 60 Hz is reported, once."""
+    said = []
+    r = Rig(period=round(1e9 / hz), log=lambda level, text: said.append((level, text)))
+    r.run(2 * hz)
+    t = r.trackers[0]
+    assert t.counters["thinned"] == 0 and t.input_rate_hz == pytest.approx(hz, rel=1e-3)
+    assert t.off_rate == reported
+    told = f"sensor sets arrive at {hz} Hz: the networks run at 60 Hz and see the motion {pace}"
+    rate = [(level, text) for level, text in said if f"{hz} Hz" in text]
+    assert rate == ([("warning", told)] if reported else [])
+
+
+def test_an_odd_first_interval_is_no_rate_to_report():
+    said = []
+    r = Rig(log=lambda level, text: said.append((level, text)))
+    r.run(1)
+    r.n += 4                                  # the second set 83 ms after the first (12 Hz for a moment)
+    r.run(120)
+    t = r.trackers[0]
+    assert t.input_rate_hz == pytest.approx(60, rel=0.01) and not t.off_rate
+    assert not [text for _, text in said if "Hz" in text]
+
+
+def test_120_hz_sensors_give_the_60_hz_poses():
+    """A 120 Hz stream whose every other set is a 60 Hz stream's (the sets between are other motion) gives
+    exactly the poses of the 60 Hz stream, at its stamps: the sets between never reach the networks."""
+    rng = np.random.default_rng(5)
+    sixty = [(np.array(IDENTITY), np.array(STILL_ACC))] * 30  # 0.5 s still T-pose: calibration
+    for k in range(90):
+        axis = np.array([np.sin(0.1 * k), 1.0, np.cos(0.07 * k)])
+        angle = 0.6 * np.sin(0.15 * k)
+        q = np.r_[np.sin(angle / 2) * axis / np.linalg.norm(axis), np.cos(angle / 2)]
+        sixty.append((q, np.array(STILL_ACC) + 2.0 * np.sin([0.2 * k, 0.3 * k, 0.1 * k])))
+    runs = {}
+    for hz in (60, 120):
+        r = Rig(period=round(1e9 / hz))
+        t = r.trackers[0]
+        for k in range(len(sixty) * hz // 60):
+            stamp = T0 + round(k * 1e9 / hz)      # the 60 Hz sets' stamps exactly
+            if hz == 60 or k % 2 == 0 or k < 60:
+                q, a = sixty[k * 60 // hz]
+            else:                             # after calibration, another motion between the 60 Hz sets
+                q = rng.normal(size=4)
+                q, a = q / np.linalg.norm(q), rng.normal(0.0, 5.0, 3)
+            for c in range(6):
+                r.poses[0] += t.push(c, stamp, q, a, now_ns=stamp)
+            r.step()
+        runs[hz] = r.poses[0]
+    assert len(runs[60]) > 80 and [p.stamp_ns for p in runs[120]] == [p.stamp_ns for p in runs[60]]
+    for p120, p60 in zip(runs[120], runs[60], strict=True):
+        np.testing.assert_allclose(p120.local_rot, p60.local_rot, atol=1e-6)
+        np.testing.assert_allclose(p120.translation, p60.translation, atol=1e-9)

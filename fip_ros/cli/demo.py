@@ -25,7 +25,9 @@ def build_parser():
     p.add_argument("--weights", type=Path, default=None, help="FIP checkpoint (default: shipped weights)")
     p.add_argument("--backend", choices=("torch", "onnx"), default="onnx", help="the estimator's backend")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    p.add_argument("--rate", type=float, default=1.0, help="replay speed (1 = real time, as live sensors)")
+    p.add_argument("--rate", type=float, default=1.0,
+                   help="replay speed (1 = real time, as live sensors; the stamps follow the wall clock, so "
+                        "the estimator sees the motion that much faster or slower)")
     p.add_argument("--tpose-seconds", type=float, default=3.0, help="still T-pose replayed before the clip")
     p.add_argument("--domain-id", type=int, default=None,
                    help="ROS domain of the demo graph (default: $ROS_DOMAIN_ID, else a random free-ish one)")

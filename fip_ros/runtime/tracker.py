@@ -6,6 +6,12 @@ held / lost rules, the status window, the stamp plausibility check, one timeline
 ``Team`` steps the trackers of several people through one batched ONNX call; one person is a team of one.
 The estimator node only adapts them to topics, parameters, the service and /diagnostics.
 
+The networks run at ``NETWORK_FPS`` (60 Hz, the rate they were trained at; the translation integrates at it):
+sensors faster than 80 Hz are thinned to it, taking the set nearest each time of a 60 Hz grid of stamps
+(100 Hz input: 3 sets of every 5, 120 Hz: every other one); every set of slower sensors is taken, and a rate
+off 60 Hz by more than ``OFF_RATE`` is reported (``off_rate``): the networks then see the motion slowed down
+or sped up.
+
 Tracking status of each pose (nothing is produced before calibration; the values are SmplPose.STATUS_*):
 LOST when a sensor has been silent for longer than ``lost_after`` (the last pose is repeated unchanged),
 INITIALIZING for ``status_window`` s after the recurrent state was reset (calibration, gap, time jump, new
@@ -14,7 +20,9 @@ sample was held in, or a stamp was implausible against the receiver's clock; OK 
 """
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 
@@ -32,6 +40,13 @@ OK, DEGRADED, UNCALIBRATED, LOST, INITIALIZING = 0, 1, 2, 3, 4  # = fip_msgs/Smp
 STATUS_NAMES = {OK: "OK", DEGRADED: "DEGRADED", UNCALIBRATED: "UNCALIBRATED", LOST: "LOST",
                 INITIALIZING: "INITIALIZING"}
 PENDING = -1  # an event whose status window starts at the next pose (its stamp is not known yet)
+NETWORK_FPS = 60.0
+FRAME_NS = round(1e9 / NETWORK_FPS)
+FAST_INPUT = 0.75  # sets closer than this share of a frame (sensors above 80 Hz) are thinned
+OFF_RATE = 0.2  # a stepping rate off NETWORK_FPS by more than this share is reported
+RATE_INTERVALS = 20  # the input rate is the median of this many last intervals (odd ones are no rate)
+GRID_FOLLOW = 0.1  # share of a taken set's offset from its grid time that moves the grid
+MAX_INTERVAL_NS = 250_000_000  # a longer one is a gap, not the input rate
 
 
 @dataclass
@@ -100,12 +115,17 @@ class Tracker:
                                         hold_after_s=config.hold_after)
         self._counts = dict(rejected_nan=0, rejected_range=0, rejected_quat=0, rejected_missing=0,
                             implausible_stamps=0, invalid_output=0, published=0, gap_resets=0,
-                            calibrations=0, failed_calibrations=0, errors=0, lost=0)
+                            calibrations=0, failed_calibrations=0, errors=0, lost=0, thinned=0)
         self.calibration = None
         self.window = None         # the open CalibrationWindow
         self.auto_pending = config.auto_calibrate
         self.waiting = "waiting for IMU frames" if config.auto_calibrate else "uncalibrated: call calibrate"
         self.last_stamp_ns = None  # of the last set taken: the one timeline of this person
+        self.due_ns = None         # grid time of the next set to take (NETWORK_FPS)
+        self.last_set_ns = None    # stamp of the last synchronised set, taken or not
+        self.intervals = deque(maxlen=RATE_INTERVALS)  # between the last sets
+        self.interval_ns = None    # their median, None until two sets came
+        self.rate_warned = False
         self.last_pose = None      # (24, 3, 3) last output
         self.events = {INITIALIZING: None, DEGRADED: None}  # stamp of the last event, PENDING or None
         self.lost = False
@@ -128,6 +148,20 @@ class Tracker:
         self._counts[name] += 1
 
     @property
+    def input_rate_hz(self) -> float | None:
+        """Rate of the synchronised sensor sets (before thinning), from the median of the last intervals;
+        None until measured."""
+        return None if self.interval_ns is None else 1e9 / self.interval_ns
+
+    @property
+    def off_rate(self) -> bool:
+        """Whether the networks step at a rate off theirs by more than OFF_RATE (sensors slower than 48 Hz,
+        or between 72 and 80 Hz, too fast to take every set and too slow to thin)."""
+        if len(self.intervals) < RATE_INTERVALS or self.interval_ns <= FAST_INPUT * FRAME_NS:
+            return False
+        return abs(FRAME_NS / self.interval_ns - 1.0) > OFF_RATE
+
+    @property
     def frames_expected(self) -> bool:
         """Whether the next set becomes a frame for the network (calibrated, no window open, not lost)."""
         return self.calibration is not None and self.window is None and not self.lost
@@ -142,7 +176,7 @@ class Tracker:
         if jumped:
             self.log("warning", "input time jumped backwards: state reset")
             self.reset_state()
-            self.last_stamp_ns = None
+            self.last_stamp_ns = self.due_ns = None
             self.events[DEGRADED] = None  # a stamp of the old timeline
         out = []
         for s in sets:
@@ -179,8 +213,39 @@ class Tracker:
         else:
             self.clock_offset_s = 0.0
 
+    def _thin(self, stamp_ns: int) -> bool:
+        """Measures the sets' rate; whether to skip this set to keep NETWORK_FPS (else the grid moves on)."""
+        last, self.last_set_ns = self.last_set_ns, stamp_ns
+        if last is not None and 0 < stamp_ns - last <= MAX_INTERVAL_NS:
+            self.intervals.append(stamp_ns - last)
+            self.interval_ns = median(self.intervals)
+            if self.off_rate and not self.rate_warned:
+                self.rate_warned = True
+                pace = "slowed down" if self.interval_ns > FRAME_NS else "sped up"
+                self.log("warning", f"sensor sets arrive at {self.input_rate_hz:.0f} Hz: the networks run at "
+                                    f"{NETWORK_FPS:.0f} Hz and see the motion {pace}")
+        interval = self.interval_ns
+        if interval is None or interval > FAST_INPUT * FRAME_NS:
+            self.due_ns = stamp_ns + FRAME_NS  # about the networks' rate or slower: every set, however its
+            return False                       # stamp jitters (the grid starts from it if sets come faster)
+        due = self.due_ns
+        # The set nearest each grid time: one half an input period early is nearer than the next one.
+        if due is not None and stamp_ns < due - interval / 2:
+            self._counts["thinned"] += 1
+            return True
+        # The grid advances by one frame and follows the taken sets' mean phase (the first set's stamp
+        # jitter fades), so the mean rate is exact at any faster input rate; behind it (slower input, a gap)
+        # it starts again from this set.
+        if due is not None and stamp_ns - due <= FRAME_NS // 2:
+            self.due_ns = due + FRAME_NS + round(GRID_FOLLOW * (stamp_ns - due))
+        else:
+            self.due_ns = stamp_ns + FRAME_NS
+        return False
+
     def _take(self, s, now_ns: int, arrival: float):
         stamp_ns = s.stamp_ns
+        if self._thin(stamp_ns):
+            return None
         raw = self._validate(s.items)
         if raw is None:
             self.events[DEGRADED] = stamp_ns

@@ -46,7 +46,7 @@ from fip_ros.ros.nodes import parameter, run_node
 from fip_ros.ros.params import FALLBACK_BODY, body_from_msg, declare_parameters, descriptor, fallback_body
 from fip_ros.ros.smpl_frames import DEFAULT_SUBJECT_ID, check_id
 from fip_ros.ros.tf_publisher import StaticTransformBroadcaster
-from fip_ros.runtime.tracker import STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
+from fip_ros.runtime.tracker import NETWORK_FPS, STATUS_NAMES, Pose, Team, Tracker, TrackerConfig
 
 POSE_NAMES = {Calibrate.Request.T_POSE: "tpose", Calibrate.Request.N_POSE: "npose"}  # core names
 # JointState convention: each SMPL joint is 3 revolute-equivalent entries, intrinsic Z-Y-X (yaw, pitch,
@@ -407,6 +407,7 @@ class Estimator(Node):
         t = person.tracker
         with self.lock:
             counters, state, waiting, offset = t.counters, t.state, t.waiting, t.clock_offset_s
+            rate, off_rate = t.input_rate_hz, t.off_rate
             tracking = t.status if state == "tracking" else SmplPose.STATUS_UNCALIBRATED
             lat = np.array(person.latencies) if person.latencies else None
             last = person.last_publish
@@ -423,8 +424,12 @@ class Estimator(Node):
         if offset:
             status.level = max(status.level, DiagnosticStatus.WARN)
             status.message += f"; implausible stamps, {offset:+.0f} s from the node's clock"
+        if off_rate:
+            status.level = max(status.level, DiagnosticStatus.WARN)
+            status.message += f"; input at {rate:.0f} Hz, the network runs at {NETWORK_FPS:.0f} Hz"
         values = {"state": state, "tracking_status": STATUS_NAMES[tracking], "waiting": waiting,
-                  "clock_offset_s": f"{offset:.3f}", **counters}
+                  "clock_offset_s": f"{offset:.3f}",
+                  "input_rate_hz": "" if rate is None else f"{rate:.1f}", **counters}
         if lat is not None:
             values["latency_p50_ms"] = f"{np.percentile(lat, 50) * 1e3:.3f}"
             values["latency_p99_ms"] = f"{np.percentile(lat, 99) * 1e3:.3f}"
