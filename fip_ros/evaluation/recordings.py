@@ -15,13 +15,15 @@ given, Jitter. The recordings carry no body measurements: the reference skeleton
   ``raw_acc`` (T, 6, 3) specific force in the sensor frame, m/s^2; ``raw_ori`` (T, 6, 4) quaternions x, y, z,
   w of the sensor in the device world (z up) or (T, 6, 3, 3); ``pose`` (T, 72) reference SMPL local
   rotations, axis-angle; optional ``calib`` [start, stop) frames of the still calibration pose (default
-  [0, 60)), ``calib_pose`` 'tpose' | 'npose', ``fps`` (must be 60), ``sex``, ``height``, ``arm_length``,
+  [0, 60)), ``calib_pose`` 'tpose' | 'npose', ``fps`` (default 60), ``sex``, ``height``, ``arm_length``,
   ``leg_length`` (else ``--body``), ``tran`` (T, 3) the reference root (pelvis) position, m, in the frame of
   ``pose`` (y up). Sensor order: left forearm, right forearm, left lower leg, right lower leg, head, pelvis.
-  Read without pickle. With ``tran`` the estimated root translation (``out['translation']``) is scored too,
-  as ``fip_ros.evaluation.translation`` scores clips: both paths from the first frame after the
-  calibration window, the estimate turned about the vertical by the heading between the estimated and the
-  reference pelvis there (the device world and the reference's need not share a heading).
+  Read without pickle. A recording at another rate (``RAW_FPS_RANGE``) is resampled to the network's 60 Hz
+  first (``resample_raw``; ``calib`` counts frames at ``fps``). With ``tran`` the estimated root translation
+  (``out['translation']``) is scored too, as ``fip_ros.evaluation.translation`` scores clips: both paths from
+  the first frame after the calibration window, the estimate turned about the vertical by the heading
+  between the estimated and the reference pelvis there (the device world and the reference's need not share
+  a heading).
 """
 
 import json
@@ -40,6 +42,7 @@ from fip_ros.core.body_model import (
 )
 from fip_ros.core.kinematics import root_relative_rot15
 from fip_ros.core.metrics import scalars, sequence_errors, summarize
+from fip_ros.core.resample import resample, resample_times
 from fip_ros.core.rotations import axis_angle_to_matrix, quat_to_matrix
 from fip_ros.core.translation import heading_rotation
 from fip_ros.data.dip_imu import load_dip
@@ -50,7 +53,8 @@ from fip_ros.evaluation.translation import clip_metrics, summarise
 DIP_TEST_SUBJECTS = ("s_09", "s_10")
 DEFAULT_HEIGHT = 1.75
 RAW_KEYS = ("raw_acc", "raw_ori", "pose")
-RAW_FPS = 60  # Hz, the only rate a raw recording may have (the network runs at it)
+RAW_FPS = 60  # Hz, the network's rate, which raw recordings are resampled to
+RAW_FPS_RANGE = (20.0, 1000.0)  # Hz, the rates a raw recording may have
 DEFAULT_CALIB = (0, 60)
 
 
@@ -107,8 +111,13 @@ def load_raw(path) -> dict:
             raise ValueError(f"{path}: missing {', '.join(missing)} (a raw recording has "
                              f"{', '.join(RAW_KEYS)})")
         d = {k: z[k] for k in z.files}
-    if "fps" in d and round(float(d["fps"])) != RAW_FPS:
-        raise ValueError(f"{path}: recordings must be {RAW_FPS} Hz, got {float(d['fps'])}")
+    try:
+        fps = float(d.get("fps", RAW_FPS))
+    except (TypeError, ValueError):
+        fps = float("nan")
+    if not RAW_FPS_RANGE[0] <= fps <= RAW_FPS_RANGE[1]:
+        raise ValueError(f"{path}: fps must be a rate of {RAW_FPS_RANGE[0]:g}-{RAW_FPS_RANGE[1]:g} Hz, "
+                         f"got {d['fps']}")
     t = len(d["raw_acc"])
     raw_ori = np.asarray(d["raw_ori"], np.float64)
     if raw_ori.shape == (t, 6, 4):
@@ -134,8 +143,34 @@ def load_raw(path) -> dict:
             raise ValueError(f"{path}: tran must be finite (T, 3) root positions with the streams' T = {t}, "
                              f"got {tran.shape}")
     truth = axis_angle_to_matrix(torch.from_numpy(pose.reshape(t, 24, 3))).numpy()
-    return dict(raw_acc=np.asarray(d["raw_acc"], np.float64), raw_ori=raw_ori, truth=truth,
-                calib=slice(start, stop), calib_pose=str(d.get("calib_pose", "tpose")), body=body, tran=tran)
+    rec = dict(raw_acc=np.asarray(d["raw_acc"], np.float64), raw_ori=raw_ori, truth=truth,
+               calib=slice(start, stop), calib_pose=str(d.get("calib_pose", "tpose")), body=body, tran=tran)
+    if fps == RAW_FPS:
+        return rec
+    try:
+        return resample_raw(rec, fps)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def resample_raw(rec: dict, fps: float) -> dict:
+    """A load_raw recording at ``fps`` -> the same at RAW_FPS: sensor orientations and the reference pose
+    slerped, accelerations and ``tran`` interpolated linearly (``fip_ros.core.resample``: an integer rate
+    ratio keeps every n-th frame, as the live estimator thins faster sensors); the calibration window keeps
+    the frames whose times lie in it."""
+    t = len(rec["raw_acc"])
+    ori, acc = resample(rec["raw_ori"], rec["raw_acc"].reshape(t, 18), fps, RAW_FPS)
+    tran = rec["tran"] if rec["tran"] is not None else np.zeros((t, 3))
+    truth, tran = resample(rec["truth"], tran, fps, RAW_FPS)
+    times = resample_times(t, fps, RAW_FPS)  # each new frame's time in source frames
+    c = rec["calib"]
+    inside = np.flatnonzero((times >= c.start) & (times <= c.stop - 1))
+    if len(inside) == 0 or inside[-1] + 1 >= len(times):
+        raise ValueError(f"at {RAW_FPS} Hz the calibration window [{c.start}, {c.stop}) of {fps:g} Hz frames "
+                         "holds no frame or leaves none to score")
+    return dict(rec, raw_acc=acc.reshape(-1, 6, 3), raw_ori=ori, truth=truth,
+                tran=tran if rec["tran"] is not None else None,
+                calib=slice(int(inside[0]), int(inside[-1]) + 1))
 
 
 def score_raw(model: Model, rec: dict, body: dict | None, smpl_dir=None) -> tuple[dict, dict | None]:
