@@ -154,10 +154,15 @@ class Tracker:
         return None if self.interval_ns is None else 1e9 / self.interval_ns
 
     @property
+    def thinning(self) -> bool:
+        """Whether the sets come fast enough to be thinned to NETWORK_FPS."""
+        return self.interval_ns is not None and self.interval_ns <= FAST_INPUT * FRAME_NS
+
+    @property
     def off_rate(self) -> bool:
         """Whether the networks step at a rate off theirs by more than OFF_RATE (sensors slower than 48 Hz,
         or between 72 and 80 Hz, too fast to take every set and too slow to thin)."""
-        if len(self.intervals) < RATE_INTERVALS or self.interval_ns <= FAST_INPUT * FRAME_NS:
+        if len(self.intervals) < RATE_INTERVALS or self.thinning:
             return False
         return abs(FRAME_NS / self.interval_ns - 1.0) > OFF_RATE
 
@@ -224,13 +229,12 @@ class Tracker:
                 pace = "slowed down" if self.interval_ns > FRAME_NS else "sped up"
                 self.log("warning", f"sensor sets arrive at {self.input_rate_hz:.0f} Hz: the networks run at "
                                     f"{NETWORK_FPS:.0f} Hz and see the motion {pace}")
-        interval = self.interval_ns
-        if interval is None or interval > FAST_INPUT * FRAME_NS:
+        if not self.thinning:
             self.due_ns = stamp_ns + FRAME_NS  # about the networks' rate or slower: every set, however its
             return False                       # stamp jitters (the grid starts from it if sets come faster)
         due = self.due_ns
         # The set nearest each grid time: one half an input period early is nearer than the next one.
-        if due is not None and stamp_ns < due - interval / 2:
+        if due is not None and stamp_ns < due - self.interval_ns / 2:
             self._counts["thinned"] += 1
             return True
         # The grid advances by one frame and follows the taken sets' mean phase (the first set's stamp
